@@ -1,0 +1,343 @@
+"""The numpy reference of deform3d's math (see DESIGN.md): every view and test agrees with this.
+
+Owns: the network's forward pass for any points (and for stacks of weights), the decision line in
+the plane, the Jacobian of input -> plane, the exact decision surface in the lift (k = 3), the lift
+-> 3-D projection (k = 2, 3, 4), and the input-plane mesh. Imports numpy only: never torch, never
+VisPy, so it is testable with no GL context and no training.
+
+Shapes: a single network's weights are ``W1 (k, 2), b1 (k,), W2 (2, k), b2 (2,), w3 (2,), b3 ()``.
+Every function here also accepts a stack of them with a leading axis (S, ...), which is how the
+trainer's per-step metrics and the tests evaluate a whole trajectory at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+# ---------------------------------------------------------------- activations
+
+#: Range of each activation: the lift lives in this box, the plane panel is fixed to it.
+ACTIVATION_RANGE = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0), "relu": (0.0, np.inf)}
+
+
+def act(name: str, z: np.ndarray) -> np.ndarray:
+    """The hidden activation, elementwise."""
+    if name == "tanh":
+        return np.tanh(z)
+    if name == "sigmoid":
+        return sigmoid(z)
+    if name == "relu":
+        return np.maximum(z, 0.0)
+    raise ValueError(f"unknown activation {name!r}")
+
+
+def act_grad(name: str, z: np.ndarray) -> np.ndarray:
+    """d act / d z at z, elementwise (relu: 0 at z <= 0, as torch does)."""
+    if name == "tanh":
+        return 1.0 - np.tanh(z) ** 2
+    if name == "sigmoid":
+        s = sigmoid(z)
+        return s * (1.0 - s)
+    if name == "relu":
+        return (z > 0).astype(np.result_type(z, np.float32))
+    raise ValueError(f"unknown activation {name!r}")
+
+
+def act_inverse(name: str, h: np.ndarray) -> np.ndarray:
+    """act^-1 on the open range of an invertible activation (tanh, sigmoid)."""
+    if name == "tanh":
+        return np.arctanh(h)
+    if name == "sigmoid":
+        return np.log(h) - np.log1p(-h)
+    raise ValueError(f"activation {name!r} is not invertible")
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """Logistic function, stable for large |z|."""
+    z = np.asarray(z)
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+# ---------------------------------------------------------------- weights
+
+
+@dataclass(frozen=True)
+class Weights:
+    """One network's weights (or a stack of them, with a leading axis), named as in DESIGN.md."""
+
+    W1: np.ndarray  # (k, 2)
+    b1: np.ndarray  # (k,)
+    W2: np.ndarray  # (2, k)
+    b2: np.ndarray  # (2,)
+    w3: np.ndarray  # (2,)
+    b3: np.ndarray  # ()
+
+    NAMES = ("W1", "b1", "W2", "b2", "w3", "b3")
+
+    @property
+    def hidden(self) -> int:
+        return self.W1.shape[-2]
+
+    @staticmethod
+    def sizes(k: int) -> list[tuple[str, tuple[int, ...]]]:
+        """Each field's name and shape for hidden width k, in the flat-vector order."""
+        return [("W1", (k, 2)), ("b1", (k,)), ("W2", (2, k)), ("b2", (2,)), ("w3", (2,)), ("b3", ())]
+
+    @classmethod
+    def from_flat(cls, theta: np.ndarray, k: int) -> "Weights":
+        """Split a flat vector (..., 5k + 5) into named fields (views, no copies)."""
+        theta = np.asarray(theta)
+        lead = theta.shape[:-1]
+        out, i = {}, 0
+        for name, shape in cls.sizes(k):
+            n = int(np.prod(shape, dtype=int))
+            out[name] = theta[..., i : i + n].reshape(lead + shape)
+            i += n
+        if i != theta.shape[-1]:
+            raise ValueError(f"flat weights have {theta.shape[-1]} values, k = {k} needs {i}")
+        return cls(**out)
+
+    def flat(self) -> np.ndarray:
+        lead = self.b1.shape[:-1]
+        return np.concatenate([np.reshape(getattr(self, n), lead + (-1,)) for n in self.NAMES], axis=-1)
+
+    def __getitem__(self, index) -> "Weights":
+        """One network (or a sub-stack) out of a stack."""
+        return Weights(*(getattr(self, n)[index] for n in self.NAMES))
+
+    def astype(self, dtype) -> "Weights":
+        return Weights(*(np.asarray(getattr(self, n), dtype=dtype) for n in self.NAMES))
+
+
+# ---------------------------------------------------------------- forward pass
+
+
+class Forward(NamedTuple):
+    """Every intermediate of the forward pass. Leading axes: (S,) for a stack, then (n,) points."""
+
+    z1: np.ndarray  # (..., n, k)
+    h1: np.ndarray  # (..., n, k)   the lift
+    z2: np.ndarray  # (..., n, 2)
+    h2: np.ndarray  # (..., n, 2)   the plane
+    z3: np.ndarray  # (..., n)      logit; z3 = 0 is the decision boundary
+    p: np.ndarray  # (..., n)       probability of class 1
+
+
+def _affine(x: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return x @ np.swapaxes(W, -1, -2) + b[..., None, :]
+
+
+def forward(w: Weights, X: np.ndarray, activation: str = "tanh") -> Forward:
+    """Forward pass of points X (n, 2) through weights w (float64 result).
+
+    With a stack of weights (leading axis S) every output gains that leading axis.
+    """
+    w = w.astype(np.float64)
+    X = np.asarray(X, dtype=np.float64)
+    z1 = _affine(X, w.W1, w.b1)
+    h1 = act(activation, z1)
+    z2 = _affine(h1, w.W2, w.b2)
+    h2 = act(activation, z2)
+    z3 = np.einsum("...nj,...j->...n", h2, w.w3) + np.asarray(w.b3)[..., None]
+    return Forward(z1, h1, z2, h2, z3, sigmoid(z3))
+
+
+def metrics(w: Weights, X: np.ndarray, y: np.ndarray, activation: str = "tanh"):
+    """Mean binary cross-entropy and accuracy of weights (or a stack) on labelled points.
+
+    Returns (loss, accuracy), each a float (or an (S,) array for a stack).
+    """
+    z3 = forward(w, X, activation).z3
+    y = np.asarray(y, dtype=np.float64)
+    # BCE from the logit: softplus(z) - y z, stable for large |z|.
+    loss = (np.logaddexp(0.0, z3) - y * z3).mean(axis=-1)
+    accuracy = ((z3 > 0) == (y > 0.5)).mean(axis=-1)
+    return loss, accuracy
+
+
+# ---------------------------------------------------------------- the plane
+
+
+def decision_line(w: Weights) -> tuple[np.ndarray, float]:
+    """The decision line in the plane, w3 . h2 + b3 = 0, as (normal (2,), offset)."""
+    return np.asarray(w.w3, dtype=np.float64), float(w.b3)
+
+
+def clip_line(normal: np.ndarray, offset: float, lo, hi) -> np.ndarray | None:
+    """The segment of the line {x : normal . x + offset = 0} inside the box [lo, hi]^d.
+
+    Returns (2, d) endpoints, or None where the line misses the box (or normal is zero).
+    """
+    normal = np.asarray(normal, dtype=np.float64)
+    d = normal.size
+    norm2 = normal @ normal
+    if norm2 == 0:
+        return None
+    lo = np.broadcast_to(np.asarray(lo, dtype=np.float64), (d,))
+    hi = np.broadcast_to(np.asarray(hi, dtype=np.float64), (d,))
+    if d != 2:
+        raise ValueError("clip_line works in the plane (d = 2)")
+    point = -offset * normal / norm2
+    direction = np.array([-normal[1], normal[0]]) / np.sqrt(norm2)
+    span = clip_ray(point, direction, lo, hi)
+    if span is None:
+        return None
+    return np.stack([point + span[0] * direction, point + span[1] * direction])
+
+
+def clip_ray(point: np.ndarray, direction: np.ndarray, lo, hi) -> tuple[float, float] | None:
+    """Parameter range [s0, s1] of point + s * direction inside the box [lo, hi] (Liang-Barsky)."""
+    s0, s1 = -np.inf, np.inf
+    for p, v, a, b in zip(point, direction, lo, hi):
+        if abs(v) < 1e-15:
+            if p < a or p > b:
+                return None
+            continue
+        t0, t1 = (a - p) / v, (b - p) / v
+        s0, s1 = max(s0, min(t0, t1)), min(s1, max(t0, t1))
+    if not (np.isfinite(s0) and np.isfinite(s1)) or s1 <= s0:
+        return None
+    return float(s0), float(s1)
+
+
+def jacobian(w: Weights, X: np.ndarray, activation: str = "tanh") -> np.ndarray:
+    """Jacobian of input -> plane, J = diag(act'(z2)) W2 diag(act'(z1)) W1, shape (..., n, 2, 2)."""
+    f = forward(w, X, activation)
+    w = w.astype(np.float64)
+    a1 = act_grad(activation, f.z1)  # (..., n, k)
+    a2 = act_grad(activation, f.z2)  # (..., n, 2)
+    inner = a1[..., :, :, None] * w.W1[..., None, :, :]  # diag(a1) W1: (..., n, k, 2)
+    outer = a2[..., :, :, None] * w.W2[..., None, :, :]  # diag(a2) W2: (..., n, 2, k)
+    return outer @ inner
+
+
+def jacobian_det(w: Weights, X: np.ndarray, activation: str = "tanh") -> np.ndarray:
+    """det J of input -> plane, shape (..., n). Negative where the network folds the plane over."""
+    J = jacobian(w, X, activation)
+    return J[..., 0, 0] * J[..., 1, 1] - J[..., 0, 1] * J[..., 1, 0]
+
+
+# ---------------------------------------------------------------- the lift
+
+
+def decision_surface(w: Weights, activation: str = "tanh", rows: int = 96, cols: int = 24):
+    """The exact decision surface in the lift for k = 3: h1 with w3 . act(W2 h1 + b2) + b3 = 0.
+
+    For h2 on the decision line inside act's open range, W2 h1 = act^-1(h2) - b2 is a line in R^3
+    along the null space of W2; the surface is the union of those lines (a ruled surface), clipped
+    to act's range box. Returns (vertices (m, 3) float32, faces (f, 3) uint32), possibly empty.
+    Only invertible activations (tanh, sigmoid) have such a surface; relu raises ValueError.
+    """
+    empty = np.zeros((0, 3), np.float32), np.zeros((0, 3), np.uint32)
+    if w.hidden != 3:
+        raise ValueError("the decision surface is a surface in R^3: it needs k = 3")
+    lo, hi = ACTIVATION_RANGE[activation]
+    if not np.isfinite(hi):
+        raise ValueError(f"activation {activation!r} is not invertible: no exact decision surface")
+    w = w.astype(np.float64)
+    W2 = w.W2
+    null = np.cross(W2[0], W2[1])
+    if np.linalg.norm(null) < 1e-12:
+        return empty
+    null /= np.linalg.norm(null)
+    eps = 1e-6 * (hi - lo)
+    seg = clip_line(w.w3, float(w.b3), lo + eps, hi - eps)
+    if seg is None:
+        return empty
+    # Cosine spacing: act^-1 changes fastest near the ends of the range, so sample densest there.
+    s = 0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, rows))
+    h2 = seg[0] + s[:, None] * (seg[1] - seg[0])
+    u = act_inverse(activation, h2) - w.b2  # (rows, 2): W2 h1 = u
+    pinv = np.linalg.pinv(W2)  # (3, 2): the least-norm particular solution
+    base = u @ pinv.T  # (rows, 3)
+    spans = [clip_ray(b, null, [lo] * 3, [hi] * 3) for b in base]
+    verts, faces, row_start = [], [], []
+    t = np.linspace(0.0, 1.0, cols)
+    for b, span in zip(base, spans):
+        if span is None:
+            row_start.append(-1)
+            continue
+        row_start.append(len(verts) * cols)
+        verts.append(b + (span[0] + t[:, None] * (span[1] - span[0])) * null)
+    for r in range(rows - 1):
+        a, c = row_start[r], row_start[r + 1]
+        if a < 0 or c < 0:
+            continue
+        j = np.arange(cols - 1)
+        faces.append(np.stack([a + j, a + j + 1, c + j], axis=1))
+        faces.append(np.stack([a + j + 1, c + j + 1, c + j], axis=1))
+    if not faces:
+        return empty
+    return np.concatenate(verts).astype(np.float32), np.concatenate(faces).astype(np.uint32)
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Affine map lift (R^k) -> 3-D view: y = M (h1 - center). M is (3, k), center (k,)."""
+
+    M: np.ndarray
+    center: np.ndarray
+
+    def __call__(self, h1: np.ndarray) -> np.ndarray:
+        return (np.asarray(h1, dtype=np.float64) - self.center) @ self.M.T
+
+    def padded(self) -> tuple[np.ndarray, np.ndarray]:
+        """(M as 3 x 4 with zero columns past k, center as 4) in float32, for the shaders."""
+        M4 = np.zeros((3, 4), np.float32)
+        M4[:, : self.M.shape[1]] = self.M
+        c4 = np.zeros(4, np.float32)
+        c4[: self.center.size] = self.center
+        return M4, c4
+
+
+def lift_projection(h1: np.ndarray) -> Projection:
+    """The fixed lift -> 3-D map for a run, from sample lift points h1 (n, k).
+
+    k = 2: the flat sheet at z = 0; k = 3: the identity; k = 4: PCA of h1 (its top three principal
+    axes, each signed so that its largest component is positive, which keeps it deterministic).
+    """
+    h1 = np.asarray(h1, dtype=np.float64)
+    k = h1.shape[-1]
+    if k == 2:
+        return Projection(np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]), np.zeros(2))
+    if k == 3:
+        return Projection(np.eye(3), np.zeros(3))
+    center = h1.mean(axis=0)
+    _, _, vt = np.linalg.svd(h1 - center, full_matrices=False)
+    M = vt[:3]
+    flip = np.sign(M[np.arange(3), np.abs(M).argmax(axis=1)])
+    return Projection(M * flip[:, None], center)
+
+
+# ---------------------------------------------------------------- the input plane
+
+
+def input_extent(X: np.ndarray, margin: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
+    """A square (lo (2,), hi (2,)) around the data with a margin, the domain of the sheet."""
+    X = np.asarray(X, dtype=np.float64)
+    a, b = X.min(axis=0), X.max(axis=0)
+    center, half = (a + b) / 2, (b - a).max() / 2 * (1 + margin)
+    half = max(half, 1e-3)
+    return center - half, center + half
+
+
+def input_mesh(n: int, lo, hi) -> tuple[np.ndarray, np.ndarray]:
+    """An n x n grid over the input square [lo, hi]: (vertices (n*n, 2) float32, faces uint32).
+
+    Faces are two counter-clockwise triangles per cell (seen from +z in the input plane).
+    """
+    lo, hi = np.asarray(lo, np.float64), np.asarray(hi, np.float64)
+    xs = np.linspace(lo[0], hi[0], n)
+    ys = np.linspace(lo[1], hi[1], n)
+    gx, gy = np.meshgrid(xs, ys)  # row r is y = ys[r]
+    verts = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(np.float32)
+    r, c = np.meshgrid(np.arange(n - 1), np.arange(n - 1), indexing="ij")
+    a = (r * n + c).ravel()
+    faces = np.concatenate(
+        [np.stack([a, a + 1, a + n + 1], axis=1), np.stack([a, a + n + 1, a + n], axis=1)]
+    ).astype(np.uint32)
+    return verts, faces

@@ -1,0 +1,182 @@
+"""The trainer: a plain loop that records every optimizer step's weights into a Trajectory.
+
+Owns: training (data order, initialisation, the gradient step, Adam/SGD) and the per-step metrics.
+The network is tiny, so the step is written out by hand (forward, backward, optimizer) on one flat
+parameter vector: no autograd graph, and recording a step is a single row copy. A test holds the
+hand-written gradients and optimizers to torch's autograd and torch.optim within float tolerance.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+
+import numpy as np
+import torch
+
+from .config import TrainConfig
+from .data import Dataset, load_dataset
+from .geometry import Weights
+from .model import Net
+from .progress import Progress
+from .trajectory import Trajectory
+
+ADAM_BETAS = (0.9, 0.999)
+ADAM_EPS = 1e-8
+
+
+def initial_weights(config: TrainConfig) -> torch.Tensor:
+    """The seeded initial weights as a flat vector (torch's default nn.Linear initialisation)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        net = Net(config.hidden, config.activation)
+    return torch.cat([p.detach().reshape(-1) for p in net.parameters_in_order()]).clone()
+
+
+class _Step:
+    """Gradient of the mean binary cross-entropy for one batch, into a flat buffer, by hand."""
+
+    def __init__(self, theta: torch.Tensor, k: int, activation: str):
+        self.k, self.activation = k, activation
+        self.grad = torch.zeros_like(theta)
+        self.p = self._views(theta)
+        self.g = self._views(self.grad)
+
+    def _views(self, flat: torch.Tensor) -> dict:
+        out, i = {}, 0
+        for name, shape in Weights.sizes(self.k):
+            n = math.prod(shape)
+            out[name] = flat[i : i + n].view(shape if shape else (1,))
+            i += n
+        return out
+
+    def _act(self, z: torch.Tensor):
+        """(act(z), act'(z)) computed together, reusing act(z) where the derivative allows."""
+        if self.activation == "tanh":
+            h = torch.tanh(z)
+            return h, 1 - h * h
+        if self.activation == "sigmoid":
+            h = torch.sigmoid(z)
+            return h, h * (1 - h)
+        return torch.relu(z), (z > 0).to(z.dtype)
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        p, g = self.p, self.g
+        h1, d1 = self._act(torch.addmm(p["b1"], x, p["W1"].t()))
+        h2, d2 = self._act(torch.addmm(p["b2"], h1, p["W2"].t()))
+        z3 = torch.addmv(p["b3"], h2, p["w3"])
+        # d(mean BCE)/d z3 = (sigmoid(z3) - y) / batch
+        dz3 = torch.sigmoid(z3).sub_(y).div_(len(y))
+        torch.mv(h2.t(), dz3, out=g["w3"])
+        torch.sum(dz3, 0, keepdim=True, out=g["b3"])
+        dz2 = torch.outer(dz3, p["w3"]).mul_(d2)
+        torch.mm(dz2.t(), h1, out=g["W2"])
+        torch.sum(dz2, 0, out=g["b2"])
+        dz1 = torch.mm(dz2, p["W2"]).mul_(d1)
+        torch.mm(dz1.t(), x, out=g["W1"])
+        torch.sum(dz1, 0, out=g["b1"])
+
+
+class _Adam:
+    """torch.optim.Adam's update (default betas and eps, no weight decay) on one flat tensor."""
+
+    def __init__(self, theta: torch.Tensor, lr: float):
+        self.theta, self.lr, self.t = theta, lr, 0
+        self.m, self.v = torch.zeros_like(theta), torch.zeros_like(theta)
+
+    def __call__(self, grad: torch.Tensor) -> None:
+        b1, b2 = ADAM_BETAS
+        self.t += 1
+        self.m.lerp_(grad, 1 - b1)
+        self.v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
+        denom = (self.v.sqrt() / math.sqrt(1 - b2**self.t)).add_(ADAM_EPS)
+        self.theta.addcdiv_(self.m, denom, value=-self.lr / (1 - b1**self.t))
+
+
+class _SGD:
+    """torch.optim.SGD's update (optional momentum, no dampening) on one flat tensor."""
+
+    def __init__(self, theta: torch.Tensor, lr: float, momentum: float):
+        self.theta, self.lr, self.momentum, self.buf = theta, lr, momentum, None
+
+    def __call__(self, grad: torch.Tensor) -> None:
+        if self.momentum:
+            self.buf = grad.clone() if self.buf is None else self.buf.mul_(self.momentum).add_(grad)
+            grad = self.buf
+        self.theta.add_(grad, alpha=-self.lr)
+
+
+def train(config: TrainConfig = TrainConfig(), data: Dataset | None = None, progress: bool | None = None) -> Trajectory:
+    """Train the network a config describes; return every step's weights as a Trajectory.
+
+    Bit-for-bit reproducible on the CPU for a given config (the seed drives the data, the initial
+    weights and the batch order). ``progress``: None shows a bar on a terminal, False never.
+    """
+    data = load_dataset(config) if data is None else data
+    X = torch.from_numpy(np.ascontiguousarray(data.X, np.float32))
+    y = torch.from_numpy(data.y.astype(np.float32))
+    n, bs = len(X), config.batch_size
+    steps_per_epoch = math.ceil(n / bs)
+    total = steps_per_epoch * config.epochs
+
+    theta = initial_weights(config)
+    step = _Step(theta, config.hidden, config.activation)
+    opt = _Adam(theta, config.lr) if config.optimizer == "adam" else _SGD(theta, config.lr, config.momentum)
+    record = torch.empty(total + 1, theta.numel())
+    record[0] = theta
+    order = torch.Generator().manual_seed(config.seed)
+
+    s = 0
+    with torch.no_grad(), Progress(total, "training", "step", enabled=False if progress is False else None) as bar:
+        for _ in range(config.epochs):
+            perm = torch.randperm(n, generator=order)
+            Xp, yp = X[perm], y[perm]
+            for i in range(0, n, bs):
+                step(Xp[i : i + bs], yp[i : i + bs])
+                opt(step.grad)
+                s += 1
+                record[s].copy_(theta)
+            bar.update(steps_per_epoch)
+
+    weights = Weights.from_flat(record.numpy(), config.hidden)
+    loss, accuracy = step_metrics(record, X, y, config.hidden, config.activation)
+    meta = {
+        "config": config.to_dict(),
+        "dataset": data.name,
+        "activation": config.activation,
+        "hidden": config.hidden,
+        "seed": config.seed,
+        "steps_per_epoch": steps_per_epoch,
+        "versions": versions(),
+    }
+    return Trajectory(weights, loss, accuracy, data.X, data.y, meta)
+
+
+def step_metrics(record: torch.Tensor, X: torch.Tensor, y: torch.Tensor, k: int, activation: str, chunk: int = 512):
+    """Full-dataset loss and accuracy at every recorded step: (S,) float32 arrays each.
+
+    Batched over steps (a few large matmuls) after training, so recording stays a row copy.
+    """
+    act = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}[activation]
+    losses, accs = [], []
+    with torch.no_grad():
+        for a in range(0, len(record), chunk):
+            w = Weights.from_flat(record[a : a + chunk].numpy(), k)
+            t = {name: torch.from_numpy(np.ascontiguousarray(getattr(w, name))) for name in Weights.NAMES}
+            h1 = act(torch.matmul(X, t["W1"].transpose(1, 2)) + t["b1"][:, None, :])
+            h2 = act(torch.matmul(h1, t["W2"].transpose(1, 2)) + t["b2"][:, None, :])
+            z3 = (h2 * t["w3"][:, None, :]).sum(-1) + t["b3"][:, None]
+            losses.append((torch.nn.functional.softplus(z3) - y * z3).mean(1))
+            accs.append(((z3 > 0) == (y > 0.5)).float().mean(1))
+    return torch.cat(losses).numpy(), torch.cat(accs).numpy()
+
+
+def versions() -> dict:
+    import deform3d
+
+    return {
+        "deform3d": deform3d.__version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+    }

@@ -1,0 +1,152 @@
+"""The one file format: a recorded training run (every optimizer step's weights) as ``.npz``.
+
+Owns: Trajectory, its save/load, and weight interpolation between steps. Plain arrays plus one
+JSON metadata string; loaded with ``allow_pickle=False``. Imports numpy only (no torch, no VisPy),
+so the GL side and the tests read runs without the trainer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import UsageError
+from .geometry import Weights
+
+SCHEMA_VERSION = 1
+FORMAT = "deform3d-trajectory"
+
+
+class TrajectoryError(UsageError):
+    """A file that is not a readable deform3d trajectory."""
+
+
+@dataclass
+class Trajectory:
+    """A training run: weights at steps 0..num_steps (0 = the initial weights), metrics, data.
+
+    weights: a stack of Weights with leading axis num_steps + 1 (float32).
+    loss, accuracy: (num_steps + 1,) float32, on the whole dataset after each step.
+    X (n, 2) float32, y (n,) uint8: the training data, so a render needs nothing else.
+    meta: schema, config (a TrainConfig dict), dataset, activation, seed, steps_per_epoch, versions.
+    """
+
+    weights: Weights
+    loss: np.ndarray
+    accuracy: np.ndarray
+    X: np.ndarray
+    y: np.ndarray
+    meta: dict
+
+    @property
+    def num_steps(self) -> int:
+        """Number of optimizer steps recorded (the weight arrays hold one more: step 0)."""
+        return len(self.loss) - 1
+
+    @property
+    def hidden(self) -> int:
+        return self.weights.hidden
+
+    @property
+    def activation(self) -> str:
+        return self.meta["activation"]
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return int(self.meta["steps_per_epoch"])
+
+    @property
+    def epoch(self) -> np.ndarray:
+        """Fractional epoch of each step, (num_steps + 1,): step / steps_per_epoch."""
+        return np.arange(self.num_steps + 1) / self.steps_per_epoch
+
+    def weights_at(self, t: float) -> Weights:
+        """Weights at fractional step t in [0, num_steps], linearly interpolated (float32)."""
+        t = min(max(float(t), 0.0), float(self.num_steps))
+        i = min(int(np.floor(t)), max(self.num_steps - 1, 0))
+        a = np.float32(t - i)
+        if self.num_steps == 0 or a == 0:
+            return self.weights[int(round(t))]
+        w0, w1 = self.weights[i], self.weights[i + 1]
+        return Weights(*((1 - a) * getattr(w0, n) + a * getattr(w1, n) for n in Weights.NAMES))
+
+    # ------------------------------------------------------------ file
+
+    def save(self, path: str | Path) -> Path:
+        """Write the run to ``path`` atomically (a temporary file beside it, then a rename)."""
+        path = Path(path)
+        arrays = {n: np.asarray(getattr(self.weights, n), np.float32) for n in Weights.NAMES}
+        arrays.update(loss=self.loss.astype(np.float32), accuracy=self.accuracy.astype(np.float32))
+        arrays.update(X=self.X.astype(np.float32), y=self.y.astype(np.uint8))
+        meta = dict(self.meta, format=FORMAT, schema=SCHEMA_VERSION)
+        arrays["meta"] = np.array(json.dumps(meta, sort_keys=True))
+        check_writable(path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Trajectory":
+        """Read a run written by ``save``. Raises TrajectoryError naming the file on any problem."""
+        path = Path(path)
+        if not path.is_file():
+            what = "is a folder" if path.is_dir() else "does not exist"
+            raise TrajectoryError(f"trajectory {path} {what}; train one with `deform3d train --out {path.name}`")
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                if "meta" not in z.files:
+                    raise TrajectoryError(f"{path} is not a deform3d trajectory (no metadata); make one with `deform3d train`")
+                meta = json.loads(str(z["meta"]))
+                if meta.get("format") != FORMAT:
+                    raise TrajectoryError(f"{path} is not a deform3d trajectory; make one with `deform3d train`")
+                if int(meta.get("schema", 0)) > SCHEMA_VERSION:
+                    raise TrajectoryError(
+                        f"{path} has trajectory schema {meta['schema']}, newer than this deform3d reads "
+                        f"({SCHEMA_VERSION}); upgrade deform3d: pip install -U deform3d"
+                    )
+                arrays = {n: z[n] for n in Weights.NAMES + ("loss", "accuracy", "X", "y")}
+        except TrajectoryError:
+            raise
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as e:
+            raise TrajectoryError(f"{path} is not a readable deform3d trajectory (truncated or foreign file: {_short(e)})") from None
+        weights = Weights(*(arrays[n] for n in Weights.NAMES))
+        steps = len(arrays["loss"])
+        if steps < 1 or any(getattr(weights, n).shape[0] != steps for n in Weights.NAMES):
+            raise TrajectoryError(f"{path} is damaged: its arrays disagree on the number of steps")
+        return cls(weights, arrays["loss"], arrays["accuracy"], arrays["X"], arrays["y"], meta)
+
+
+def check_writable(path: Path) -> None:
+    """Raise UsageError unless a file can be created at ``path`` (checked by creating one).
+
+    A real probe rather than os.access: it also catches read-only file systems, and works as root.
+    """
+    path = Path(path)
+    folder = path.parent
+    if not folder.is_dir():
+        raise UsageError(f"cannot write {path}: folder {folder} does not exist; create it first")
+    if path.is_dir():
+        raise UsageError(f"cannot write {path}: it is a folder; give a file name")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=folder)
+    except OSError as e:
+        raise UsageError(f"cannot write to folder {folder}: {e.strerror or e}; choose another --out") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def _short(e: Exception) -> str:
+    text = str(e).splitlines()[0] if str(e) else type(e).__name__
+    return text[:120]
