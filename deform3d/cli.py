@@ -13,7 +13,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from . import __version__
-from .config import ACTIVATIONS, DATASETS, OPTIMIZERS, TrainConfig
+from .config import ACTIVATIONS, DATASETS, OPTIMIZERS, PANELS, THEMES, RenderConfig, TrainConfig
 from .errors import ConfigError, UsageError
 
 PROG = "deform3d"
@@ -88,6 +88,53 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT like 1280x720, got {text!r}") from None
+    return w, h
+
+
+def _panels(text: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in text.split(",") if p.strip())
+
+
+def _add_render_options(p: argparse.ArgumentParser) -> None:
+    d = RenderConfig()
+    g = p.add_argument_group("picture")
+    g.add_argument("--size", type=_size, default=d.size, metavar="WxH", help=f"image size in pixels (default: {d.size[0]}x{d.size[1]})")
+    g.add_argument("--panels", type=_panels, default=d.panels, metavar="P,P",
+                   help=f"panels left to right, from {', '.join(PANELS)} (default: {','.join(d.panels)})")
+    g.add_argument("--theme", default=d.theme, metavar="NAME", help=f"{' or '.join(THEMES)} (default: {d.theme})")
+    g.add_argument("--azimuth", type=float, default=d.azimuth, metavar="DEG", help=f"lift camera azimuth (default: {d.azimuth:g})")
+    g.add_argument("--elevation", type=float, default=d.elevation, metavar="DEG", help=f"lift camera elevation (default: {d.elevation:g})")
+    g.add_argument("--ssaa", type=int, default=d.ssaa, metavar="N", help=f"supersampling: render N x larger and average (default: {d.ssaa})")
+    g.add_argument("--mesh", type=int, default=d.mesh, metavar="N", help=f"sheet vertices per side (default: {d.mesh})")
+
+
+def _render_config(args, **override) -> RenderConfig:
+    names = ("size", "panels", "theme", "azimuth", "elevation", "ssaa", "mesh")
+    return RenderConfig(**{n: getattr(args, n) for n in names}, **override)
+
+
+def cmd_render(args) -> int:
+    from .offscreen import Renderer, write_png
+    from .trajectory import Trajectory, check_writable
+
+    config = _render_config(args)
+    out = Path(args.out)
+    if out.suffix.lower() != ".png":
+        raise UsageError(f"--out must be a .png file, got {out}; for video use `deform3d record`")
+    check_writable(out)
+    run = Trajectory.load(args.run)
+    t = run.resolve_step(args.step, args.epoch, args.at)
+    with Renderer(run, config) as r:
+        write_png(r.frame(t), out)
+    print(f"step {t:g} of {run.num_steps} -> {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="See how a small neural network bends its input plane while it learns.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -100,6 +147,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="RUN.npz", help="where to write the trajectory")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("render", help="render a still PNG of a run, headless",
+                       description="Render one frame of a recorded run to PNG, offscreen (EGL; no display or GPU needed).")
+    p.add_argument("run", metavar="RUN.npz", help="a trajectory written by `deform3d train`")
+    p.add_argument("--out", required=True, metavar="STILL.png", help="where to write the PNG")
+    when = p.add_argument_group("when (one of; default: the last step)")
+    when.add_argument("--step", type=float, metavar="N", help="optimizer step (fractions interpolate)")
+    when.add_argument("--epoch", type=float, metavar="N", help="epoch (fractions interpolate)")
+    when.add_argument("--at", type=float, metavar="F", help="fraction of training, 0..1")
+    _add_render_options(p)
+    p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("demo", help="the main job: train k = 2, 3, 4 on the circles",
                        description="Reproduce the original experiment: k = 2, 3 and 4 on two concentric circles.")

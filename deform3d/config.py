@@ -82,3 +82,207 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+PANELS = ("lift", "plane", "input")
+THEMES = ("light", "dark")
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    """How a frame looks: size, panels, theme, camera and what is drawn. Shared by render and record.
+
+    ``size`` is (width, height) in pixels; ``ssaa`` renders N x larger and averages N x N blocks.
+    ``mesh`` is the sheet's vertices per side. Camera angles are in degrees; ``distance`` None fits
+    the lift's box in view.
+    """
+
+    size: tuple[int, int] = (1280, 720)
+    panels: tuple[str, ...] = ("lift", "plane")
+    theme: str = "light"
+    azimuth: float = -50.0
+    elevation: float = 24.0
+    distance: float | None = None
+    ssaa: int = 2
+    mesh: int = 256
+    grid: bool = True
+    points: bool = True
+    tint: bool = True
+    folds: bool = True
+    surface: bool = True
+
+    def __post_init__(self):
+        size = tuple(self.size) if isinstance(self.size, (tuple, list)) else None
+        if size is None or len(size) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in size):
+            raise ConfigError("size", f"must be WIDTHxHEIGHT in pixels, got {self.size!r}")
+        if not all(16 <= v <= 8192 for v in size):
+            raise ConfigError("size", f"each side must be 16..8192 pixels, got {size[0]}x{size[1]}")
+        object.__setattr__(self, "size", size)
+        panels = tuple(self.panels)
+        if not panels or len(set(panels)) != len(panels):
+            raise ConfigError("panels", f"must name one to three distinct panels of {', '.join(PANELS)}, got {','.join(panels)!r}")
+        for p in panels:
+            _choice("panels", p, PANELS)
+        object.__setattr__(self, "panels", panels)
+        _choice("theme", self.theme, THEMES)
+        for name in ("azimuth", "elevation"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ConfigError(name, f"must be a finite number of degrees, got {v!r}")
+        if not -90 <= self.elevation <= 90:
+            raise ConfigError("elevation", f"must be between -90 and 90 degrees, got {self.elevation!r}")
+        if self.distance is not None:
+            _positive_float("distance", self.distance)
+        _positive_int("ssaa", self.ssaa)
+        if self.ssaa > 4:
+            raise ConfigError("ssaa", f"must be 1..4, got {self.ssaa}")
+        if self.size[0] * self.ssaa > 16384 or self.size[1] * self.ssaa > 16384:
+            raise ConfigError("ssaa", f"{self.size[0]}x{self.size[1]} at ssaa {self.ssaa} exceeds 16384 pixels a side; lower --ssaa")
+        _positive_int("mesh", self.mesh)
+        if not 8 <= self.mesh <= 2048:
+            raise ConfigError("mesh", f"must be 8..2048 vertices per side, got {self.mesh}")
+
+
+# ---------------------------------------------------------------- video
+
+# Like a video tool's presets: name -> (width, height, frames per second).
+QUALITY = {
+    "low": (854, 480, 15),
+    "medium": (1280, 720, 30),
+    "high": (1920, 1080, 60),
+    "4k": (3840, 2160, 60),
+}
+PACES = ("linear", "ease")
+SIZE_RANGE = (16, 8192)  # pixels per side: below 16 nothing is legible, above 8192 encoders refuse
+MAX_FPS = 240
+# Constant-quality factor when --crf is not given, per container. 18 is x264's "visually lossless"
+# for the thin grid lines and text of our frames; 30 is VP9's usual choice for HD (its scale is 0..63).
+CRF_DEFAULT = {"mp4": 18, "webm": 30}
+CRF_MAX = {"mp4": 51, "webm": 63}
+
+
+def check_size(size, name: str = "size") -> tuple[int, int]:
+    """``(width, height)`` as ints, or ConfigError: each side an integer in SIZE_RANGE."""
+    low, high = SIZE_RANGE
+    ok = isinstance(size, (tuple, list)) and len(size) == 2
+    ok = ok and all(isinstance(v, int) and not isinstance(v, bool) for v in size)
+    if not ok:
+        raise ConfigError(name, f"must be WIDTHxHEIGHT in pixels, e.g. 1280x720, got {size!r}")
+    w, h = size
+    if not (low <= w <= high and low <= h <= high):
+        raise ConfigError(name, f"must be {low}..{high} pixels per side, got {w}x{h}")
+    return int(w), int(h)
+
+
+def check_fps(fps, name: str = "fps") -> float:
+    """Frames per second as a float, or ConfigError: finite, > 0 and at most MAX_FPS."""
+    _positive_float(name, fps)
+    if fps > MAX_FPS:
+        raise ConfigError(name, f"must be at most {MAX_FPS}, got {fps!r}")
+    return float(fps)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"1280x720"`` -> ``(1280, 720)``; ConfigError("size", ...) on anything else."""
+    parts = str(text).lower().split("x")
+    if len(parts) != 2 or not all(p.strip().lstrip("-").isdigit() for p in parts):
+        raise ConfigError("size", f"must be WIDTHxHEIGHT in pixels, e.g. 1280x720, got {text!r}")
+    return check_size((int(parts[0]), int(parts[1])))
+
+
+@dataclass(frozen=True)
+class RecordConfig:
+    """How to turn a run into a video: length, pacing, camera, size and quality.
+
+    ``quality`` picks size and fps from ``QUALITY``; ``size`` ((width, height) pixels) and ``fps``
+    override it (None: the preset's). The video lasts ``duration`` seconds, or exactly ``frames``
+    frames when given (then duration = frames / fps); read the resolved values from ``width``,
+    ``height``, ``frame_rate``, ``frame_count`` and ``seconds``, never from the raw fields.
+    The first frame is held ``hold_start`` s and the last ``hold_end`` s, inside that length.
+    ``pace``: "linear" in steps, or "ease" (early training, where most change happens, gets more
+    screen time; see ``deform3d.timeline``). Camera: a steady orbit of ``orbit`` degrees per second
+    (0: still) starting at ``azimuth``, at ``elevation`` degrees and ``distance`` (None: the scene's
+    own framing); or ``camera``, a TOML file of keyframes that replaces all four.
+    ``crf``: constant-quality factor for .mp4 (0..51) and .webm (0..63); None: ``CRF_DEFAULT``.
+    """
+
+    quality: str = "medium"
+    size: tuple[int, int] | None = None
+    fps: float | None = None
+    duration: float = 10.0
+    frames: int | None = None
+    pace: str = "ease"
+    hold_start: float = 0.5
+    hold_end: float = 1.0
+    orbit: float = 15.0
+    azimuth: float = 30.0
+    elevation: float = 25.0
+    distance: float | None = None
+    camera: str | None = None
+    crf: int | None = None
+
+    def __post_init__(self):
+        _choice("quality", self.quality, tuple(QUALITY))
+        if self.size is not None:
+            # A list (from a config file) becomes a tuple, so the frozen config stays hashable.
+            object.__setattr__(self, "size", check_size(self.size))
+        if self.fps is not None:
+            check_fps(self.fps)
+        _positive_float("duration", self.duration)
+        if self.frames is not None:
+            _positive_int("frames", self.frames)
+            if self.frames < 2:
+                raise ConfigError("frames", f"must be at least 2, got {self.frames}")
+        _choice("pace", self.pace, PACES)
+        _positive_float("hold_start", self.hold_start, allow_zero=True)
+        _positive_float("hold_end", self.hold_end, allow_zero=True)
+        for name in ("orbit", "azimuth", "elevation"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ConfigError(name, f"must be a finite number of degrees, got {value!r}")
+        if not -90 <= self.elevation <= 90:
+            raise ConfigError("elevation", f"must be in -90..90 degrees, got {self.elevation!r}")
+        if self.distance is not None:
+            _positive_float("distance", self.distance)
+        if self.camera is not None and (not isinstance(self.camera, str) or not self.camera):
+            raise ConfigError("camera", f"must be the path of a TOML keyframe file, got {self.camera!r}")
+        if self.crf is not None:
+            _positive_int("crf", self.crf, allow_zero=True)
+            if self.crf > max(CRF_MAX.values()):
+                raise ConfigError("crf", f"must be 0..51 for .mp4 or 0..63 for .webm, got {self.crf}")
+        length = "frames" if self.frames is not None else "duration"
+        if self.frame_count < 2:
+            raise ConfigError(length, f"gives {self.frame_count} frame(s) at {self.frame_rate:g} fps; a video needs at least 2")
+        # The last frame is shown at (frame_count - 1) / fps: the holds must leave time to train in.
+        last = (self.frame_count - 1) / self.frame_rate
+        if self.hold_start + self.hold_end >= last:
+            raise ConfigError(
+                length,
+                f"leaves no time for training: the holds take {self.hold_start:g} s + {self.hold_end:g} s "
+                f"of a {self.seconds:g} s video; lengthen it or shorten --hold-start/--hold-end",
+            )
+
+    @property
+    def width(self) -> int:
+        return (self.size or QUALITY[self.quality][:2])[0]
+
+    @property
+    def height(self) -> int:
+        return (self.size or QUALITY[self.quality][:2])[1]
+
+    @property
+    def frame_rate(self) -> float:
+        return float(self.fps if self.fps is not None else QUALITY[self.quality][2])
+
+    @property
+    def frame_count(self) -> int:
+        """Frames in the video: ``frames`` when given, else round(fps * duration)."""
+        return self.frames if self.frames is not None else round(self.frame_rate * self.duration)
+
+    @property
+    def seconds(self) -> float:
+        """The video's length in seconds: frame_count / fps."""
+        return self.frame_count / self.frame_rate
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}

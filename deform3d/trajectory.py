@@ -76,6 +76,23 @@ class Trajectory:
         w0, w1 = self.weights[i], self.weights[i + 1]
         return Weights(*((1 - a) * getattr(w0, n) + a * getattr(w1, n) for n in Weights.NAMES))
 
+    def resolve_step(self, step: float | None = None, epoch: float | None = None, at: float | None = None) -> float:
+        """The fractional step that one of step / epoch / at (fraction of training, 0..1) names.
+
+        None for all three: the last step. Raises UsageError when more than one is given or the
+        value lies outside this run.
+        """
+        given = [(n, v) for n, v in (("step", step), ("epoch", epoch), ("at", at)) if v is not None]
+        if len(given) > 1:
+            raise UsageError(f"give only one of --step, --epoch, --at (got {', '.join('--' + n for n, _ in given)})")
+        if not given:
+            return float(self.num_steps)
+        name, value = given[0]
+        limit = {"step": self.num_steps, "epoch": self.num_steps / self.steps_per_epoch, "at": 1.0}[name]
+        if not (0 <= value <= limit):
+            raise UsageError(f"--{name} must be between 0 and {limit:g} for this run, got {value:g}")
+        return float(value) * {"step": 1, "epoch": self.steps_per_epoch, "at": self.num_steps}[name]
+
     # ------------------------------------------------------------ file
 
     def save(self, path: str | Path) -> Path:

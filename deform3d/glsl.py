@@ -1,0 +1,39 @@
+"""The one GLSL loader: shader files by name, with ``#include "file.glsl"`` resolved, cached.
+
+Owns: finding the shipped ``shaders/`` folder (inside the installed package first, then the
+repository's top level for an editable install) and splicing includes. VisPy fills the ``$hooks``
+(``$transform``) later; an include we cannot find is an error, never silence. Imports no GL.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+_INCLUDE = re.compile(r'^[ \t]*#include[ \t]+"([^"]+)"[ \t]*$', re.M)
+
+
+def shader_dir() -> Path:
+    """Where the .glsl files are: the package's copy (wheel) or the repository's (editable)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "shaders", here.parent / "shaders"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"deform3d's shaders are missing (looked in {here / 'shaders'} and {here.parent / 'shaders'})")
+
+
+@lru_cache(maxsize=None)
+def load(name: str) -> str:
+    """Source of shader ``name`` with its includes spliced in (each file at most once)."""
+    return _expand(name, shader_dir(), set())
+
+
+def _expand(name: str, folder: Path, seen: set) -> str:
+    path = folder / name
+    if not path.is_file():
+        raise FileNotFoundError(f"shader {name!r} not found in {folder}")
+    if name in seen:
+        return f"// {name}: already included\n"
+    seen.add(name)
+    return _INCLUDE.sub(lambda m: _expand(m.group(1), folder, seen), path.read_text())

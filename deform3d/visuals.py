@@ -1,0 +1,167 @@
+"""VisPy visuals over deform3d's shaders: the sheet, the data points, the plane's decision line
+(with its half-planes) and the k = 3 decision surface.
+
+Owns: uploading geometry once (input coordinates, never positions) and packing a network's weights
+into the ~40 floats of uniforms that every frame sends. Imports VisPy and numpy; never torch.
+Each ``*Visual`` has a scene-node twin without the suffix (``Sheet``, ``Points``, ...).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from vispy import gloo
+from vispy.scene.visuals import create_visual_node
+from vispy.visuals import Visual
+
+from . import glsl
+from .geometry import ACTIVATION_RANGE, Projection, Weights, clip_line
+
+SPACES = {"lift": 0.0, "plane": 1.0, "input": 2.0}
+ACTIVATION_CODE = {"tanh": 0.0, "sigmoid": 1.0, "relu": 2.0}
+
+
+def _pad(a: np.ndarray, shape=(4, 4)) -> np.ndarray:
+    out = np.zeros(shape, np.float32)
+    out[tuple(slice(0, n) for n in np.shape(a))] = a
+    return out
+
+
+def network_uniforms(w: Weights, activation: str, projection: Projection) -> dict:
+    """One network's uniforms for network.glsl (float32; matrices transposed for GLSL).
+
+    Also the 2 x 2 minors products that fold_det sums (Cauchy-Binet), computed once per frame here.
+
+    numpy is row-major and GLSL column-major: uploading ``A.T`` makes ``u_A * v`` in GLSL A v.
+    """
+    M, c = projection.padded()
+    b3 = float(np.asarray(w.b3))
+    W1, W2 = _pad(w.W1, (4, 2)).astype(np.float64), _pad(w.W2, (2, 4)).astype(np.float64)
+    pairs = [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]
+    minors = [np.linalg.det(W2[:, [i, j]]) * np.linalg.det(W1[[i, j], :]) for i, j in pairs]
+    return {
+        "u_W1": _pad(w.W1).T.copy(),
+        "u_b1": _pad(w.b1, (4,)),
+        "u_W2": _pad(w.W2).T.copy(),
+        "u_b2": _pad(w.b2, (4,)),
+        "u_out": np.array([w.w3[0], w.w3[1], b3, 0.0], np.float32),
+        "u_act": ACTIVATION_CODE[activation],
+        "u_M": _pad(M).T.copy(),
+        "u_c": c,
+        "u_minors_a": np.array(minors[:3], np.float32),
+        "u_minors_b": np.array(minors[3:], np.float32),
+    }
+
+
+def surface_uniforms(w: Weights, activation: str) -> dict | None:
+    """Uniforms that surface.vert builds the k = 3 decision surface from, or None where none shows.
+
+    Same construction as geometry.decision_surface: the decision segment inside act's open range,
+    pinv(W2) for a particular solution, and W2's unit null direction.
+    """
+    lo, hi = ACTIVATION_RANGE[activation]
+    if w.hidden != 3 or not np.isfinite(hi):
+        return None
+    W2 = np.asarray(w.W2, np.float64)
+    null = np.cross(W2[0], W2[1])
+    if np.linalg.norm(null) < 1e-12:
+        return None
+    eps = 1e-4 * (hi - lo)
+    seg = clip_line(w.w3, float(np.asarray(w.b3)), lo + eps, hi - eps)
+    if seg is None:
+        return None
+    return {
+        "u_seg": seg.astype(np.float32).ravel(),
+        "u_pinv": _pad(np.linalg.pinv(W2)).T.copy(),
+        "u_null": _pad(null / np.linalg.norm(null), (4,)),
+        "u_box": np.array([lo, hi], np.float32),
+    }
+
+
+class _ShaderVisual(Visual):
+    """A Visual whose code comes from shaders/ and whose per-frame state is uniforms only."""
+
+    def __init__(self, vert: str, frag: str, mode: str):
+        Visual.__init__(self, vcode=glsl.load(vert), fcode=glsl.load(frag))
+        self._draw_mode = mode
+        self._index_buffer = None
+
+    def set_uniforms(self, **values) -> None:
+        """Set uniforms by name (``u_`` prefix added if missing) and request a redraw."""
+        for name, value in values.items():
+            self.shared_program[name if name.startswith("u_") else "u_" + name] = value
+        self.update()
+
+    def _prepare_transforms(self, view):
+        view.view_program.vert["transform"] = view.get_transform()
+
+    def _compute_bounds(self, axis, view):
+        return self._bounds[axis] if self._bounds is not None else None
+
+
+class SheetVisual(_ShaderVisual):
+    """The input square through the network into one panel (``space``: lift, plane or input).
+
+    vertices (n, 2) float32 input coordinates and faces (m, 3) uint32, uploaded once.
+    """
+
+    BLEND = {
+        "over": ("one", "one_minus_src_alpha"),  # premultiplied alpha, over
+        # Multiply (light backgrounds) and screen (dark ones) are commutative: where a folded sheet
+        # overlaps itself the layers combine the same in any draw order ("over" would show the
+        # triangles' order as a lattice), and overlaps read as darker (lighter) regions.
+        "multiply": ("dst_color", "one_minus_src_alpha"),
+        "screen": ("one", "one_minus_src_color"),
+    }
+
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray, space: str = "lift", blend: str = "over"):
+        super().__init__("sheet.vert", "sheet.frag", "triangles")
+        self.shared_program["a_x"] = gloo.VertexBuffer(np.ascontiguousarray(vertices, np.float32))
+        self._index_buffer = gloo.IndexBuffer(np.ascontiguousarray(faces, np.uint32))
+        self.shared_program["u_space"] = SPACES[space]
+        self._bounds = None
+        self.set_gl_state(depth_test=space == "lift", blend=True, blend_func=self.BLEND[blend], cull_face=False)
+
+
+class PointsVisual(_ShaderVisual):
+    """The data as round sprites: X (n, 2) float32 input coordinates, y (n,) labels, uploaded once."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, space: str = "lift"):
+        super().__init__("points.vert", "points.frag", "points")
+        self.shared_program["a_x"] = gloo.VertexBuffer(np.ascontiguousarray(X, np.float32))
+        self.shared_program["a_label"] = gloo.VertexBuffer(np.asarray(y, np.float32).reshape(-1, 1))
+        self.shared_program["u_space"] = SPACES[space]
+        self.shared_program["u_depth_bias"] = 2e-3 if space == "lift" else 0.0
+        self._bounds = None
+        self.set_gl_state("translucent", depth_test=space == "lift", cull_face=False)
+
+
+class HalfPlaneVisual(_ShaderVisual):
+    """The plane's decision line and class half-planes over the rectangle [lo, hi]^2."""
+
+    def __init__(self, lo: float, hi: float):
+        super().__init__("halfplane.vert", "halfplane.frag", "triangle_strip")
+        rect = np.array([[lo, lo], [hi, lo], [lo, hi], [hi, hi]], np.float32)
+        self.shared_program["a_h"] = gloo.VertexBuffer(rect)
+        self._bounds = [(lo, hi), (lo, hi), (0, 0)]
+        self.set_gl_state("translucent", depth_test=False, cull_face=False)
+
+
+class SurfaceVisual(_ShaderVisual):
+    """The k = 3 decision surface in the lift, a (rows x cols) parameter grid uploaded once."""
+
+    def __init__(self, rows: int = 96, cols: int = 16):
+        super().__init__("surface.vert", "surface.frag", "triangles")
+        s, t = np.meshgrid(np.linspace(0, 1, rows), np.linspace(0, 1, cols), indexing="ij")
+        self.shared_program["a_st"] = gloo.VertexBuffer(np.stack([s.ravel(), t.ravel()], 1).astype(np.float32))
+        r, c = np.meshgrid(np.arange(rows - 1), np.arange(cols - 1), indexing="ij")
+        a = (r * cols + c).ravel()
+        faces = np.concatenate([np.stack([a, a + 1, a + cols], 1), np.stack([a + 1, a + cols + 1, a + cols], 1)])
+        self._index_buffer = gloo.IndexBuffer(faces.astype(np.uint32))
+        self._bounds = None
+        self.set_gl_state("translucent", depth_test=True, cull_face=False, depth_mask=False)
+
+
+Sheet = create_visual_node(SheetVisual)
+Points = create_visual_node(PointsVisual)
+HalfPlane = create_visual_node(HalfPlaneVisual)
+Surface = create_visual_node(SurfaceVisual)
