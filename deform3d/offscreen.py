@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 
 from .config import RenderConfig
 from .errors import UsageError
+from .files import atomic_path
 
 NO_GL = ("no OpenGL for headless rendering (EGL) was found: install Mesa's EGL "
          "(Debian/Ubuntu: apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri)")
@@ -80,23 +82,10 @@ class Renderer:
         return False
 
 
-def write_png(image: np.ndarray, path) -> "Path":
-    """Write an (H, W, 3|4) uint8 image as PNG atomically (temporary file beside it, then rename)."""
-    import tempfile
-    from pathlib import Path
-
+def write_png(image: np.ndarray, path) -> Path:
+    """Write an (H, W, 3|4) uint8 image as PNG, atomically (a temporary file, then a rename)."""
     from vispy.io import write_png as _write
 
-    from .trajectory import check_writable
-
-    path = Path(path)
-    check_writable(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        _write(tmp, np.ascontiguousarray(image))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_path(path, suffix=".png") as tmp:
+        _write(str(tmp), np.ascontiguousarray(image))
+    return Path(path)

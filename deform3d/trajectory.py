@@ -8,8 +8,6 @@ so the GL side and the tests read runs without the trainer.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import UsageError
+from .files import atomic_path, check_writable  # noqa: F401 - check_writable is re-exported
 from .geometry import Weights
 
 SCHEMA_VERSION = 1
@@ -103,15 +102,8 @@ class Trajectory:
         arrays.update(X=self.X.astype(np.float32), y=self.y.astype(np.uint8))
         meta = dict(self.meta, format=FORMAT, schema=SCHEMA_VERSION)
         arrays["meta"] = np.array(json.dumps(meta, sort_keys=True))
-        check_writable(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **arrays)
         return path
 
     @classmethod
@@ -143,25 +135,6 @@ class Trajectory:
         if steps < 1 or any(getattr(weights, n).shape[0] != steps for n in Weights.NAMES):
             raise TrajectoryError(f"{path} is damaged: its arrays disagree on the number of steps")
         return cls(weights, arrays["loss"], arrays["accuracy"], arrays["X"], arrays["y"], meta)
-
-
-def check_writable(path: Path) -> None:
-    """Raise UsageError unless a file can be created at ``path`` (checked by creating one).
-
-    A real probe rather than os.access: it also catches read-only file systems, and works as root.
-    """
-    path = Path(path)
-    folder = path.parent
-    if not folder.is_dir():
-        raise UsageError(f"cannot write {path}: folder {folder} does not exist; create it first")
-    if path.is_dir():
-        raise UsageError(f"cannot write {path}: it is a folder; give a file name")
-    try:
-        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=folder)
-    except OSError as e:
-        raise UsageError(f"cannot write to folder {folder}: {e.strerror or e}; choose another --out") from None
-    os.close(fd)
-    os.unlink(probe)
 
 
 def _short(e: Exception) -> str:
