@@ -201,8 +201,9 @@ class RecordConfig:
     The first frame is held ``hold_start`` s and the last ``hold_end`` s, inside that length.
     ``pace``: "linear" in steps, or "ease" (early training, where most change happens, gets more
     screen time; see ``deform3d.timeline``). Camera: a steady orbit of ``orbit`` degrees per second
-    (0: still) starting at ``azimuth``, at ``elevation`` degrees and ``distance`` (None: the scene's
-    own framing); or ``camera``, a TOML file of keyframes that replaces all four.
+    (0: still) that starts from the RenderConfig's view (azimuth, elevation, distance), so a video
+    opens on the same view as ``deform3d render``; or ``camera``, a TOML keyframe file that
+    replaces the orbit and the view.
     ``crf``: constant-quality factor for .mp4 (0..51) and .webm (0..63); None: ``CRF_DEFAULT``.
     """
 
@@ -215,9 +216,6 @@ class RecordConfig:
     hold_start: float = 0.5
     hold_end: float = 1.0
     orbit: float = 15.0
-    azimuth: float = 30.0
-    elevation: float = 25.0
-    distance: float | None = None
     camera: str | None = None
     crf: int | None = None
 
@@ -236,14 +234,8 @@ class RecordConfig:
         _choice("pace", self.pace, PACES)
         _positive_float("hold_start", self.hold_start, allow_zero=True)
         _positive_float("hold_end", self.hold_end, allow_zero=True)
-        for name in ("orbit", "azimuth", "elevation"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ConfigError(name, f"must be a finite number of degrees, got {value!r}")
-        if not -90 <= self.elevation <= 90:
-            raise ConfigError("elevation", f"must be in -90..90 degrees, got {self.elevation!r}")
-        if self.distance is not None:
-            _positive_float("distance", self.distance)
+        if isinstance(self.orbit, bool) or not isinstance(self.orbit, (int, float)) or not math.isfinite(self.orbit):
+            raise ConfigError("orbit", f"must be a finite number of degrees per second, got {self.orbit!r}")
         if self.camera is not None and (not isinstance(self.camera, str) or not self.camera):
             raise ConfigError("camera", f"must be the path of a TOML keyframe file, got {self.camera!r}")
         if self.crf is not None:
