@@ -8,3 +8,14 @@ Importing this package imports neither torch nor VisPy; each entry point loads w
 """
 
 __version__ = "0.1.0"
+
+__all__ = ["train", "render", "record", "demo", "load"]
+
+
+def __getattr__(name):
+    # The API lives in deform3d.api; loading it lazily keeps `import deform3d` free of torch/VisPy.
+    if name in __all__:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'deform3d' has no attribute {name!r}")

@@ -1,7 +1,8 @@
-"""The ``deform3d`` command line: parses options and calls the library; no logic lives here.
+"""The ``deform3d`` command line: parses options and calls ``deform3d.api``; no logic lives here.
 
-Every option's default comes from ``config``; errors from the library (UsageError) become one line
-on stderr and exit code 2. Heavy modules (torch, VisPy) are imported inside each command, so
+Every option is generated from a field of a config dataclass (its name, type and default), so the
+CLI, the API and config files cannot drift apart. Errors from the library (UsageError) become one
+line on stderr and exit code 2. Heavy modules (torch, VisPy) load inside each command, so
 ``deform3d --help`` answers at once.
 """
 
@@ -9,29 +10,57 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import fields
-from pathlib import Path
+from dataclasses import MISSING, fields
 
 from . import __version__
-from .config import ACTIVATIONS, DATASETS, OPTIMIZERS, PANELS, THEMES, RenderConfig, TrainConfig
+from .config import (ACTIVATIONS, DATASETS, OPTIMIZERS, PACES, PANELS, QUALITY, THEMES, RecordConfig,
+                     RenderConfig, TrainConfig, parse_size)
 from .errors import ConfigError, UsageError
 
 PROG = "deform3d"
 
-TRAIN_HELP = {
-    "dataset": f"built-in dataset ({', '.join(DATASETS)}) or a CSV file with columns x, y, label",
-    "points": "points per class for a built-in dataset",
-    "noise": "noise of a built-in dataset (default: the dataset's own)",
-    "hidden": "width k of the first hidden layer (the lift lives in R^k): 2, 3 or 4",
-    "activation": f"hidden activation: {', '.join(ACTIVATIONS)}",
-    "optimizer": f"optimizer: {', '.join(OPTIMIZERS)}",
-    "lr": "learning rate",
-    "momentum": "SGD momentum",
-    "epochs": "passes over the data",
-    "batch_size": "points per optimizer step",
-    "seed": "seed for the data, the initial weights and the batch order",
+HELP = {
+    # TrainConfig
+    "dataset": (f"built-in dataset ({', '.join(DATASETS)}) or a CSV file with columns x, y, label", "NAME|PATH.csv"),
+    "points": ("points per class for a built-in dataset", "N"),
+    "noise": ("noise of a built-in dataset (default: the dataset's own)", "F"),
+    "hidden": ("width k of the first hidden layer (the lift lives in R^k): 2, 3 or 4", "K"),
+    "activation": (f"hidden activation: {', '.join(ACTIVATIONS)}", "A"),
+    "optimizer": (f"optimizer: {', '.join(OPTIMIZERS)}", "NAME"),
+    "lr": ("learning rate", "F"),
+    "momentum": ("SGD momentum", "F"),
+    "epochs": ("passes over the data", "N"),
+    "batch_size": ("points per optimizer step", "N"),
+    "seed": ("seed for the data, the initial weights and the batch order", "N"),
+    # RenderConfig
+    "size": ("picture size in pixels", "WxH"),
+    "panels": (f"panels left to right, from {', '.join(PANELS)}", "P,P"),
+    "theme": (f"{' or '.join(THEMES)}", "NAME"),
+    "azimuth": ("lift camera azimuth, degrees", "DEG"),
+    "elevation": ("lift camera elevation, degrees", "DEG"),
+    "distance": ("lift camera distance (default: fit the box)", "D"),
+    "ssaa": ("supersampling: render N x larger and average (default: 2 for stills, 1 for video)", "N"),
+    "mesh": ("sheet vertices per side", "N"),
+    "grid": ("grid lines on the sheet", None),
+    "show_points": ("the data points", None),
+    "tint": ("tint the sheet by predicted class", None),
+    "folds": ("shade folded regions (det J < 0)", None),
+    "surface": ("the decision surface in the lift (k = 3)", None),
+    # RecordConfig
+    "quality": (f"size and frame rate preset: {', '.join(f'{q} {w}x{h}@{f}' for q, (w, h, f) in QUALITY.items())}", "NAME"),
+    "fps": ("frames per second (default: the quality's)", "N"),
+    "duration": ("video length in seconds", "S"),
+    "frames": ("exact number of frames (overrides --duration)", "N"),
+    "pace": (f"step pacing: {' or '.join(PACES)} (ease gives early training more time)", "NAME"),
+    "hold_start": ("seconds to hold the first frame", "S"),
+    "hold_end": ("seconds to hold the last frame", "S"),
+    "orbit": ("camera orbit speed, degrees per second (0: still)", "DEG_PER_S"),
+    "camera": ("camera keyframes, a TOML file (replaces the orbit)", "PATH.toml"),
+    "crf": ("constant-quality factor for .mp4 (0..51) / .webm (0..63); lower is better (default: 18 / 30)", "N"),
 }
-TRAIN_METAVAR = {"dataset": "NAME|PATH.csv", "hidden": "K", "activation": "A", "optimizer": "NAME"}
+# RenderConfig's "points" (show the data) clashes with TrainConfig's "points" (per class) on the
+# record command line; there it is --show-points / --no-show-points.
+RENAMED = {(RenderConfig, "points"): "show_points"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,97 +71,134 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _add_train_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("training")
-    for f in fields(TrainConfig):
-        default = f.default
-        kind = {"int": int, "float": float}.get(f.type.split(" ")[0], str)
-        if f.name == "noise":
-            kind = float
-        flag = "--" + f.name.replace("_", "-")
-        shown = "dataset's own" if default is None else default
-        g.add_argument(flag, dest=f.name, type=kind, default=default, metavar=TRAIN_METAVAR.get(f.name, f.name.upper().split("_")[0]),
-                       help=f"{TRAIN_HELP[f.name]} (default: {shown})")
-
-
-def _train_config(args) -> TrainConfig:
-    return TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
-
-
-def cmd_train(args) -> int:
-    from .trajectory import check_writable
-    from .train import train
-
-    config = _train_config(args)
-    out = Path(args.out)
-    check_writable(out)
-    run = train(config, progress=not args.quiet and None)
-    run.save(out)
-    print(f"k={config.hidden} {run.meta['dataset']}: {run.num_steps} steps, final loss {run.loss[-1]:.3g}, "
-          f"accuracy {100 * run.accuracy[-1]:.1f}% -> {out}")
-    return 0
-
-
-def cmd_demo(args) -> int:
-    from .trajectory import check_writable
-    from .train import train
-
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    for k in (2, 3, 4):
-        path = out / f"circles-k{k}.npz"
-        check_writable(path)
-        run = train(TrainConfig(hidden=k), progress=not args.quiet and None)
-        run.save(path)
-        print(f"k={k}: final accuracy {100 * run.accuracy[-1]:5.1f}%, loss {run.loss[-1]:.3g} -> {path}")
-    return 0
-
-
 def _size(text: str) -> tuple[int, int]:
     try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT like 1280x720, got {text!r}") from None
-    return w, h
+        return parse_size(text)
+    except ConfigError as e:
+        raise argparse.ArgumentTypeError(e.message) from None
 
 
 def _panels(text: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in text.split(",") if p.strip())
 
 
-def _add_render_options(p: argparse.ArgumentParser) -> None:
-    d = RenderConfig()
-    g = p.add_argument_group("picture")
-    g.add_argument("--size", type=_size, default=d.size, metavar="WxH", help=f"image size in pixels (default: {d.size[0]}x{d.size[1]})")
-    g.add_argument("--panels", type=_panels, default=d.panels, metavar="P,P",
-                   help=f"panels left to right, from {', '.join(PANELS)} (default: {','.join(d.panels)})")
-    g.add_argument("--theme", default=d.theme, metavar="NAME", help=f"{' or '.join(THEMES)} (default: {d.theme})")
-    g.add_argument("--azimuth", type=float, default=d.azimuth, metavar="DEG", help=f"lift camera azimuth (default: {d.azimuth:g})")
-    g.add_argument("--elevation", type=float, default=d.elevation, metavar="DEG", help=f"lift camera elevation (default: {d.elevation:g})")
-    g.add_argument("--ssaa", type=int, default=d.ssaa, metavar="N", help=f"supersampling: render N x larger and average (default: {d.ssaa})")
-    g.add_argument("--mesh", type=int, default=d.mesh, metavar="N", help=f"sheet vertices per side (default: {d.mesh})")
+def _converter(annotation: str):
+    base = annotation.split(" | ")[0]
+    return {"int": int, "float": float, "str": str, "tuple[int, int]": _size, "tuple[str, ...]": _panels}[base]
 
 
-def _render_config(args, **override) -> RenderConfig:
-    names = ("size", "panels", "theme", "azimuth", "elevation", "ssaa", "mesh")
-    return RenderConfig(**{n: getattr(args, n) for n in names}, **override)
+def add_config_options(parser, config, title: str, skip=(), defaults=None) -> None:
+    """One option per field of ``config``: --field-name, its type from the annotation, its default.
+
+    ``defaults`` overrides a default shown on this command (e.g. size None: the quality preset's).
+    """
+    group = parser.add_argument_group(title)
+    for f in fields(config):
+        if f.name in skip:
+            continue
+        dest = RENAMED.get((config, f.name), f.name)
+        flag = "--" + dest.replace("_", "-")
+        default = (defaults or {}).get(f.name, f.default)
+        text, metavar = HELP.get(dest, HELP.get(f.name))
+        if f.type == "bool":
+            group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=default,
+                               help=f"{text} (default: {'on' if default else 'off'})")
+            continue
+        shown = default if not isinstance(default, tuple) else ("x" if f.name == "size" else ",").join(map(str, default))
+        note = "" if "(default" in text or default is None else f" (default: {shown})"
+        if f.name == "size" and default is None:
+            note = " (default: the quality's)"
+        group.add_argument(flag, dest=dest, type=_converter(f.type), default=default, metavar=metavar, help=text + note)
+
+
+def config_from(args, config, **override):
+    """Build a config dataclass from parsed options (ConfigError on a bad value)."""
+    values = {f.name: getattr(args, RENAMED.get((config, f.name), f.name)) for f in fields(config)
+              if hasattr(args, RENAMED.get((config, f.name), f.name))}
+    values.update(override)
+    return config(**values)
+
+
+def _progress(args):
+    return False if getattr(args, "quiet", False) else None
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_train(args) -> int:
+    from . import api
+    from .files import check_writable
+
+    config = config_from(args, TrainConfig)
+    check_writable(args.out)
+    run = api.train(progress=_progress(args), **config.to_dict())
+    run.save(args.out)
+    print(f"k={config.hidden} {run.meta['dataset']}: {run.num_steps} steps, final loss {run.loss[-1]:.3g}, "
+          f"accuracy {100 * run.accuracy[-1]:.1f}% -> {args.out}")
+    return 0
 
 
 def cmd_render(args) -> int:
-    from .offscreen import Renderer, write_png
-    from .trajectory import Trajectory, check_writable
+    from . import api
+    from .files import check_writable
+    from .offscreen import write_png
 
-    config = _render_config(args)
-    out = Path(args.out)
-    if out.suffix.lower() != ".png":
-        raise UsageError(f"--out must be a .png file, got {out}; for video use `deform3d record`")
-    check_writable(out)
-    run = Trajectory.load(args.run)
-    t = run.resolve_step(args.step, args.epoch, args.at)
-    with Renderer(run, config) as r:
-        write_png(r.frame(t), out)
-    print(f"step {t:g} of {run.num_steps} -> {out}")
+    config = config_from(args, RenderConfig)
+    if not str(args.out).lower().endswith(".png"):
+        raise UsageError(f"--out must be a .png file, got {args.out}; for video use `deform3d record`")
+    check_writable(args.out)
+    run = api.load(args.run)
+    image = api.render(run, step=args.step, epoch=args.epoch, at=args.at, **_fields(config))
+    write_png(image, args.out)
+    print(f"step {run.resolve_step(args.step, args.epoch, args.at):g} of {run.num_steps} -> {args.out}")
     return 0
+
+
+def _fields(config) -> dict:
+    return {f.name: getattr(config, f.name) for f in fields(config)}
+
+
+def _record_options(args) -> dict:
+    rec = config_from(args, RecordConfig)
+    view = {n: v for n, v in _fields(config_from(args, RenderConfig, size=(16, 16))).items() if n != "size"}
+    return {**_fields(rec), **view}
+
+
+def cmd_record(args) -> int:
+    from . import api
+    from .files import check_writable
+
+    options = _record_options(args)
+    plan = api._video_plan(args.out, options)  # every option and the target, before training
+    if args.run is None:
+        config = config_from(args, TrainConfig)
+        if args.save_run:
+            check_writable(args.save_run)
+        run = api.train(progress=_progress(args), **config.to_dict())
+        if args.save_run:
+            run.save(args.save_run)
+    else:
+        changed = [f.name for f in fields(TrainConfig) if getattr(args, f.name) != f.default]
+        if changed or args.save_run:
+            names = ", ".join("--" + n.replace("_", "-") for n in changed + (["save_run"] if args.save_run else []))
+            raise UsageError(f"{names}: training options are used only when no RUN.npz is given; drop them, or drop RUN.npz to train first")
+        run = api.load(args.run)
+    path = api._record(run, args.out, *plan, _progress(args))
+    rec = plan[0]
+    print(f"{rec.frame_count} frames, {rec.width}x{rec.height} at {rec.frame_rate:g} fps -> {path}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from . import api
+
+    options = _record_options(args)
+    api.demo(args.out, progress=_progress(args), echo=print, **options)
+    return 0
+
+
+# ---------------------------------------------------------------- parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -143,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a network and record every step to a .npz trajectory",
                        description="Train 2 -> k -> 2 -> 1 and record every optimizer step's weights.")
-    _add_train_options(p)
+    add_config_options(p, TrainConfig, "training")
     p.add_argument("--out", required=True, metavar="RUN.npz", help="where to write the trajectory")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
@@ -156,12 +222,27 @@ def build_parser() -> argparse.ArgumentParser:
     when.add_argument("--step", type=float, metavar="N", help="optimizer step (fractions interpolate)")
     when.add_argument("--epoch", type=float, metavar="N", help="epoch (fractions interpolate)")
     when.add_argument("--at", type=float, metavar="F", help="fraction of training, 0..1")
-    _add_render_options(p)
+    add_config_options(p, RenderConfig, "picture")
     p.set_defaults(func=cmd_render)
 
-    p = sub.add_parser("demo", help="the main job: train k = 2, 3, 4 on the circles",
-                       description="Reproduce the original experiment: k = 2, 3 and 4 on two concentric circles.")
+    p = sub.add_parser("record", help="record a video of a run training (trains first if no run is given)",
+                       description="Record a video: .mp4 (H.264), .webm (VP9), .gif, or a folder of PNGs (a path ending in '/'). "
+                                   "With no RUN.npz it trains first, taking every `train` option.")
+    p.add_argument("run", nargs="?", metavar="RUN.npz", help="a trajectory written by `deform3d train` (default: train one now)")
+    p.add_argument("--out", required=True, metavar="FILE", help="the video: .mp4, .webm, .gif, or DIR/ for PNG frames")
+    add_config_options(p, RecordConfig, "video")
+    add_config_options(p, RenderConfig, "picture", skip=("size",))
+    add_config_options(p, TrainConfig, "training (when no RUN.npz is given)")
+    p.add_argument("--save-run", metavar="RUN.npz", help="keep the trajectory trained for this video")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_record)
+
+    p = sub.add_parser("demo", help="the main job: k = 2, 3, 4 on the circles, a video each and a contact sheet",
+                       description="Reproduce the original experiment: train k = 2, 3 and 4 on two concentric circles, "
+                                   "record a video of each and a contact sheet of the final frames.")
     p.add_argument("--out", default="out/demo", metavar="DIR", help="output folder (default: out/demo)")
+    add_config_options(p, RecordConfig, "video")
+    add_config_options(p, RenderConfig, "picture", skip=("size",))
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_demo)
     return parser

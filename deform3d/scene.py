@@ -228,8 +228,9 @@ class Scene:
                 self._surface.set_uniforms(**su)
         i = int(round(t))
         run = self.run
+        # Fixed-width fields, so the centred line does not jitter from frame to frame.
         self.hud.text = (f"k = {self.geo.k}   {run.meta.get('dataset', '')}   epoch {t / run.steps_per_epoch:5.1f}"
-                         f"   step {i:>5d} / {run.num_steps}   loss {run.loss[i]:.3g}   accuracy {100 * run.accuracy[i]:5.1f}%")
+                         f"   step {i:>5d} / {run.num_steps}   loss {run.loss[i]:<8.3g}   accuracy {100 * run.accuracy[i]:5.1f}%")
 
     def set_camera(self, azimuth: float | None = None, elevation: float | None = None, distance: float | None = None) -> None:
         """Turn the lift's camera (degrees); distance None fits the lift's box."""

@@ -1,0 +1,166 @@
+"""The public API: train, render, record, demo. The CLI is built on these and nothing else.
+
+Owns: turning keyword options into the config dataclasses (whose fields are the option names and
+defaults, once) and running the pieces in order. Each function imports torch or VisPy only when
+called, so ``import deform3d`` stays instant. Every function's signature lists its options with
+their defaults (``help(deform3d.render)``), generated from the config dataclasses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from pathlib import Path
+
+import numpy as np
+
+from .config import RecordConfig, RenderConfig, TrainConfig
+from .errors import UsageError
+
+
+def _options(*configs, skip=()):
+    """Give a ``**options`` function a signature listing the configs' fields and defaults."""
+
+    def wrap(fn):
+        sig = inspect.signature(fn)
+        params = [p for p in sig.parameters.values() if p.kind != p.VAR_KEYWORD]
+        seen = {p.name for p in params}
+        for config in configs:
+            for f in dataclasses.fields(config):
+                if f.name not in seen and f.name not in skip:
+                    params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=f.type))
+                    seen.add(f.name)
+        fn.__signature__ = sig.replace(parameters=params)
+        return fn
+
+    return wrap
+
+
+def _split(options: dict, *configs) -> list[dict]:
+    """Share out keyword options among config classes by field name; unknown names are errors."""
+    parts, left = [], dict(options)
+    for config in configs:
+        names = {f.name for f in dataclasses.fields(config)}
+        parts.append({k: left.pop(k) for k in list(left) if k in names})
+    if left:
+        raise TypeError(f"unknown option(s): {', '.join(sorted(left))}")
+    return parts
+
+
+def load(run):
+    """A Trajectory from a Trajectory (returned as is) or the path of a ``.npz`` file."""
+    from .trajectory import Trajectory
+
+    return run if isinstance(run, Trajectory) else Trajectory.load(run)
+
+
+@_options(TrainConfig)
+def train(*, progress: bool | None = False, **options):
+    """Train 2 -> k -> 2 -> 1 and return every step's weights as a Trajectory.
+
+    Options are TrainConfig's fields (dataset, hidden, lr, epochs, seed, ...). ``progress``: a bar
+    on stderr (None: only on a terminal).
+
+    >>> run = deform3d.train(hidden=3, epochs=20)     # doctest: +SKIP
+    >>> run.num_steps, float(run.accuracy[-1])         # doctest: +SKIP
+    (1260, 1.0)
+    """
+    from .train import train as _train
+
+    return _train(TrainConfig(**options), progress=progress)
+
+
+@_options(RenderConfig)
+def render(run, *, step: float | None = None, epoch: float | None = None, at: float | None = None, **options) -> np.ndarray:
+    """Render one frame of a run headless: an (height, width, 3) uint8 RGB array.
+
+    ``run``: a Trajectory or a ``.npz`` path. One of ``step`` (optimizer step), ``epoch`` or
+    ``at`` (fraction of training, 0..1) picks the moment (default: the end); fractions interpolate
+    the weights. Options are RenderConfig's fields (size, panels, theme, azimuth, elevation, ...).
+
+    >>> image = deform3d.render("run.npz", epoch=10, size=(960, 540))   # doctest: +SKIP
+    >>> image.shape                                                     # doctest: +SKIP
+    (540, 960, 3)
+    """
+    from .offscreen import Renderer
+
+    config = RenderConfig(**options)
+    config = dataclasses.replace(config, ssaa=config.ssaa or 2)
+    run = load(run)
+    t = run.resolve_step(step, epoch, at)
+    with Renderer(run, config) as r:
+        return r.frame(t)
+
+
+def _video_plan(out, options: dict):
+    """Check every recording option and the target before any work: (record, view, camera)."""
+    from .record import check_target
+    from .timeline import camera_from_config
+
+    rec_opts, view_opts = _split(options, RecordConfig, RenderConfig)
+    rec = RecordConfig(**rec_opts)
+    view = RenderConfig(size=(rec.width, rec.height), **view_opts)
+    camera = camera_from_config(rec, view)
+    check_target(out, (rec.width, rec.height), rec.frame_rate, rec.crf)
+    return rec, view, camera
+
+
+@_options(RecordConfig, RenderConfig)
+def record(run, out, *, progress: bool | None = None, **options) -> Path:
+    """Record a video of a run training: returns the path written.
+
+    ``out``'s extension picks the format: .mp4 (H.264), .webm (VP9), .gif, or a folder of PNGs
+    (a path ending in '/'). Options are RecordConfig's (quality, size, fps, duration, frames,
+    pace, orbit, camera, crf, ...) and RenderConfig's (panels, theme, azimuth, elevation, ...).
+    Ctrl-C keeps a valid, shorter video and raises KeyboardInterrupt.
+
+    >>> deform3d.record("run.npz", "run.mp4", quality="low", duration=6)   # doctest: +SKIP
+    PosixPath('run.mp4')
+    """
+    rec, view, camera = _video_plan(out, options)
+    return _record(load(run), out, rec, view, camera, progress)
+
+
+def _record(run, out, rec: RecordConfig, view: RenderConfig, camera, progress) -> Path:
+    from .offscreen import Renderer
+    from .record import Recorder
+    from .timeline import Timeline
+
+    timeline = Timeline.from_config(run.num_steps, rec, camera)
+    with Renderer(run, view) as r, Recorder(out, (rec.width, rec.height), rec.frame_rate, crf=rec.crf,
+                                            total=len(timeline), progress=progress) as video:
+        for state in timeline:
+            video.write(r.frame(state.step, state.azimuth, state.elevation, state.distance))
+    return Path(out)
+
+
+def demo(out: str | Path = "out/demo", *, progress: bool | None = None, echo=None, **options) -> list[Path]:
+    """The original experiment: k = 2, 3, 4 on the circles, a video each and a contact sheet.
+
+    Writes ``circles-k{K}.npz`` and ``circles-k{K}.mp4`` for each k and ``contact-sheet.png`` (the
+    three final frames side by side) into ``out``; returns the paths. ``options``: recording and
+    picture options as for ``record`` (e.g. quality="low"). ``echo``: called with a line of text
+    after each network (e.g. ``print``).
+    """
+    from .offscreen import Renderer, write_png
+    from .train import train as _train
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file; give a folder for the demo's videos")
+    out.mkdir(parents=True, exist_ok=True)
+    rec, view, camera = _video_plan(out / "circles-k2.mp4", options)
+    written, finals = [], []
+    for k in (2, 3, 4):
+        run = _train(TrainConfig(hidden=k), progress=progress)
+        written.append(run.save(out / f"circles-k{k}.npz"))
+        written.append(_record(run, out / f"circles-k{k}.mp4", rec, view, camera, progress))
+        still = dataclasses.replace(view, size=(960, 540), ssaa=view.ssaa or 2)
+        with Renderer(run, still) as r:
+            finals.append(r.frame(run.num_steps, still.azimuth, still.elevation, still.distance))
+        if echo:
+            echo(f"k={k}: final accuracy {100 * run.accuracy[-1]:5.1f}%, loss {run.loss[-1]:.3g} -> {written[-1]}")
+    written.append(write_png(np.concatenate(finals, axis=1), out / "contact-sheet.png"))
+    if echo:
+        echo(f"contact sheet -> {written[-1]}")
+    return written
