@@ -92,7 +92,8 @@ THEMES = ("light", "dark")
 class RenderConfig:
     """How a frame looks: size, panels, theme, camera and what is drawn. Shared by render and record.
 
-    ``size`` is (width, height) in pixels; ``ssaa`` renders N x larger and averages N x N blocks.
+    ``size`` is (width, height) in pixels; ``ssaa`` renders N x larger and averages N x N blocks
+    (None: 2 for a still, 1 for video frames, where motion hides what 2 would smooth at 4x the cost).
     ``mesh`` is the sheet's vertices per side. Camera angles are in degrees; ``distance`` None fits
     the lift's box in view.
     """
@@ -103,7 +104,7 @@ class RenderConfig:
     azimuth: float = -50.0
     elevation: float = 24.0
     distance: float | None = None
-    ssaa: int = 2
+    ssaa: int | None = None
     mesh: int = 256
     grid: bool = True
     points: bool = True
@@ -112,12 +113,7 @@ class RenderConfig:
     surface: bool = True
 
     def __post_init__(self):
-        size = tuple(self.size) if isinstance(self.size, (tuple, list)) else None
-        if size is None or len(size) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in size):
-            raise ConfigError("size", f"must be WIDTHxHEIGHT in pixels, got {self.size!r}")
-        if not all(16 <= v <= 8192 for v in size):
-            raise ConfigError("size", f"each side must be 16..8192 pixels, got {size[0]}x{size[1]}")
-        object.__setattr__(self, "size", size)
+        object.__setattr__(self, "size", check_size(self.size))
         panels = tuple(self.panels)
         if not panels or len(set(panels)) != len(panels):
             raise ConfigError("panels", f"must name one to three distinct panels of {', '.join(PANELS)}, got {','.join(panels)!r}")
@@ -133,11 +129,12 @@ class RenderConfig:
             raise ConfigError("elevation", f"must be between -90 and 90 degrees, got {self.elevation!r}")
         if self.distance is not None:
             _positive_float("distance", self.distance)
-        _positive_int("ssaa", self.ssaa)
-        if self.ssaa > 4:
-            raise ConfigError("ssaa", f"must be 1..4, got {self.ssaa}")
-        if self.size[0] * self.ssaa > 16384 or self.size[1] * self.ssaa > 16384:
-            raise ConfigError("ssaa", f"{self.size[0]}x{self.size[1]} at ssaa {self.ssaa} exceeds 16384 pixels a side; lower --ssaa")
+        if self.ssaa is not None:
+            _positive_int("ssaa", self.ssaa)
+            if self.ssaa > 4:
+                raise ConfigError("ssaa", f"must be 1..4, got {self.ssaa}")
+            if max(self.size) * self.ssaa > 16384:
+                raise ConfigError("ssaa", f"{self.size[0]}x{self.size[1]} at ssaa {self.ssaa} exceeds 16384 pixels a side; lower --ssaa")
         _positive_int("mesh", self.mesh)
         if not 8 <= self.mesh <= 2048:
             raise ConfigError("mesh", f"must be 8..2048 vertices per side, got {self.mesh}")

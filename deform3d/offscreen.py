@@ -60,7 +60,8 @@ class Renderer:
         from .scene import Scene
 
         self.config = config
-        self.scene = Scene(run, config, scale=config.ssaa, app=egl_app())
+        self.ssaa = config.ssaa or 1
+        self.scene = Scene(run, config, scale=self.ssaa, app=egl_app())
 
     def frame(self, step: float | None = None, azimuth: float | None = None, elevation: float | None = None,
               distance: float | None = None) -> np.ndarray:
@@ -69,7 +70,7 @@ class Renderer:
         if azimuth is not None or elevation is not None or distance is not None:
             self.scene.set_camera(azimuth, elevation, distance)
         image = self.scene.canvas.render(alpha=False)
-        return downsample(image, self.config.ssaa)
+        return downsample(image, self.ssaa)
 
     def close(self) -> None:
         self.scene.canvas.close()
