@@ -160,6 +160,12 @@ class SurfaceVisual(_ShaderVisual):
         self._bounds = None
         self.set_gl_state("translucent", depth_test=True, cull_face=False, depth_mask=False)
 
+    def draw(self):
+        super().draw()
+        # The depth mask is global GL state that no other visual sets: left off, it also stops the
+        # next frame's glClear from clearing depth, and the lift vanishes from the second frame on.
+        gloo.set_depth_mask(True)
+
 
 Sheet = create_visual_node(SheetVisual)
 Points = create_visual_node(PointsVisual)

@@ -1,6 +1,6 @@
 // halfplane.frag: the decision line w3 . h2 + b3 = 0 in the plane, and the two half-planes
 // faintly tinted by the class they predict. Exact per fragment: the line is clipped to the panel
-// by construction and antialiased with fwidth.
+// by construction and antialiased from z's screen-space gradient.
 // uniforms: network.glsl's (u_out), u_class0 / u_class1 (vec4: fills, alpha = strength),
 //           u_line (vec4: rgb, width px in .a; width 0 = no line)
 // varyings: v_h (plane coordinate)
@@ -15,7 +15,7 @@ varying vec2 v_h;
 void main() {
     float z = logit(v_h);
     vec4 fill = z > 0.0 ? u_class1 : u_class0;
-    float line = line_alpha(abs(z) / max(fwidth(z), 1e-9), u_line.a);
+    float line = line_alpha(px_distance(z), u_line.a);
     float alpha = max(fill.a * (1.0 - line), line);
     if (alpha <= 0.0) discard;
     gl_FragColor = vec4(mix(fill.rgb, u_line.rgb, line / alpha), alpha);

@@ -9,7 +9,8 @@
 //           u_M (mat4: lift -> 3-D view, 3 x 4, padded)   u_c (vec4: the projection's centre)
 //           u_minors_a, u_minors_b (vec3: det W2[:, ij] * det W1[ij, :] for the index pairs
 //           ij = 01 02 03 | 12 13 23, for fold_det's Cauchy-Binet sum)
-// functions: lift(x) -> h1, plane(h1) -> h2, logit(h2) -> z3, fold_det(x) -> det J,
+// functions: lift(x) -> h1, plane(h1) -> h2, logit(h2) -> z3, logit_grad(x) -> d z3 / d x,
+//            fold_det(x) -> det J,
 //            lift_view(h1) -> 3-D point, place(x, space) -> position of input x in a panel
 
 uniform mat4 u_W1;
@@ -59,6 +60,13 @@ vec2 plane(vec4 h1) {
 
 float logit(vec2 h2) {
     return dot(u_out.xy, h2) + u_out.z;
+}
+
+// d z3 / d x, exact: W1^T diag(act'(z1)) W2^T diag(act'(z2)) w3 (v * M is M^T v in GLSL)
+vec2 logit_grad(vec2 x) {
+    vec4 z1 = u_W1 * vec4(x, 0.0, 0.0) + u_b1;
+    vec4 g2 = vec4(u_out.xy, 0.0, 0.0) * act_grad(u_W2 * act(z1) + u_b2);
+    return ((g2 * u_W2) * act_grad(z1) * u_W1).xy;
 }
 
 // det of J = diag(act'(z2)) W2 diag(act'(z1)) W1, the Jacobian of input -> plane. By

@@ -49,8 +49,12 @@ void main() {
     vec2 d = abs(fract(g + 0.5) - 0.5) / fw;
     rgb = mix(rgb, u_grid_color.rgb, u_grid_color.a * resolved * line_alpha(min(d.x, d.y), u_grid.w));
 
-    // The decision boundary z3 = 0, exact per fragment.
-    float c = line_alpha(abs(z) / max(fwidth(z), 1e-9), u_contour.a);
+    // The decision boundary z3 = 0, exact per fragment. Its distance in pixels comes from z3's
+    // exact gradient times v_x's screen derivatives (v_x is interpolated, so these are smooth): a
+    // finite difference of z3 itself spans a wide input range where the sheet is squashed, and
+    // drew stray contour pixels along the sheet's saturated edges.
+    vec2 zx = logit_grad(v_x);
+    float c = line_alpha(abs(z) / max(length(vec2(dot(zx, dFdx(v_x)), dot(zx, dFdy(v_x)))), 1e-9), u_contour.a);
     rgb = mix(rgb, u_contour.rgb, c);
 
     // Premultiplied: the lift blends it over, the plane and input panels multiply it in.
