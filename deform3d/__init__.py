@@ -4,12 +4,45 @@ A network 2 -> k -> 2 -> 1 lifts the input plane into a curved sheet in R^k, pro
 plane and draws a straight decision line there. deform3d trains it (PyTorch), records every step,
 and renders the sheet with OpenGL (VisPy): in a window, to video, or headless.
 
+The Python API (the CLI is built on it; options and defaults are the CLI's, defined once):
+
+    run = deform3d.train(hidden=3, epochs=100)           -> Trajectory (every step's weights)
+    image = deform3d.render(run, epoch=10, size=(960, 540))  -> (H, W, 3) uint8, headless
+    deform3d.record(run, "run.mp4", quality="low")       -> Path of the video
+    deform3d.show(run)                                   an interactive window
+    deform3d.demo("out/demo")                            k = 2, 3, 4 on the circles
+    deform3d.load("run.npz")                             -> Trajectory
+    deform3d.notebook.Viewer(run)                        interactive view in Jupyter (extra: notebook)
+
+In Jupyter a run shows itself as a still; ``run.video()`` embeds a video.
+
 Importing this package imports neither torch nor VisPy; each entry point loads what it needs.
 """
 
+import sys
+import types
+
 __version__ = "0.1.0"
 
-__all__ = ["train", "render", "record", "demo", "load"]
+__all__ = ["train", "render", "record", "show", "demo", "load"]
+
+
+def __dir__():
+    # The API is loaded lazily (below), so name it here for dir() and help(deform3d).
+    return sorted(set(globals()) | set(__all__))
+
+
+class _Package(types.ModuleType):
+    def __setattr__(self, name, value):
+        # Importing a submodule sets it on its package: the first deform3d.train() imports
+        # deform3d.train (the trainer), which would then shadow the function for every later call.
+        # The API keeps those names; the submodules stay reachable through sys.modules and imports.
+        if name in __all__ and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name):

@@ -48,7 +48,12 @@ def _split(options: dict, *configs) -> list[dict]:
 
 
 def load(run):
-    """A Trajectory from a Trajectory (returned as is) or the path of a ``.npz`` file."""
+    """A Trajectory from a Trajectory (returned as is) or the path of a ``.npz`` file.
+
+    >>> run = deform3d.load("run.npz")                 # doctest: +SKIP
+    >>> run.num_steps, run.hidden                      # doctest: +SKIP
+    (6300, 3)
+    """
     from .trajectory import Trajectory
 
     return run if isinstance(run, Trajectory) else Trajectory.load(run)
@@ -134,6 +139,7 @@ def _record(run, out, rec: RecordConfig, view: RenderConfig, camera, progress) -
     return Path(out)
 
 
+@_options(RecordConfig, RenderConfig)
 def demo(out: str | Path = "out/demo", *, progress: bool | None = None, echo=None, **options) -> list[Path]:
     """The original experiment: k = 2, 3, 4 on the circles, a video each and a contact sheet.
 
@@ -141,6 +147,10 @@ def demo(out: str | Path = "out/demo", *, progress: bool | None = None, echo=Non
     three final frames side by side) into ``out``; returns the paths. ``options``: recording and
     picture options as for ``record`` (e.g. quality="low"). ``echo``: called with a line of text
     after each network (e.g. ``print``).
+
+    >>> deform3d.demo("out/demo", quality="low", duration=6, echo=print)   # doctest: +SKIP
+    k=2: final accuracy  84.0%, loss 0.353 -> out/demo/circles-k2.mp4
+    ...
     """
     from .offscreen import Renderer, write_png
     from .train import train as _train

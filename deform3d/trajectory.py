@@ -92,6 +92,29 @@ class Trajectory:
             raise UsageError(f"--{name} must be between 0 and {limit:g} for this run, got {value:g}")
         return float(value) * {"step": 1, "epoch": self.steps_per_epoch, "at": self.num_steps}[name]
 
+    # ------------------------------------------------------------ notebook (deform3d.notebook, loaded on use)
+
+    def video(self, path=None, **options):
+        """This run training as an inline notebook video: an embedded ``IPython.display.Video``.
+
+        Options as for ``deform3d.record``, with short, small defaults (see
+        ``deform3d.notebook.video``); ``path`` keeps the file too.
+
+        >>> run = deform3d.train(hidden=3, epochs=20)     # doctest: +SKIP
+        >>> run.video(duration=4)                         # doctest: +SKIP
+        <IPython.core.display.Video object>
+        """
+        from .notebook import video
+
+        return video(self, path, **options)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        # A summary line and a PNG still of the last step; a video only when asked (.video()),
+        # since a repr runs for every cell that ends with a run (why: deform3d.notebook).
+        from .notebook import repr_mimebundle
+
+        return repr_mimebundle(self, include, exclude)
+
     # ------------------------------------------------------------ file
 
     def save(self, path: str | Path) -> Path:
