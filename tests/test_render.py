@@ -1,0 +1,588 @@
+"""Rendering through a real EGL context, checked against the numpy reference (``geometry``).
+
+Every test here can fail: pixels are found by colour and compared with where ``geometry`` puts
+things, mapped to the canvas through VisPy's own transforms (``Scene.pixels``). Renders use
+ssaa = 1 so pixel positions are exact; pixel (row i, column j) has its centre at (j + 0.5, i + 0.5)
+in canvas coordinates. Runs are made by hand (a few known weight steps, a handful of data points
+chosen so that no two sprites overlap in any panel), except the reference images, which use small
+trained runs stored in tests/reference/.
+
+Reference images: ``DEFORM3D_REGEN=1 pytest tests/test_render.py -k reference`` rewrites them (and,
+if a stored run is missing, trains it again); a mismatch writes reference | actual | diff to
+tests/_failures/.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deform3d.config import RenderConfig
+from deform3d.geometry import Weights, clip_line, forward, jacobian_det
+from deform3d.offscreen import Renderer
+from deform3d.scene import THEMES
+from deform3d.trajectory import Trajectory
+from deform3d.visuals import HalfPlaneVisual, PointsVisual, SheetVisual, SurfaceVisual
+
+pytestmark = [pytest.mark.gl, pytest.mark.usefixtures("gl_app")]
+
+HERE = Path(__file__).parent
+REFERENCE = HERE / "reference"
+FAILURES = HERE / "_failures"
+REGEN = os.environ.get("DEFORM3D_REGEN", "") not in ("", "0")
+
+# ---------------------------------------------------------------- hand-made runs
+
+# Weights (named as in DESIGN.md) that bend the plane visibly without squashing the chosen points
+# together: tanh leaves its linear regime, the decision line crosses the plane's box diagonally.
+NETS = {
+    2: dict(W1=[[-0.56, -1.75], [1.82, -1.12]], b1=[-0.5, 1.1], W2=[[2.0, 1.0], [-0.9, 1.3]], b2=[-1.5, -0.1],
+            w3=[0.1, 2.1], b3=0.2),
+    3: dict(W1=[[-0.42, 0.84], [-0.42, -0.98], [0.77, 0.63]], b1=[0.7, 1.2, 0.0],
+            W2=[[-1.4, -0.9, 0.1], [-0.2, 0.8, 2.7]], b2=[0.0, 0.3], w3=[1.7, 2.0], b3=0.1),
+    4: dict(W1=[[2.66, 0.07], [1.82, -1.05], [0.63, 0.98], [-1.75, -0.21]], b1=[0.9, 3.3, -0.4, 1.2],
+            W2=[[-0.8, 1.3, 3.3, 2.0], [-2.0, -1.6, -2.0, -0.6]], b2=[-1.8, 2.8], w3=[0.4, 3.2], b3=0.1),
+}
+# Data points for each net, picked (greedily, on a 9 x 9 grid) so that their sprites lie >= 14 px
+# apart in every panel of SPRITES below. The corners fix the input square to [-1.15, 1.15]^2.
+POINTS = {
+    2: [[-1, -1], [1, 1], [0.25, -1], [0.75, -0.75], [-0.25, 0], [-0.5, 0.75], [-0.5, 0.25], [-1, -0.25],
+        [-0.75, 1], [-1, 0.25]],
+    3: [[-1, -1], [1, 1], [0.25, 0.75], [1, -0.75], [-0.5, 0.75], [0.5, -1], [-1, 0.25], [0, -0.5]],
+    4: [[-1, -1], [1, 1], [0.75, -0.75], [0, 1], [-0.5, 0.75], [-0.25, -0.75]],
+}
+# A k = 3 net whose fold (det J < 0) covers about a third of the input square.
+FOLDING = dict(W1=[[-0.6, 1.2], [-0.6, -1.4], [1.1, 0.9]], b1=[0.7, 1.2, 0.0],
+               W2=[[-1.4, -0.9, 0.1], [-0.2, 0.8, 2.7]], b2=[0.0, 0.3], w3=[1.7, 2.0], b3=0.1)
+
+SPRITES = RenderConfig(size=(600, 240), ssaa=1, panels=("lift", "plane", "input"), grid=False, tint=False,
+                       folds=False, surface=False, mesh=128)
+
+
+def weights(**named) -> Weights:
+    return Weights(*(np.asarray(named[n], np.float32) for n in Weights.NAMES))
+
+
+def stack(nets: list[Weights]) -> Weights:
+    return Weights(*(np.stack([getattr(w, n) for w in nets]) for n in Weights.NAMES))
+
+
+def hand_run(nets: list[Weights], X, y=None, activation: str = "tanh") -> Trajectory:
+    """A Trajectory with the given weights as steps 0, 1, ... and data X (labels alternate)."""
+    X = np.asarray(X, np.float32)
+    y = (np.arange(len(X)) % 2).astype(np.uint8) if y is None else np.asarray(y, np.uint8)
+    n = len(nets)
+    meta = {"activation": activation, "hidden": nets[0].hidden, "steps_per_epoch": 1, "dataset": "hand-made"}
+    return Trajectory(stack(nets), np.linspace(0.7, 0.1, n).astype(np.float32), np.linspace(0.5, 1, n).astype(np.float32),
+                      X, y, meta)
+
+
+def square_points() -> np.ndarray:
+    """The corners of [-1, 1]^2: data that only fixes the input square."""
+    return np.array([[-1, -1], [1, 1]], np.float32)
+
+
+# ---------------------------------------------------------------- reading pixels
+
+
+def hide(scene, panel: str, kind, predicate=lambda v: True) -> list:
+    """Hide the visuals of class ``kind`` in a panel (optionally only those matching predicate)."""
+    found = [v for v in scene.views[panel].scene.children if isinstance(v, kind) and predicate(v)]
+    assert found, f"no {kind.__name__} in the {panel} panel"
+    for v in found:
+        v.visible = False
+    return found
+
+
+def panel_box(scene, panel: str) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1): the whole pixels inside a panel's view box (ssaa 1)."""
+    view = scene.views[panel]
+    (x0, y0), (x1, y1) = view.node_transform(scene.canvas.scene).map([[0, 0], list(view.size)])[:, :2]
+    return int(np.ceil(x0)), int(np.ceil(y0)), int(np.floor(x1)), int(np.floor(y1))
+
+
+def pixel_centres(box) -> tuple[np.ndarray, np.ndarray]:
+    """Rows, columns (int) and canvas coordinates (float (n, 2)) of the pixel centres in box."""
+    x0, y0, x1, y1 = box
+    rows, cols = np.mgrid[y0:y1, x0:x1]
+    return (rows.ravel(), cols.ravel()), np.column_stack([cols.ravel() + 0.5, rows.ravel() + 0.5])
+
+
+def luminance(img: np.ndarray) -> np.ndarray:
+    return img[..., :3].astype(np.float64) @ [0.299, 0.587, 0.114]
+
+
+def inverse_2d(scene, panel: str):
+    """Canvas pixel -> panel coordinates for a 2-D panel (PanZoom: affine), from three points."""
+    P = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    Q = scene.pixels(panel, P)
+    A = np.column_stack([Q[1] - Q[0], Q[2] - Q[0]])  # d pixel / d panel
+    Ainv = np.linalg.inv(A)
+    return lambda pix: (np.asarray(pix, np.float64) - Q[0]) @ Ainv.T
+
+
+def distance_to_line(pix: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Signed distance of points (n, 2) to the line through a, b, and position along it from a (px)."""
+    d = (b - a) / np.linalg.norm(b - a)
+    rel = pix - a
+    return rel @ np.array([-d[1], d[0]]), rel @ d
+
+
+def colour_distance(img: np.ndarray, rgba) -> np.ndarray:
+    return np.linalg.norm(img[..., :3].astype(np.float64) - 255 * np.asarray(rgba[:3]), axis=-1)
+
+
+def sprite_centre(img: np.ndarray, at: np.ndarray, rgba, radius: int = 6) -> tuple[np.ndarray | None, int]:
+    """Centroid (canvas px) of the pixels of colour ``rgba`` within ``radius`` of ``at``, and their count."""
+    cx, cy = int(np.floor(at[0])), int(np.floor(at[1]))
+    y0, x0 = max(cy - radius, 0), max(cx - radius, 0)
+    window = img[y0 : cy + radius + 1, x0 : cx + radius + 1]
+    rows, cols = np.nonzero(colour_distance(window, rgba) < 90)
+    if len(rows) == 0:
+        return None, 0
+    return np.array([cols.mean() + x0 + 0.5, rows.mean() + y0 + 0.5]), len(rows)
+
+
+def near_sign_change(f, pix: np.ndarray, radius: float) -> np.ndarray:
+    """True where f (a function of canvas pixels (n, 2) -> (n,)) changes sign within radius px."""
+    s = np.sign(f(pix))
+    out = np.zeros(len(pix), bool)
+    for r in (radius / 2, radius):
+        for a in np.linspace(0, 2 * np.pi, 12, endpoint=False):
+            out |= np.sign(f(pix + r * np.array([np.cos(a), np.sin(a)]))) != s
+    return out
+
+
+def near_background(img: np.ndarray, theme, radius: int) -> np.ndarray:
+    """True within ``radius`` px of a pixel of the plain background colour."""
+    bg = np.all(np.abs(img.astype(int) - np.round(255 * np.asarray(theme.background[:3]))) <= 1, axis=-1)
+    out = bg.copy()
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
+            out |= np.roll(np.roll(bg, dy, 0), dx, 1)
+    return out
+
+
+def box_pixels(img: np.ndarray, box) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    return img[y0:y1, x0:x1]
+
+
+# ---------------------------------------------------------------- 1. the decision line
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_decision_line_pixels_lie_on_the_analytic_line_along_its_whole_clipped_length(theme):
+    w = weights(**NETS[3])
+    run = hand_run([w], square_points())
+    cfg = RenderConfig(size=(400, 300), ssaa=1, panels=("plane",), theme=theme, grid=False, tint=False,
+                       folds=False, points=False, mesh=16)
+    with Renderer(run, cfg) as r:
+        hide(r.scene, "plane", SheetVisual)  # only the line is drawn in the boundary colour now
+        img = r.frame()
+        box = panel_box(r.scene, "plane")
+        lo, hi = r.scene.geo.plane_range
+        seg = clip_line(w.w3, float(w.b3), lo, hi)
+        a, b = r.scene.pixels("plane", seg)
+    (rows, cols), pix = pixel_centres(box)
+    lum = luminance(img[rows, cols])
+    ink = lum < 130 if theme == "light" else lum > 130  # at least half the line's colour
+    assert ink.sum() > 0.8 * np.linalg.norm(b - a), "the decision line is missing"
+    off, along = distance_to_line(pix[ink], a, b)
+    assert np.abs(off).max() <= 1.5, f"line pixels up to {np.abs(off).max():.2f} px off the analytic line"
+    # Clipped to the plane's box: nothing past the segment's ends.
+    length = np.linalg.norm(b - a)
+    assert along.min() >= -1.5 and along.max() <= length + 1.5
+    # A fit through the line's pixels, weighted by ink: same direction and place.
+    weight = np.abs(lum - np.median(lum))[ink]
+    centre = (pix[ink] * weight[:, None]).sum(0) / weight.sum()
+    cov = np.cov((pix[ink] - centre).T, aweights=weight)
+    direction = np.linalg.eigh(cov)[1][:, -1]
+    angle = np.degrees(np.arccos(min(1.0, abs(direction @ (b - a)) / length)))
+    assert angle < 0.5, f"fitted line turned {angle:.2f} degrees from the analytic one"
+    assert abs(distance_to_line(centre[None], a, b)[0][0]) < 0.5
+    # Present along its whole visible length: a line pixel within 1.5 px of every point of it.
+    samples = a + np.linspace(2, length - 2, int(length / 2))[:, None] * (b - a) / length
+    gaps = np.linalg.norm(samples[:, None] - pix[ink][None], axis=-1).min(axis=1)
+    assert gaps.max() <= 1.5, f"the line has a gap at {samples[gaps.argmax()].round(1)}"
+
+
+# ---------------------------------------------------------------- 2. sprites, k = 2, 3, 4
+
+
+@pytest.mark.parametrize("k", [2, 3, 4])
+def test_sprites_land_where_geometry_puts_the_points_in_every_panel(k):
+    w = weights(**NETS[k])
+    run = hand_run([w], POINTS[k])
+    theme = THEMES["light"]
+    with Renderer(run, SPRITES) as r:
+        img = r.frame()
+        geo = r.scene.geo
+        f = forward(w, run.X, run.activation)
+        lifted = geo.projection(f.h1)
+        expected = {
+            "lift": r.scene.pixels("lift", lifted),
+            "plane": r.scene.pixels("plane", f.h2),
+            "input": r.scene.pixels("input", run.X),
+        }
+    if k == 2:
+        assert np.all(lifted[:, 2] == 0), "k = 2: the lift is the flat sheet at z = 0"
+    for panel, at in expected.items():
+        gaps = np.linalg.norm(at[:, None] - at[None], axis=-1) + 1e9 * np.eye(len(at))
+        assert gaps.min() >= 12, f"test set-up: sprites overlap in {panel} ({gaps.min():.1f} px); pick other POINTS"
+        for i, (p, label) in enumerate(zip(at, run.y)):
+            colour = theme.class1 if label else theme.class0
+            centre, count = sprite_centre(img, p, colour)
+            assert count >= 3, f"k={k} {panel}: no sprite of point {i} {run.X[i]} near {p.round(1)}"
+            error = np.linalg.norm(centre - p)
+            assert error <= 1.5, f"k={k} {panel}: sprite of point {i} at {centre.round(2)}, geometry says {p.round(2)}"
+
+
+# ---------------------------------------------------------------- 3. the sheet's contour = the line
+
+
+@pytest.mark.parametrize("k", [2, 3, 4])
+def test_sheet_contour_in_the_plane_coincides_with_the_decision_line(k):
+    w = weights(**NETS[k])
+    run = hand_run([w], square_points())
+    cfg = RenderConfig(size=(400, 300), ssaa=1, panels=("plane",), grid=False, tint=False, folds=False, points=False)
+    with Renderer(run, cfg) as r:
+        hide(r.scene, "plane", HalfPlaneVisual)  # no line, no fills: the dark pixels are the sheet's z3 = 0
+        img = r.frame()
+        box = panel_box(r.scene, "plane")
+        lo, hi = r.scene.geo.plane_range
+        seg = clip_line(w.w3, float(w.b3), lo, hi)
+        a, b = r.scene.pixels("plane", seg)
+        # Where geometry puts the sheet's z3 = 0: zero crossings of z3 on a fine input grid.
+        g = np.linspace(-1.15, 1.15, 801)
+        gx, gy = np.meshgrid(g, g)
+        z = forward(w, np.column_stack([gx.ravel(), gy.ravel()]), run.activation).z3.reshape(gx.shape)
+        cross = []
+        for za, zb, xa, xb in ((z[:, :-1], z[:, 1:], np.stack([gx[:, :-1], gy[:, :-1]], -1), np.stack([gx[:, 1:], gy[:, 1:]], -1)),
+                               (z[:-1], z[1:], np.stack([gx[:-1], gy[:-1]], -1), np.stack([gx[1:], gy[1:]], -1))):
+            m = np.sign(za) != np.sign(zb)
+            t = (za[m] / (za[m] - zb[m]))[:, None]
+            cross.append(xa[m] + t * (xb[m] - xa[m]))
+        cross = np.concatenate(cross)
+        inner = np.abs(cross).max(axis=1) < 1.1  # away from the sheet's outer edge
+        on_line = r.scene.pixels("plane", forward(w, cross[inner], run.activation).h2)
+    assert len(on_line) > 100, "test set-up: the sheet does not cross the decision line"
+    (rows, cols), pix = pixel_centres(box)
+    ink = luminance(img[rows, cols]) < 130
+    assert ink.sum() > 20, "the sheet's z3 = 0 contour is missing in the plane"
+    # Allowing the boundary pixels: where the sheet ends (squashed against the box where tanh
+    # saturates) its mesh is coarse compared with the map; judge the contour 2 px inside the sheet.
+    edge = near_background(img, THEMES["light"], 2)[rows, cols]
+    assert (ink & edge).sum() <= 0.15 * ink.sum()
+    off, _ = distance_to_line(pix[ink & ~edge], a, b)
+    assert np.abs(off).max() <= 1.5, f"contour pixels up to {np.abs(off).max():.2f} px off the decision line"
+    # Everywhere the sheet meets the line, the contour is drawn (a contour pixel within 1.5 px).
+    probe = on_line[:: max(1, len(on_line) // 400)]
+    gaps = np.linalg.norm(probe[:, None] - pix[ink][None], axis=-1).min(axis=1)
+    assert gaps.max() <= 1.5, f"no contour where the sheet crosses the line at {probe[gaps.argmax()].round(1)}"
+
+
+# ---------------------------------------------------------------- 4. fold shading = det J < 0
+
+
+def test_fold_shading_covers_exactly_the_pixels_where_det_j_is_negative():
+    w = weights(**FOLDING)
+    run = hand_run([w], square_points())
+    cfg = RenderConfig(size=(320, 240), ssaa=1, panels=("input",), grid=False, tint=False, folds=True,
+                       points=False, mesh=32)
+    with Renderer(run, cfg) as r:
+        img = r.frame()
+        box = panel_box(r.scene, "input")
+        to_input = inverse_2d(r.scene, "input")
+        lo, hi = r.scene.geo.lo, r.scene.geo.hi
+        corners = r.scene.pixels("input", np.array([lo, hi]))
+    theme = THEMES["light"]
+    background = 255 * np.asarray(theme.background[:3])
+    # The input panel multiplies the (opaque) sheet into the background.
+    front, back = background * np.asarray(theme.front[:3]), background * np.asarray(theme.back[:3])
+    (rows, cols), pix = pixel_centres(box)
+    x = to_input(pix)
+    inside = np.all((x > lo) & (x < hi), axis=1)
+    rows, cols, pix, x = rows[inside], cols[inside], pix[inside], x[inside]
+    det = jacobian_det(w, x, run.activation)
+    z3 = lambda p: forward(w, to_input(p), run.activation).z3  # noqa: E731
+    margin = np.minimum(np.abs(pix - corners[0]), np.abs(pix - corners[1])).min(axis=1)
+    keep = (margin > 2) & ~near_sign_change(lambda p: jacobian_det(w, to_input(p), run.activation), pix, 2.0)
+    keep &= ~near_sign_change(z3, pix, 3.0)  # the dark decision curve
+    colour = img[rows, cols].astype(np.float64)
+    shaded = np.linalg.norm(colour - back, axis=1) < np.linalg.norm(colour - front, axis=1)
+    folded = det < 0
+    assert 0.15 < folded[keep].mean() < 0.85, "test set-up: the fold should cover a clear part of the square"
+    wrong = keep & (shaded != folded)
+    assert keep.sum() > 0.8 * len(keep)
+    assert not wrong.any(), (
+        f"{wrong.sum()} pixels shaded against det J (of {keep.sum()}), e.g. input {x[wrong][0].round(3)} "
+        f"det {det[wrong][0]:.3g} shaded {shaded[wrong][0]}"
+    )
+    # And the colours are the theme's, not merely on the right side of a threshold.
+    assert np.abs(colour[keep & folded] - back).max() <= 3
+    assert np.abs(colour[keep & ~folded] - front).max() <= 3
+
+
+# ---------------------------------------------------------------- 5. weights -> pixels
+
+
+def test_a_changed_weight_moves_pixels_and_equal_weights_give_identical_pixels():
+    w = weights(**NETS[3])
+    w1 = weights(**{**NETS[3], "W1": np.array(NETS[3]["W1"]) + [[0.15, 0], [0, 0], [0, 0]]})
+    w3 = weights(**{**NETS[3], "b3": NETS[3]["b3"] + 0.4})
+    run = hand_run([w, w1, w, w3], POINTS[3])
+    cfg = RenderConfig(size=(600, 240), ssaa=1, panels=("lift", "plane", "input"), tint=False, surface=False, mesh=96)
+    with Renderer(run, cfg) as r:
+        r.frame(0)  # warm-up: the first frame compiles and lays out
+        frames = {t: r.frame(t) for t in (0, 1, 2, 3)}
+        boxes = {p: panel_box(r.scene, p) for p in cfg.panels}
+        to_plane = inverse_2d(r.scene, "plane")
+        to_input = inverse_2d(r.scene, "input")
+    for panel, box in boxes.items():
+        # Step 2 has step 0's weights: every pixel of every panel is the same (the heads-up line differs).
+        assert np.array_equal(box_pixels(frames[0], box), box_pixels(frames[2], box)), panel
+        changed = np.any(box_pixels(frames[0], box) != box_pixels(frames[1], box), axis=-1)
+        assert changed.sum() > 100, f"changing W1[0, 0] left the {panel} panel as it was"
+
+    # Only b3 changed: the decision line moves in the plane; the sheet, its grid, the folds and the
+    # points do not. Changed pixels lie near one of the two lines or between them (the fills).
+    box = boxes["plane"]
+    (rows, cols), pix = pixel_centres(box)
+    changed = np.any(frames[0][rows, cols] != frames[3][rows, cols], axis=-1)
+    z_old = lambda p: to_plane(p) @ w.w3 + float(w.b3)  # noqa: E731
+    z_new = lambda p: to_plane(p) @ w3.w3 + float(w3.b3)  # noqa: E731
+    between = np.sign(z_old(pix)) != np.sign(z_new(pix))
+    near = near_sign_change(z_old, pix, 3.0) | near_sign_change(z_new, pix, 3.0)
+    assert changed[near & ~between].sum() > 50, "moving b3 did not move the decision line"
+    assert not (changed & ~near & ~between).any(), "b3 changed pixels away from the decision lines"
+    # In the input panel only the decision curve moves (no tint): nothing else changes.
+    box = boxes["input"]
+    (rows, cols), pix = pixel_centres(box)
+    changed = np.any(frames[0][rows, cols] != frames[3][rows, cols], axis=-1)
+    curve_old = lambda p: forward(w, to_input(p), run.activation).z3  # noqa: E731
+    curve_new = lambda p: forward(w3, to_input(p), run.activation).z3  # noqa: E731
+    near = near_sign_change(curve_old, pix, 3.0) | near_sign_change(curve_new, pix, 3.0)
+    assert changed.sum() > 50
+    assert not (changed & ~near).any(), "b3 changed input-panel pixels away from the decision curves"
+
+
+def test_every_frame_draws_the_whole_picture_not_only_the_first():
+    """Regression: the k = 3 decision surface turned the depth mask off for good, so from the second
+    frame on glClear no longer cleared depth and the lift's sheet and points failed the depth test."""
+    run = hand_run([weights(**NETS[3]), weights(**FOLDING)], POINTS[3])
+    cfg = RenderConfig(size=(320, 180), ssaa=1, panels=("lift", "plane"), mesh=64)
+    with Renderer(run, cfg) as r:
+        first = r.frame(1)
+        again = [r.frame(1), r.frame(0), r.frame(1)]
+        box = panel_box(r.scene, "lift")
+    lift = box_pixels(first, box)
+    drawn = np.any(np.abs(lift.astype(int) - np.round(255 * np.asarray(THEMES["light"].background[:3]))) > 8, axis=-1)
+    assert drawn.mean() > 0.1, "the lift panel is nearly empty on the first frame"
+    assert np.array_equal(first, again[0]) and np.array_equal(first, again[2]), "a later frame lost part of the picture"
+    assert not np.array_equal(box_pixels(again[1], box), lift)
+
+
+# ---------------------------------------------------------------- 6. per frame: uniforms only
+
+
+class GlirLog:
+    """Records every GLIR command a canvas executes (after VisPy's queue filtering), by object id."""
+
+    BUFFERS = ("VertexBuffer", "IndexBuffer")
+
+    def __init__(self, canvas):
+        self.parser = canvas.context.shared.parser
+        self.types: dict[int, str] = {}
+        self.commands: list[tuple] = []
+        self._parse = self.parser.parse
+
+        def parse(commands):
+            commands = list(commands)
+            self.commands += commands
+            return self._parse(commands)
+
+        self.parser.parse = parse
+
+    def close(self):
+        del self.parser.parse  # the instance attribute shadowed the method
+
+    def take(self) -> list[tuple]:
+        """Buffer uploads since the last take: (command, id, bytes) for DATA and SIZE on buffers."""
+        out = []
+        for c in self.commands:
+            if c[0] == "CREATE":
+                self.types[c[1]] = c[2]
+            elif c[0] in ("DATA", "SIZE") and self.types.get(c[1]) in self.BUFFERS:
+                nbytes = c[3].nbytes if c[0] == "DATA" else int(c[2])
+                out.append((c[0], c[1], nbytes))
+        self.commands = []
+        return out
+
+
+def _network_buffer_ids(scene) -> set:
+    ids = set()
+    for view in scene.views.values():
+        for v in view.scene.children:
+            if isinstance(v, (SheetVisual, PointsVisual, HalfPlaneVisual, SurfaceVisual)):
+                for value in v.shared_program._set_items.values():  # what the visual gave its program
+                    if hasattr(value, "id") and type(value).__name__ in GlirLog.BUFFERS:
+                        ids.add(value.id)
+                if v._index_buffer is not None:
+                    ids.add(v._index_buffer.id)
+    return ids
+
+
+def test_moving_to_another_step_or_camera_uploads_no_vertex_data():
+    k, n_points = 3, 400
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (n_points, 2))
+    nets = [weights(**NETS[k]), weights(**FOLDING), weights(**NETS[k])]
+    run = hand_run(nets, X)
+    traffic = {}
+    for mesh in (16, 128):
+        cfg = RenderConfig(size=(320, 180), ssaa=1, panels=("lift", "plane", "input"), mesh=mesh)
+        with Renderer(run, cfg) as r:
+            log = GlirLog(r.scene.canvas)
+            try:
+                r.frame()
+                first = log.take()
+                ours = _network_buffer_ids(r.scene)
+                sheet_bytes = mesh * mesh * 2 * 4
+                # The counter sees the one-time uploads: each sheet's input mesh, the points.
+                assert sum(1 for c, i, b in first if c == "DATA" and b == sheet_bytes) >= 3, Counter(first)
+                assert sum(1 for c, i, b in first if c == "DATA" and b == n_points * 2 * 4) >= 3
+                assert ours and ours <= {i for _, i, _ in first}
+                per_frame = []
+                for step, camera in ((1, {}), (2, {}), (0.5, {}), (1.75, {}), (None, dict(azimuth=30)),
+                                     (None, dict(elevation=60)), (None, dict(distance=9.0)), (0, dict(azimuth=-10))):
+                    r.frame(step, **camera)
+                    uploads = log.take()
+                    assert not [u for u in uploads if u[1] in ours], f"step {step} {camera}: re-uploaded vertex data"
+                    if step is None:  # the heads-up line is unchanged too: nothing at all goes up
+                        assert uploads == [], f"a camera change uploaded buffers: {uploads}"
+                    per_frame.append(sum(b for c, _, b in uploads if c == "DATA"))
+            finally:
+                log.close()
+        traffic[mesh] = per_frame
+    # What does go up per frame (the heads-up line's text) does not grow with the mesh.
+    assert traffic[16] == traffic[128], traffic
+    assert max(traffic[128]) < 32 * 1024, traffic  # one line of text; the 128^2 mesh alone is 128 KiB
+
+
+# ---------------------------------------------------------------- 7. reference images
+
+REFERENCES = [
+    # name, k, theme, panels, step (None: the last; a fraction interpolates)
+    ("k2-light", 2, "light", ("lift", "plane", "input"), None),
+    ("k3-light", 3, "light", ("lift", "plane", "input"), None),
+    ("k4-light", 4, "light", ("lift", "plane", "input"), None),
+    ("k2-dark", 2, "dark", ("lift", "plane"), 20.5),
+    ("k3-dark", 3, "dark", ("lift", "plane"), 20.5),
+    ("k4-dark", 4, "dark", ("lift", "plane"), None),
+]
+TOLERANCE = 24  # a pixel mismatches when any channel differs by more than this
+MISMATCH_RATIO = 0.005  # ... and at most this fraction of pixels may mismatch
+
+
+def reference_run(k: int) -> Trajectory:
+    """A small trained run, stored so the references do not depend on the trainer's exact floats."""
+    path = REFERENCE / f"run-k{k}.npz"
+    if not path.exists():
+        if not REGEN:
+            pytest.fail(f"{path} is missing; make it with DEFORM3D_REGEN=1 pytest {__file__} -k reference")
+        from deform3d.config import TrainConfig
+        from deform3d.train import train
+
+        REFERENCE.mkdir(exist_ok=True)
+        train(TrainConfig(hidden=k, points=200, epochs=30, seed=0), progress=False).save(path)
+    return Trajectory.load(path)
+
+
+def read_png(path) -> np.ndarray:
+    """An 8-bit RGB(A), non-interlaced PNG (as vispy.io.write_png writes them) as an (H, W, C) uint8 array."""
+    data = Path(path).read_bytes()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError(f"{path} is not a PNG")
+    pos, idat, header = 8, [], None
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        body = data[pos + 8 : pos + 8 + length]
+        pos += 12 + length
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat.append(body)
+        elif kind == b"IEND":
+            break
+    width, height, depth, ctype, _, _, interlace = header
+    if depth != 8 or ctype not in (2, 6) or interlace:
+        raise ValueError(f"{path}: only 8-bit RGB/RGBA non-interlaced PNGs are read here")
+    c = 3 if ctype == 2 else 4
+    raw = np.frombuffer(zlib.decompress(b"".join(idat)), np.uint8).reshape(height, 1 + width * c)
+    out = np.zeros((height, width * c), np.uint8)
+    for i, (kind, row) in enumerate(zip(raw[:, 0], raw[:, 1:])):
+        prior = out[i - 1] if i else np.zeros_like(row)
+        if kind == 0:
+            out[i] = row
+        elif kind == 1:  # Sub: a running sum per channel, modulo 256
+            out[i] = np.cumsum(row.reshape(width, c), axis=0, dtype=np.uint8).ravel()
+        elif kind == 2:  # Up
+            out[i] = row + prior
+        else:
+            raise ValueError(f"{path}: PNG filter {kind} is not read here")
+    return out.reshape(height, width, c)
+
+
+def test_png_reader_reads_what_vispy_writes(tmp_path):
+    from vispy.io import write_png
+
+    image = np.random.default_rng(1).integers(0, 256, (7, 5, 3), dtype=np.uint8)
+    write_png(str(tmp_path / "x.png"), image)
+    assert np.array_equal(read_png(tmp_path / "x.png"), image)
+
+
+@pytest.fixture(scope="module")
+def gl_renderer(gl_app) -> str:
+    from vispy import gloo, scene
+
+    canvas = scene.SceneCanvas(size=(16, 16), app=gl_app, show=False)
+    try:
+        canvas.render()
+        canvas.set_current()
+        return str(gloo.gl.glGetParameter(gloo.gl.GL_RENDERER))
+    finally:
+        canvas.close()
+
+
+@pytest.mark.parametrize("name,k,theme,panels,step", REFERENCES, ids=[r[0] for r in REFERENCES])
+def test_reference_image(name, k, theme, panels, step, gl_renderer):
+    if "llvmpipe" not in gl_renderer:
+        pytest.skip(f"reference images are pinned to Mesa's llvmpipe; this GL is {gl_renderer}")
+    from vispy.io import write_png
+
+    run = reference_run(k)
+    cfg = RenderConfig(size=(320, 180), ssaa=2, theme=theme, panels=panels)
+    with Renderer(run, cfg) as r:
+        image = r.frame(step)
+    path = REFERENCE / f"{name}.png"
+    if REGEN:
+        write_png(str(path), image)
+        pytest.skip(f"regenerated {path.relative_to(HERE.parent)}")
+    assert path.exists(), f"{path} is missing; make it with DEFORM3D_REGEN=1 pytest {__file__} -k reference"
+    expected = read_png(path)
+    assert expected.shape == image.shape, f"{name}: size {image.shape[1::-1]} != reference {expected.shape[1::-1]}"
+    bad = np.any(np.abs(image.astype(int) - expected.astype(int)) > TOLERANCE, axis=-1)
+    if bad.mean() > MISMATCH_RATIO:
+        FAILURES.mkdir(exist_ok=True)
+        diff = np.where(bad[..., None], np.array([255, 0, 255], np.uint8), (expected // 3 + 170).astype(np.uint8))
+        out = FAILURES / f"{name}.png"
+        write_png(str(out), np.concatenate([expected, image, diff], axis=1))
+        pytest.fail(f"{name}: {100 * bad.mean():.2f}% of pixels differ by more than {TOLERANCE} "
+                    f"(allowed {100 * MISMATCH_RATIO:.1f}%); reference | actual | diff in {out}")
