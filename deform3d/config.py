@@ -79,6 +79,8 @@ class TrainConfig:
         _positive_int("epochs", self.epochs)
         _positive_int("batch_size", self.batch_size)
         _positive_int("seed", self.seed, allow_zero=True)
+        if self.seed >= 2**64:  # torch's generators take 64-bit seeds
+            raise ConfigError("seed", f"must be below 2**64, got {self.seed}")
 
     def to_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -96,7 +96,8 @@ def load_csv(path: str | Path) -> Dataset:
     """
     path = Path(path)
     try:
-        with open(path, newline="", encoding="utf-8") as f:
+        # utf-8-sig: a byte-order mark (spreadsheets write one) would hide the first row's number.
+        with open(path, newline="", encoding="utf-8-sig") as f:
             rows = [(i, r) for i, r in enumerate(csv.reader(f), start=1) if r and any(c.strip() for c in r)]
     except FileNotFoundError:
         raise UsageError(f"dataset file {path} does not exist; pass a CSV path or one of {', '.join(DATASETS)}") from None

@@ -227,9 +227,11 @@ def jacobian_det(w: Weights, X: np.ndarray, activation: str = "tanh") -> np.ndar
 def decision_surface(w: Weights, activation: str = "tanh", rows: int = 96, cols: int = 24):
     """The exact decision surface in the lift for k = 3: h1 with w3 . act(W2 h1 + b2) + b3 = 0.
 
-    For h2 on the decision line inside act's open range, W2 h1 = act^-1(h2) - b2 is a line in R^3
-    along the null space of W2; the surface is the union of those lines (a ruled surface), clipped
-    to act's range box. Returns (vertices (m, 3) float32, faces (f, 3) uint32), possibly empty.
+    The condition depends on h1 only through u = W2 h1, so the surface is ruled: each point u of the
+    decision curve {u : w3 . act(u + b2) + b3 = 0} (the preimage of the decision line) gives the line
+    W2 h1 = u in R^3, along W2's null space, clipped to act's range box. The mesh's rows are such
+    lines, about (box diagonal) / ``rows`` apart in the lift wherever they meet the box, with ``cols``
+    points along each. Returns (vertices (m, 3) float32, faces (f, 3) uint32), possibly empty.
     Only invertible activations (tanh, sigmoid) have such a surface; relu raises ValueError.
     """
     empty = np.zeros((0, 3), np.float32), np.zeros((0, 3), np.uint32)
@@ -241,38 +243,94 @@ def decision_surface(w: Weights, activation: str = "tanh", rows: int = 96, cols:
     w = w.astype(np.float64)
     W2 = w.W2
     null = np.cross(W2[0], W2[1])
-    if np.linalg.norm(null) < 1e-12:
+    if np.linalg.norm(null) < 1e-12 or clip_line(w.w3, float(w.b3), lo, hi) is None:
         return empty
     null /= np.linalg.norm(null)
-    eps = 1e-6 * (hi - lo)
-    seg = clip_line(w.w3, float(w.b3), lo + eps, hi - eps)
-    if seg is None:
+    pinv = np.linalg.pinv(W2)  # (3, 2): base = pinv u is the line's point nearest the origin
+    # Rows are placed along the curve in u, not evenly along the decision line in the plane: where
+    # W2 is nearly singular only a sliver of that line lifts into the box, and where act saturates a
+    # long stretch of surface maps onto a tiny end of it; even spacing there leaves the surface
+    # empty or cut short. tau = sigma . u grows monotonically along the curve (each u_j moves one way).
+    sigma = np.sign([-w.w3[1], w.w3[0]])
+    c = sigma @ W2  # tau = c . h1 on the box
+    tau = np.linspace(np.minimum(c * lo, c * hi).sum(), np.maximum(c * lo, c * hi).sum(), rows)
+    u = _decision_curve(tau, w, activation, sigma)
+    step = (hi - lo) * np.sqrt(3.0) / rows
+    for _ in range(16):
+        base = u @ pinv.T
+        t0, t1 = _clip_lines(base, null, lo, hi)
+        inside = t1 > t0
+        gap = np.linalg.norm(np.diff(base, axis=0), axis=1)
+        # Finer where the surface leaves the box, so that it reaches the box's edge.
+        fine = np.where(inside[1:] != inside[:-1], step / 16, step)
+        split = np.flatnonzero((gap > fine) & _may_meet_box(u[:-1], u[1:], W2, lo, hi))
+        if split.size == 0:
+            break
+        pieces = np.minimum(np.ceil(gap[split] / fine[split]), 64).astype(int)
+        extra = pieces - 1
+        frac = (np.arange(extra.sum()) - np.repeat(np.cumsum(extra) - extra, extra) + 1) / np.repeat(pieces, extra)
+        new = np.repeat(tau[split], extra) + frac * np.repeat(tau[split + 1] - tau[split], extra)
+        order = np.argsort(np.concatenate([tau, new]), kind="stable")
+        tau = np.concatenate([tau, new])[order]
+        u = np.concatenate([u, _decision_curve(new, w, activation, sigma)])[order]
+    rows_in = np.flatnonzero(inside)
+    pairs = np.flatnonzero(np.diff(rows_in) == 1)  # neighbouring rows that both meet the box
+    if pairs.size == 0:
         return empty
-    # Cosine spacing: act^-1 changes fastest near the ends of the range, so sample densest there.
-    s = 0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, rows))
-    h2 = seg[0] + s[:, None] * (seg[1] - seg[0])
-    u = act_inverse(activation, h2) - w.b2  # (rows, 2): W2 h1 = u
-    pinv = np.linalg.pinv(W2)  # (3, 2): the least-norm particular solution
-    base = u @ pinv.T  # (rows, 3)
-    spans = [clip_ray(b, null, [lo] * 3, [hi] * 3) for b in base]
-    verts, faces, row_start = [], [], []
     t = np.linspace(0.0, 1.0, cols)
-    for b, span in zip(base, spans):
-        if span is None:
-            row_start.append(-1)
+    along = t0[rows_in, None] + t * (t1 - t0)[rows_in, None]  # (r, cols)
+    verts = base[rows_in, None, :] + along[..., None] * null
+    a = (pairs[:, None] * cols + np.arange(cols - 1)).ravel()
+    faces = np.concatenate([np.stack([a, a + 1, a + cols], axis=1), np.stack([a + 1, a + cols + 1, a + cols], axis=1)])
+    return verts.reshape(-1, 3).astype(np.float32), faces.astype(np.uint32)
+
+
+def _decision_curve(tau: np.ndarray, w: Weights, activation: str, sigma: np.ndarray) -> np.ndarray:
+    """Points u (m, 2) of the decision curve w3 . act(u + b2) + b3 = 0 with sigma . u = tau (m,).
+
+    On the line u = tau sigma / |sigma|^2 + x p (p perpendicular to sigma) the logit decreases
+    strictly in x, so bisection finds the crossing. The bracket reaches past where both units
+    saturate: a crossing beyond it is far outside the box's image, where no row is kept anyway.
+    """
+    p = np.array([-sigma[1], sigma[0]])
+    origin = tau[:, None] * sigma / (sigma @ sigma)
+    half = 2 * np.abs(tau).max(initial=0.0) + np.abs(w.b2).max() + 40.0
+    a, b = np.full(len(tau), -half), np.full(len(tau), half)
+    for _ in range(52):
+        x = 0.5 * (a + b)
+        above = act(activation, origin + x[:, None] * p + w.b2) @ w.w3 + float(w.b3) > 0
+        a, b = np.where(above, x, a), np.where(above, b, x)
+    return origin + (0.5 * (a + b))[:, None] * p
+
+
+def _clip_lines(base: np.ndarray, direction: np.ndarray, lo: float, hi: float):
+    """Parameter ranges (t0, t1) of the lines base (m, 3) + t direction inside [lo, hi]^3.
+
+    t1 <= t0 where a line misses the box (Liang-Barsky, vectorized over lines).
+    """
+    t0, t1 = np.full(len(base), -np.inf), np.full(len(base), np.inf)
+    for p, v in zip(base.T, direction):
+        if abs(v) < 1e-15:
+            t1 = np.where((p < lo) | (p > hi), -np.inf, t1)
             continue
-        row_start.append(len(verts) * cols)
-        verts.append(b + (span[0] + t[:, None] * (span[1] - span[0])) * null)
-    for r in range(rows - 1):
-        a, c = row_start[r], row_start[r + 1]
-        if a < 0 or c < 0:
-            continue
-        j = np.arange(cols - 1)
-        faces.append(np.stack([a + j, a + j + 1, c + j], axis=1))
-        faces.append(np.stack([a + j + 1, c + j + 1, c + j], axis=1))
-    if not faces:
-        return empty
-    return np.concatenate(verts).astype(np.float32), np.concatenate(faces).astype(np.uint32)
+        a, b = (lo - p) / v, (hi - p) / v
+        t0, t1 = np.maximum(t0, np.minimum(a, b)), np.minimum(t1, np.maximum(a, b))
+    return t0, t1
+
+
+def _may_meet_box(ua: np.ndarray, ub: np.ndarray, W2: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Whether the rectangles with corners ua, ub (m, 2) meet W2's image of the box [lo, hi]^3.
+
+    The decision curve is monotone in each coordinate, so between two of its points it stays in
+    their rectangle: False proves that no row between them meets the box. Separating-axis test
+    (exact for convex polygons) on the rectangle's axes and the normals of the image's edges.
+    """
+    axes = np.vstack([np.eye(2), np.stack([-W2[1], W2[0]], axis=1)])  # (5, 2)
+    centre, radius = W2.sum(axis=1) * (lo + hi) / 2, np.abs(axes @ W2).sum(axis=1) * (hi - lo) / 2
+    middle, half = (ua + ub) / 2, np.abs(ub - ua) / 2
+    distance = np.abs((middle - centre) @ axes.T)  # (m, 5)
+    reach = radius + half @ np.abs(axes).T
+    return np.all(distance <= reach * (1 + 1e-9) + 1e-12, axis=1)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import HIDDEN
 from .errors import UsageError
 from .files import atomic_path, check_writable  # noqa: F401 - check_writable is re-exported
 from .geometry import Weights
@@ -141,7 +142,7 @@ class Trajectory:
                 if "meta" not in z.files:
                     raise TrajectoryError(f"{path} is not a deform3d trajectory (no metadata); make one with `deform3d train`")
                 meta = json.loads(str(z["meta"]))
-                if meta.get("format") != FORMAT:
+                if not isinstance(meta, dict) or meta.get("format") != FORMAT:
                     raise TrajectoryError(f"{path} is not a deform3d trajectory; make one with `deform3d train`")
                 if int(meta.get("schema", 0)) > SCHEMA_VERSION:
                     raise TrajectoryError(
@@ -151,12 +152,16 @@ class Trajectory:
                 arrays = {n: z[n] for n in Weights.NAMES + ("loss", "accuracy", "X", "y")}
         except TrajectoryError:
             raise
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as e:
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, TypeError) as e:
             raise TrajectoryError(f"{path} is not a readable deform3d trajectory (truncated or foreign file: {_short(e)})") from None
+        # Check every shape here, so a damaged file fails now, naming itself, not later in a render.
+        steps = arrays["loss"].shape[0] if arrays["loss"].ndim == 1 else 0
+        k = arrays["W1"].shape[1] if arrays["W1"].ndim == 3 else 0
+        expected = {n: (steps, *shape) for n, shape in Weights.sizes(k)}
+        expected.update(accuracy=(steps,), X=(arrays["y"].size, 2), y=(arrays["y"].size,))
+        if steps < 1 or k not in HIDDEN or any(arrays[n].shape != s for n, s in expected.items()):
+            raise TrajectoryError(f"{path} is damaged: its arrays do not fit together (steps, hidden width or points)")
         weights = Weights(*(arrays[n] for n in Weights.NAMES))
-        steps = len(arrays["loss"])
-        if steps < 1 or any(getattr(weights, n).shape[0] != steps for n in Weights.NAMES):
-            raise TrajectoryError(f"{path} is damaged: its arrays disagree on the number of steps")
         return cls(weights, arrays["loss"], arrays["accuracy"], arrays["X"], arrays["y"], meta)
 
 

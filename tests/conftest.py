@@ -1,0 +1,64 @@
+"""Shared fixtures: seeded random weights and one short trained run.
+
+Kept small on purpose; GL fixtures are appended below by the rendering tests.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from deform3d.geometry import Weights
+
+
+@pytest.fixture
+def make_weights():
+    """``make_weights(k, seed, stack=None, scale=1.5)``: random float32 Weights (optionally a stack).
+
+    The scale is large enough that every activation leaves its linear regime, so tests that compare
+    implementations exercise the nonlinearity (and relu's zeros), not just a near-linear map.
+    """
+
+    def make(k: int, seed: int = 0, stack: int | None = None, scale: float = 1.5) -> Weights:
+        rng = np.random.default_rng(seed)
+        lead = () if stack is None else (stack,)
+        theta = rng.normal(0.0, scale, lead + (5 * k + 5,)).astype(np.float32)
+        return Weights.from_flat(theta, k)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def short_run():
+    """A short real training run (k = 3, tanh, circles): 100 points per class, 10 epochs, 70 steps."""
+    from deform3d.config import TrainConfig
+    from deform3d.train import train
+
+    return train(TrainConfig(points=100, epochs=10), progress=False)
+
+
+# ---------------------------------------------------------------- GL (appended by the rendering tests)
+
+
+@pytest.fixture(scope="module")
+def gl_app():
+    """VisPy's EGL application with a canvas shown to render; skips (with the reason) where no GL exists.
+
+    Only a missing EGL skips (deform3d.errors.UsageError from egl_app); a GL that exists but fails to
+    render is an error, never a skip. Tests that use this are marked ``@pytest.mark.gl``.
+    """
+    from deform3d.errors import UsageError
+    from deform3d.offscreen import egl_app
+
+    try:
+        app = egl_app()
+    except UsageError as e:
+        pytest.skip(f"no OpenGL here: {e}")
+    from vispy import scene
+
+    canvas = scene.SceneCanvas(size=(16, 16), app=app, show=False, bgcolor="white")
+    try:
+        assert canvas.render(alpha=False).shape == (16, 16, 3)
+    finally:
+        canvas.close()
+    return app
