@@ -55,22 +55,27 @@ def network_uniforms(w: Weights, activation: str, projection: Projection) -> dic
 def surface_uniforms(w: Weights, activation: str) -> dict | None:
     """Uniforms that surface.vert builds the k = 3 decision surface from, or None where none shows.
 
-    Same construction as geometry.decision_surface: the decision segment inside act's open range,
-    pinv(W2) for a particular solution, and W2's unit null direction.
+    The construction of geometry.decision_surface: rows evenly spaced in tau = sigma . W2 h1 over
+    act's range box, each row's point of the decision curve found by bisection along p (on which the
+    logit falls strictly), pinv(W2) for a point of the row's line, W2's unit null direction for it.
     """
     lo, hi = ACTIVATION_RANGE[activation]
     if w.hidden != 3 or not np.isfinite(hi):
         return None
     W2 = np.asarray(w.W2, np.float64)
+    w3, b3, b2 = np.asarray(w.w3, np.float64), float(np.asarray(w.b3)), np.asarray(w.b2, np.float64)
     null = np.cross(W2[0], W2[1])
-    if np.linalg.norm(null) < 1e-12:
+    if np.linalg.norm(null) < 1e-12 or clip_line(w3, b3, lo, hi) is None:
         return None
-    eps = 1e-4 * (hi - lo)
-    seg = clip_line(w.w3, float(np.asarray(w.b3)), lo + eps, hi - eps)
-    if seg is None:
+    sigma = np.sign([-w3[1], w3[0]])
+    if not sigma.any():
         return None
+    c = sigma @ W2
+    tau = (np.minimum(c * lo, c * hi).sum(), np.maximum(c * lo, c * hi).sum())
     return {
-        "u_seg": seg.astype(np.float32).ravel(),
+        "u_sigma": np.array([sigma[0], sigma[1], -sigma[1], sigma[0]], np.float32),
+        "u_tau": np.array(tau, np.float32),
+        "u_half": float(2 * max(abs(tau[0]), abs(tau[1])) + np.abs(b2).max() + 40.0),
         "u_pinv": _pad(np.linalg.pinv(W2)).T.copy(),
         "u_null": _pad(null / np.linalg.norm(null), (4,)),
         "u_box": np.array([lo, hi], np.float32),
@@ -120,6 +125,13 @@ class SheetVisual(_ShaderVisual):
         self.shared_program["u_space"] = SPACES[space]
         self._bounds = None
         self.set_gl_state(depth_test=space == "lift", blend=True, blend_func=self.BLEND[blend], cull_face=False)
+
+    def set_mesh(self, vertices: gloo.VertexBuffer, faces: gloo.IndexBuffer) -> None:
+        """Draw another mesh of the input square, given as uploaded buffers (input coordinates and
+        faces), so sheets can share them and switching back and forth uploads nothing."""
+        self.shared_program["a_x"] = vertices
+        self._index_buffer = faces
+        self.update()
 
 
 class PointsVisual(_ShaderVisual):

@@ -9,7 +9,7 @@
 //           u_M (mat4: lift -> 3-D view, 3 x 4, padded)   u_c (vec4: the projection's centre)
 //           u_minors_a, u_minors_b (vec3: det W2[:, ij] * det W1[ij, :] for the index pairs
 //           ij = 01 02 03 | 12 13 23, for fold_det's Cauchy-Binet sum)
-// functions: lift(x) -> h1, plane(h1) -> h2, logit(h2) -> z3, logit_grad(x) -> d z3 / d x,
+// functions: act(z) and act_grad(z) (the hidden activation and its derivative), lift(x) -> h1, plane(h1) -> h2, logit(h2) -> z3, logit_grad(x) -> d z3 / d x,
 //            fold_det(x) -> det J,
 //            lift_view(h1) -> 3-D point, place(x, space) -> position of input x in a panel
 

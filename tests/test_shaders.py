@@ -195,15 +195,20 @@ def test_network_uniforms_are_float32_and_about_forty_floats(make_weights):
 def _simulate_surface(u: dict, w, activation: str, rows: int = 96, cols: int = 16):
     """surface.vert in numpy over its (rows x cols) a_st grid: lift points h1 (n, 3) and v_keep (n,)."""
     s_, t_ = np.meshgrid(np.linspace(0, 1, rows), np.linspace(0, 1, cols), indexing="ij")
-    s = 0.5 - 0.5 * np.cos(np.pi * s_.ravel())
-    seg = np.asarray(u["u_seg"], np.float64)
-    h2 = seg[:2] + s[:, None] * (seg[2:] - seg[:2])
-    inverse = 0.5 * np.log((1 + h2) / (1 - h2)) if activation == "tanh" else np.log(h2 / (1 - h2))
-    target = np.column_stack([inverse - np.asarray(w.b2, np.float64), np.zeros((len(s), 2))])
-    base = (target @ _glsl_mat(u["u_pinv"]).T)[:, :3]
+    sigma, p = np.asarray(u["u_sigma"], np.float64)[:2], np.asarray(u["u_sigma"], np.float64)[2:]
+    tau = np.asarray(u["u_tau"], np.float64)
+    origin = (tau[0] + s_.ravel() * (tau[1] - tau[0]))[:, None] * sigma / (sigma @ sigma)
+    b2, w3, b3 = np.asarray(w.b2, np.float64), np.asarray(w.w3, np.float64), float(w.b3)
+    a, b = np.full(len(origin), -u["u_half"]), np.full(len(origin), u["u_half"])
+    for _ in range(40):
+        x = 0.5 * (a + b)
+        above = act(activation, origin + x[:, None] * p + b2) @ w3 + b3 > 0
+        a, b = np.where(above, x, a), np.where(above, b, x)
+    target = origin + (0.5 * (a + b))[:, None] * p
+    base = (np.column_stack([target, np.zeros((len(target), 2))]) @ _glsl_mat(u["u_pinv"]).T)[:, :3]
     null = np.asarray(u["u_null"], np.float64)[:3]
     lo, hi = (float(v) for v in u["u_box"])
-    s0, s1 = np.full(len(s), -1e9), np.full(len(s), 1e9)
+    s0, s1 = np.full(len(base), -1e9), np.full(len(base), 1e9)
     for i in range(3):
         if abs(null[i]) > 1e-9:
             t0, t1 = (lo - base[:, i]) / null[i], (hi - base[:, i]) / null[i]
@@ -244,15 +249,35 @@ def test_surface_uniforms_only_for_k3_and_an_invertible_activation(make_weights)
     assert surface_uniforms(make_weights(3), "relu") is None
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="surface.vert spaces its rows evenly (cosine) along the decision segment; "
-                   "geometry.decision_surface now places rows along the decision curve in W2 h1 and reaches the box's "
-                   "edge: for some weights the GPU surface stops short of it (up to ~1.7 lift units for seed 186)")
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="surface.vert spaces its rows evenly in tau = sigma . W2 h1 "
+                   "(one coordinate of the decision curve); geometry.decision_surface also refines where the curve's other "
+                   "coordinate runs fast and at the box's edge. For these adversarial random weights the GPU surface stops "
+                   "up to ~1 lift unit short; for trained runs it stays within 0.15 (the test below)")
 def test_the_gpu_surface_reaches_as_far_as_geometry_s(make_weights):
     worst = 0.0
-    for seed in (21, 137, 157, 175, 186):  # of seeds 0..199, those where the shader's surface fell short
+    for seed in (21, 137, 157, 175, 186):  # of seeds 0..199, those where a cosine-spaced surface fell short
         w = make_weights(3, seed=seed, scale=1.0)
         vertices, _ = decision_surface(w, "tanh")
         h1, keep = _simulate_surface(surface_uniforms(w, "tanh"), w, "tanh")
         gap = np.linalg.norm(vertices[:, None] - h1[keep][None], axis=-1).min(axis=1).max()
         worst = max(worst, gap)
+    assert worst < 0.15, f"geometry's surface reaches {worst:.2f} (lift units) past the shader's"
+
+
+def test_the_gpu_surface_of_a_trained_run_reaches_as_far_as_geometry_s():
+    from deform3d.trajectory import Trajectory
+
+    run = Trajectory.load(Path(__file__).parent / "reference" / "run-k3.npz")
+    checked, worst = 0, 0.0
+    for step in np.linspace(0, run.num_steps, 25).round().astype(int):
+        w = run.weights[step]
+        u = surface_uniforms(w, run.activation)
+        vertices, _ = decision_surface(w, run.activation)
+        if u is None or not len(vertices):
+            continue
+        h1, keep = _simulate_surface(u, w, run.activation)
+        assert keep.any(), f"step {step}: geometry has a decision surface and the shader none"
+        worst = max(worst, np.linalg.norm(vertices[:, None] - h1[keep][None], axis=-1).min(axis=1).max())
+        checked += 1
+    assert checked >= 10
     assert worst < 0.15, f"geometry's surface reaches {worst:.2f} (lift units) past the shader's"
