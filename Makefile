@@ -28,7 +28,9 @@ test: setup
 	$(PY) -m pytest
 
 bench: setup
+	$(PIP) install -q -e '.[bench]'
 	$(PY) benchmarks/train.py
+	$(PY) benchmarks/video.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

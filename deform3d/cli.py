@@ -9,6 +9,7 @@ line on stderr and exit code 2. Heavy modules (torch, VisPy) load inside each co
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from dataclasses import MISSING, fields
 
@@ -65,6 +66,12 @@ RENAMED = {(RenderConfig, "points"): "show_points"}
 
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors: what is wrong and where to read more, then exit 2."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # argparse takes "--size -5x10" for a missing value followed by an option; seen as a value,
+        # it reaches the size check and its message ("must be 16..8192 pixels per side").
+        self._negative_number_matcher = re.compile(r"^-\d+$|^-\d*\.\d+$|^-\d+x-?\d+$")
 
     def error(self, message):
         sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
