@@ -8,10 +8,11 @@
 //           u_out (vec4: w3.x, w3.y, b3, 0)   u_act (float: 0 tanh, 1 sigmoid, 2 relu)
 //           u_M (mat4: lift -> 3-D view, 3 x 4, padded)   u_c (vec4: the projection's centre)
 //           u_minors_a, u_minors_b (vec3: det W2[:, ij] * det W1[ij, :] for the index pairs
-//           ij = 01 02 03 | 12 13 23, for fold_det's Cauchy-Binet sum)
-// functions: act(z) and act_grad(z) (the hidden activation and its derivative), lift(x) -> h1, plane(h1) -> h2, logit(h2) -> z3, logit_grad(x) -> d z3 / d x,
-//            fold_det(x) -> det J,
-//            lift_view(h1) -> 3-D point, place(x, space) -> position of input x in a panel
+//           ij = 01 02 03 | 12 13 23, for evaluate's Cauchy-Binet sum for det J)
+// functions: act(z), act_and_grad(z, out act'(z)) (the hidden activation), lift(x) -> h1,
+//            plane(h1) -> h2, logit(h2) -> z3, evaluate(x, out d z3/dx, out det J) -> z3 (all of
+//            the network at x in one pass, for fragments), lift_view(h1) -> 3-D point,
+//            place(x, space) -> position of input x in a panel
 
 uniform mat4 u_W1;
 uniform vec4 u_b1;
@@ -37,17 +38,23 @@ vec4 act(vec4 z) {
     return max(z, 0.0);
 }
 
-// act'(z), written so that it keeps its precision where act saturates (1 - h*h would cancel)
-vec4 act_grad(vec4 z) {
+// act(z), and act'(z) in `grad`, from one exp; act' is written so that it keeps its precision
+// where act saturates (1 - h*h would cancel to 0 and lose the sign of det J there).
+vec4 act_and_grad(vec4 z, out vec4 grad) {
     if (u_act < 0.5) {
         vec4 e = exp(-2.0 * abs(z));
-        return 4.0 * e / ((1.0 + e) * (1.0 + e));
+        vec4 r = 1.0 / (1.0 + e);
+        grad = 4.0 * e * r * r;
+        return sign(z) * (1.0 - e) * r;
     }
     if (u_act < 1.5) {
         vec4 e = exp(-abs(z));
-        return e / ((1.0 + e) * (1.0 + e));
+        vec4 r = 1.0 / (1.0 + e);
+        grad = e * r * r;
+        return mix(e * r, r, step(0.0, z));
     }
-    return vec4(greaterThan(z, vec4(0.0)));
+    grad = vec4(greaterThan(z, vec4(0.0)));
+    return max(z, 0.0);
 }
 
 vec4 lift(vec2 x) {
@@ -62,22 +69,19 @@ float logit(vec2 h2) {
     return dot(u_out.xy, h2) + u_out.z;
 }
 
-// d z3 / d x, exact: W1^T diag(act'(z1)) W2^T diag(act'(z2)) w3 (v * M is M^T v in GLSL)
-vec2 logit_grad(vec2 x) {
-    vec4 z1 = u_W1 * vec4(x, 0.0, 0.0) + u_b1;
-    vec4 g2 = vec4(u_out.xy, 0.0, 0.0) * act_grad(u_W2 * act(z1) + u_b2);
-    return ((g2 * u_W2) * act_grad(z1) * u_W1).xy;
-}
-
-// det of J = diag(act'(z2)) W2 diag(act'(z1)) W1, the Jacobian of input -> plane. By
-// Cauchy-Binet det(W2 diag(a1) W1) = sum over i < j of a1_i a1_j det W2[:, ij] det W1[ij, :]:
-// a sum of a few well-conditioned terms, so its sign holds even where tanh saturates.
-float fold_det(vec2 x) {
-    vec4 z1 = u_W1 * vec4(x, 0.0, 0.0) + u_b1;
-    vec4 a = act_grad(z1);
-    vec2 a2 = act_grad(u_W2 * act(z1) + u_b2).xy;
-    float d = dot(a.x * a.yzw, u_minors_a) + dot(vec3(a.y * a.z, a.y * a.w, a.z * a.w), u_minors_b);
-    return a2.x * a2.y * d;
+// The whole network at input x in one pass, for fragment shaders: returns z3, and sets
+//   grad = d z3 / d x = W1^T diag(act'(z1)) W2^T diag(act'(z2)) w3   (v * M is M^T v in GLSL)
+//   det  = det J, J = diag(act'(z2)) W2 diag(act'(z1)) W1, the Jacobian of input -> plane. By
+//          Cauchy-Binet det(W2 diag(a1) W1) = sum over i < j of a1_i a1_j det W2[:, ij] det W1[ij, :],
+//          a sum of a few well-conditioned terms, so its sign holds even where tanh saturates.
+float evaluate(vec2 x, out vec2 grad, out float det) {
+    vec4 a1;
+    vec4 a2;
+    vec4 h1 = act_and_grad(u_W1 * vec4(x, 0.0, 0.0) + u_b1, a1);
+    vec2 h2 = act_and_grad(u_W2 * h1 + u_b2, a2).xy;
+    grad = (((vec4(u_out.xy, 0.0, 0.0) * a2) * u_W2) * a1 * u_W1).xy;
+    det = a2.x * a2.y * (dot(a1.x * a1.yzw, u_minors_a) + dot(vec3(a1.y * a1.z, a1.y * a1.w, a1.z * a1.w), u_minors_b));
+    return logit(h2);
 }
 
 vec3 lift_view(vec4 h1) {

@@ -26,7 +26,9 @@ varying vec2 v_x;
 varying vec3 v_pos;
 
 void main() {
-    float z = logit(plane(lift(v_x)));
+    vec2 zx;  // d z3 / d x
+    float det;  // det J of input -> plane
+    float z = evaluate(v_x, zx, det);
 
     // Grid coordinates and how many grid cells one pixel spans: where the sheet is squashed to
     // slivers (tanh saturating), per-fragment detail turns to noise, so grid and fold fade there.
@@ -36,7 +38,7 @@ void main() {
 
     float back;
     if (u_space < 0.5) back = gl_FrontFacing ? 0.0 : 1.0;
-    else back = (u_fold > 0.5 && fold_det(v_x) < 0.0) ? resolved : 0.0;
+    else back = (u_fold > 0.5 && det < 0.0) ? resolved : 0.0;
     vec4 base = mix(u_front, u_back, back);
     vec3 rgb = mix(base.rgb, (z > 0.0 ? u_class1 : u_class0).rgb, u_tint);
 
@@ -53,7 +55,6 @@ void main() {
     // exact gradient times v_x's screen derivatives (v_x is interpolated, so these are smooth): a
     // finite difference of z3 itself spans a wide input range where the sheet is squashed, and
     // drew stray contour pixels along the sheet's saturated edges.
-    vec2 zx = logit_grad(v_x);
     float c = line_alpha(abs(z) / max(length(vec2(dot(zx, dFdx(v_x)), dot(zx, dFdy(v_x)))), 1e-9), u_contour.a);
     rgb = mix(rgb, u_contour.rgb, c);
 

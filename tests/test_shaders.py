@@ -133,7 +133,7 @@ def _glsl_mat(u: np.ndarray) -> np.ndarray:
 
 
 def _simulate(u: dict, activation: str, x: np.ndarray) -> dict:
-    """network.glsl's lift, plane, logit, logit_grad, fold_det and lift_view at points x (n, 2), in numpy."""
+    """network.glsl's lift, plane, logit, evaluate (z3, its gradient, det J) and lift_view at points x (n, 2), in numpy."""
     W1, W2, M = _glsl_mat(u["u_W1"]), _glsl_mat(u["u_W2"]), _glsl_mat(u["u_M"])
     b1, b2, out, c = (np.asarray(u[n], np.float64) for n in ("u_b1", "u_b2", "u_out", "u_c"))
     X4 = np.column_stack([x, np.zeros((len(x), 2))])
