@@ -1,4 +1,4 @@
-"""The public API: train, render, record, demo. The CLI is built on these and nothing else.
+"""The public API: train, render, record, show, demo. The CLI is built on these and nothing else.
 
 Owns: turning keyword options into the config dataclasses (whose fields are the option names and
 defaults, once) and running the pieces in order. Each function imports torch or VisPy only when
@@ -137,6 +137,30 @@ def _record(run, out, rec: RecordConfig, view: RenderConfig, camera, progress) -
         for state in timeline:
             video.write(r.frame(state.step, state.azimuth, state.elevation, state.distance))
     return Path(out)
+
+
+@_options(RenderConfig, skip=("ssaa",))  # a window draws at its own size: supersampling is for stills
+def show(run=None, *, train: TrainConfig | bool = False, save_dir: str | Path = ".", play: bool = False,
+         full_detail: bool = False, **options) -> int:
+    """Open the interactive window (needs Qt: ``pip install 'deform3d[gui]'``); returns 0 once closed.
+
+    ``run``: a Trajectory or a ``.npz`` path to explore; None trains live in a background thread
+    (``train``: a TrainConfig, or False/True for the defaults) while the window shows each new step.
+    Options are RenderConfig's fields; ``size`` is the picture's size inside the window, which is
+    what ``s`` (PNG) and ``v`` (MP4) save into ``save_dir``. ``play``: start playing at once.
+    ``full_detail``: keep the full mesh while the view moves (default: half while playing or
+    dragging, for the frame rate of a software renderer; stills always get the full mesh).
+    Raises UsageError without Qt, without a display, or given both a run and ``train``.
+
+    >>> deform3d.show("run.npz", theme="dark")          # doctest: +SKIP
+    >>> deform3d.show(train=TrainConfig(hidden=2))       # doctest: +SKIP
+    """
+    from .app import show as _show
+
+    if run is not None and train:
+        raise UsageError("give a run to show or train live, not both")
+    config = None if run is not None else (train if isinstance(train, TrainConfig) else TrainConfig())
+    return _show(run, config, RenderConfig(**options), save_dir, play, full_detail)  # a path: the title names the file
 
 
 @_options(RecordConfig, RenderConfig)

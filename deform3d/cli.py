@@ -205,6 +205,18 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_show(args) -> int:
+    from . import api
+
+    if args.run is not None and args.train:
+        raise UsageError("give RUN.npz to explore a recorded run, or --train to train live, not both")
+    if args.run is not None and config_from(args, TrainConfig) != TrainConfig():
+        raise UsageError("training options need --train (and no RUN.npz): they set up live training")
+    view = {n: v for n, v in _fields(config_from(args, RenderConfig)).items() if n != "ssaa"}
+    train = None if args.run is not None else config_from(args, TrainConfig)
+    return api.show(args.run, train=train, save_dir=args.save_dir, play=args.play, full_detail=args.full_detail, **view)
+
+
 # ---------------------------------------------------------------- parser
 
 
@@ -243,6 +255,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-run", metavar="RUN.npz", help="keep the trajectory trained for this video")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_record)
+
+    p = sub.add_parser("show", help="open the interactive window on a run, or train live and watch (needs Qt)",
+                       description="Orbit the lift, scrub and play training, save what you see. With no RUN.npz (or "
+                                   "--train) it trains live and follows the newest step. Keys: space play/pause, "
+                                   "left/right one step (shift: one epoch), Home/End, r reset camera, s save a PNG, "
+                                   "v start/stop recording a video, ctrl+q quit. Needs the extra: pip install 'deform3d[gui]'.")
+    p.add_argument("run", nargs="?", metavar="RUN.npz", help="a trajectory written by `deform3d train` (default: train live)")
+    p.add_argument("--train", action="store_true", help="train live in the window, with the training options below")
+    p.add_argument("--play", action="store_true", help="start playing at once")
+    p.add_argument("--save-dir", default=".", metavar="DIR", help="where s (PNG) and v (MP4) save (default: here)")
+    p.add_argument("--full-detail", action="store_true",
+                   help="keep the full mesh while playing or dragging (default: half the mesh in motion, for speed)")
+    add_config_options(p, RenderConfig, "picture (size: the picture inside the window)", skip=("ssaa",))
+    add_config_options(p, TrainConfig, "training (live, with --train or no RUN.npz)")
+    p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("demo", help="the main job: k = 2, 3, 4 on the circles, a video each and a contact sheet",
                        description="Reproduce the original experiment: train k = 2, 3 and 4 on two concentric circles, "

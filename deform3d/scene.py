@@ -8,6 +8,7 @@ never torch. The canvas backend (EGL offscreen, Qt window) is chosen by the call
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -121,8 +122,13 @@ class Scene:
                                         app=app, keys=None, title="deform3d")
         self.views: dict[str, scene.ViewBox] = {}
         self._network_visuals = []
+        self._sheets, self._point_sets = [], []
         self._surface = None
+        self._surface_exists = False  # this step has a decision surface (surface_uniforms not None)
+        self._meshes = None  # {full: (VertexBuffer, IndexBuffer)}, made by the first set_detail
+        self.full_detail = True
         self._build()
+        self._apply_options()
         self.step = None
         self.set_camera(config.azimuth, config.elevation, config.distance)
         self.set_step(run.num_steps)
@@ -153,27 +159,25 @@ class Scene:
         blend = "over" if space == "lift" else ("screen" if self.config.theme == "dark" else "multiply")
         sheet = Sheet(self.geo.vertices, self.geo.faces, space=space, blend=blend, parent=view.scene)
         sheet.set_uniforms(
-            front=t.front, back=t.back, fold=float(c.folds and space != "lift"),
-            class0=t.class0, class1=t.class1, tint=t.tint if c.tint else 0.0,
+            front=t.front, back=t.back, class0=t.class0, class1=t.class1,
             grid=(*self.geo.lo, self.geo.grid_step, 1.2 * self.scale),
-            grid_color=t.grid if c.grid else (0, 0, 0, 0),
             contour=(*t.boundary[:3], 2.2 * self.scale), light=(0, 0, 0),
         )
         self._network_visuals.append(sheet)
+        self._sheets.append((sheet, space))
         return sheet
 
     def _points(self, view, space):
-        if not self.config.points:
-            return None
         pts = Points(self.run.X, self.run.y, space=space, parent=view.scene)
         pts.set_uniforms(size=5.0 * self.scale, class0=self.theme.class0, class1=self.theme.class1, rim=self.theme.rim)
         self._network_visuals.append(pts)
+        self._point_sets.append(pts)
         return pts
 
     def _build_lift(self, view):
         lo, hi = self.geo.lift_box
         self.lift_sheet = self._sheet(view, "lift")
-        if self.geo.k == 3 and self.config.surface and np.isfinite(ACTIVATION_RANGE[self.geo.activation][1]):
+        if self.geo.k == 3 and np.isfinite(ACTIVATION_RANGE[self.geo.activation][1]):
             self._surface = Surface(parent=view.scene)
             self._surface.set_uniforms(color=self.theme.surface)
             self._network_visuals.append(self._surface)
@@ -210,6 +214,44 @@ class Scene:
 
     # ------------------------------------------------------------ per frame: uniforms only
 
+    def set_options(self, **flags: bool) -> None:
+        """Turn parts on or off without rebuilding: ``grid``, ``points``, ``tint``, ``folds``,
+        ``surface`` (RenderConfig's names and meanings). Uniforms and visibility only."""
+        self.config = dataclasses.replace(self.config, **flags)
+        self._apply_options()
+
+    def set_detail(self, full: bool = True) -> None:
+        """Sheets with the config's mesh (``full``), or half as many vertices per side.
+
+        For a window while the view moves (playback, a drag): on the software rasterizer a 256^2
+        sheet at 720p makes triangles of about 2 pixels, and those cost the most per pixel; half the
+        mesh is about a third cheaper per frame. Grid lines and the decision curve are per fragment,
+        so they stay exact; only the sheet's silhouette is coarser. Stills keep the full mesh.
+        """
+        full = bool(full)
+        if full == self.full_detail:
+            return
+        if self._meshes is None:
+            from vispy import gloo
+
+            coarse = input_mesh(max(8, self.config.mesh // 2), self.geo.lo, self.geo.hi)
+            self._meshes = {f: (gloo.VertexBuffer(np.ascontiguousarray(v, np.float32)),
+                                gloo.IndexBuffer(np.ascontiguousarray(faces, np.uint32)))
+                            for f, (v, faces) in ((True, (self.geo.vertices, self.geo.faces)), (False, coarse))}
+        for sheet, _ in self._sheets:
+            sheet.set_mesh(*self._meshes[full])
+        self.full_detail = full
+
+    def _apply_options(self) -> None:
+        t, c = self.theme, self.config
+        for sheet, space in self._sheets:
+            sheet.set_uniforms(fold=float(c.folds and space != "lift"), tint=t.tint if c.tint else 0.0,
+                               grid_color=t.grid if c.grid else (0, 0, 0, 0))
+        for pts in self._point_sets:
+            pts.visible = c.points
+        if self._surface is not None:
+            self._surface.visible = c.surface and self._surface_exists
+
     def weights_at(self, t: float) -> Weights:
         return self.run.weights_at(t)
 
@@ -223,7 +265,8 @@ class Scene:
             v.set_uniforms(**u)
         if self._surface is not None:
             su = surface_uniforms(w, self.geo.activation)
-            self._surface.visible = su is not None
+            self._surface_exists = su is not None
+            self._surface.visible = self._surface_exists and self.config.surface
             if su is not None:
                 self._surface.set_uniforms(**su)
         i = int(round(t))

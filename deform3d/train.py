@@ -123,11 +123,16 @@ class _SGD:
         self.theta.add_(grad, alpha=-self.lr)
 
 
-def train(config: TrainConfig = TrainConfig(), data: Dataset | None = None, progress: bool | None = None) -> Trajectory:
+def train(config: TrainConfig = TrainConfig(), data: Dataset | None = None, progress: bool | None = None,
+          on_epoch=None) -> Trajectory:
     """Train the network a config describes; return every step's weights as a Trajectory.
 
     Bit-for-bit reproducible on the CPU for a given config (the seed drives the data, the initial
     weights and the batch order). ``progress``: None shows a bar on a terminal, False never.
+    ``on_epoch(record, steps)``: called after each epoch with the (total + 1, 5k + 5) float32
+    tensor every step's weights go into and the number of steps done; rows 0..steps are final and
+    never written again, so another thread may read them without a lock (``deform3d.live``). An
+    exception it raises stops training and propagates.
     """
     data = load_dataset(config) if data is None else data
     X = torch.from_numpy(np.ascontiguousarray(data.X, np.float32))
@@ -154,6 +159,8 @@ def train(config: TrainConfig = TrainConfig(), data: Dataset | None = None, prog
                 s += 1
                 record[s].copy_(theta)
             bar.update(steps_per_epoch)
+            if on_epoch is not None:
+                on_epoch(record, s)
 
     weights = Weights.from_flat(record.numpy(), config.hidden)
     loss, accuracy = step_metrics(record, X, y, config.hidden, config.activation)
