@@ -406,6 +406,8 @@ class Window(QtWidgets.QMainWindow):
             self.setWindowTitle(self._title())
             if self.playing and self.step >= self.run.num_steps:
                 self.set_playing(False)  # it was waiting for steps that will not come
+            if live.error is None and (self.run.hidden == 4 or not np.isfinite(ACTIVATION_RANGE[self.run.activation][1])):
+                self._reframe()
             self._update_detail()
             if live.error is not None:
                 text = f"training failed: {type(live.error).__name__}: {str(live.error).splitlines()[0][:120]}"
@@ -417,6 +419,21 @@ class Window(QtWidgets.QMainWindow):
             self._state_changed()
         else:
             self._train_label.setText(f"training: epoch {done} / {live.config.epochs}")
+
+    def _reframe(self) -> None:
+        """Rebuild the scene on the finished run, keeping the step and the lift's angles.
+
+        A live scene is framed on the first step; for k = 4 (the PCA projection of the final lift)
+        and relu (unbounded: boxes sized by the final run) that framing is a guess, and once
+        training ends the window frames the run as ``deform3d render`` does.
+        """
+        cam = self.scene.views["lift"].camera if "lift" in self.scene.views else None
+        angles = (cam.azimuth, cam.elevation) if cam is not None else None
+        step, following = self.step, self.following
+        self._show_run(self.run)
+        if angles is not None:
+            self.scene.set_camera(*angles)
+        self.seek(step, follow=following)
 
     # ------------------------------------------------------------ level of detail
 
