@@ -70,9 +70,13 @@ def train(*, progress: bool | None = False, **options):
     >>> run.num_steps, float(run.accuracy[-1])         # doctest: +SKIP
     (1260, 1.0)
     """
+    from .data import load_dataset
+
+    config = TrainConfig(**options)
+    data = load_dataset(config)  # numpy only: a bad dataset is reported before torch loads
     from .train import train as _train
 
-    return _train(TrainConfig(**options), progress=progress)
+    return _train(config, data=data, progress=progress)
 
 
 @_options(RenderConfig)
