@@ -48,7 +48,7 @@ def benchmark_run() -> Trajectory:
     stored = ROOT / "tests" / "reference" / "run-k3.npz"
     if stored.exists():
         return Trajectory.load(stored)
-    from deform3d.train import train
+    from deform3d.trainer import train
 
     return train(TrainConfig(hidden=3, points=200, epochs=30, seed=0), progress=False)
 

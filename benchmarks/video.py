@@ -178,7 +178,7 @@ def ceilings(run, folder: Path, repeat: int) -> dict[str, list[float]]:
     from deform3d import api
     from deform3d.config import RecordConfig, RenderConfig
     from deform3d.offscreen import Renderer
-    from deform3d.record import Recorder
+    from deform3d.recorder import Recorder
     from deform3d.timeline import Timeline, camera_from_config
 
     n, fps = CEILING_FRAMES, FPS * CEILING_FRAMES / FRAMES

@@ -122,7 +122,7 @@ def main() -> None:
     run = args.run
     if run is None:
         from deform3d.config import TrainConfig
-        from deform3d.train import train
+        from deform3d.trainer import train
 
         run = train(TrainConfig(), progress=False).save(tmp / "run.npz")
     xvfb, display = start_xvfb()

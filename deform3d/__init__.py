@@ -19,9 +19,6 @@ In Jupyter a run shows itself as a still; ``run.video()`` embeds a video.
 Importing this package imports neither torch nor VisPy; each entry point loads what it needs.
 """
 
-import sys
-import types
-
 __version__ = "0.1.0"
 
 __all__ = ["train", "render", "record", "show", "demo", "load"]
@@ -30,19 +27,6 @@ __all__ = ["train", "render", "record", "show", "demo", "load"]
 def __dir__():
     # The API is loaded lazily (below), so name it here for dir() and help(deform3d).
     return sorted(set(globals()) | set(__all__))
-
-
-class _Package(types.ModuleType):
-    def __setattr__(self, name, value):
-        # Importing a submodule sets it on its package: the first deform3d.train() imports
-        # deform3d.train (the trainer), which would then shadow the function for every later call.
-        # The API keeps those names; the submodules stay reachable through sys.modules and imports.
-        if name in __all__ and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name):

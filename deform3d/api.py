@@ -74,7 +74,7 @@ def train(*, progress: bool | None = False, **options):
 
     config = TrainConfig(**options)
     data = load_dataset(config)  # numpy only: a bad dataset is reported before torch loads
-    from .train import train as _train
+    from .trainer import train as _train
 
     return _train(config, data=data, progress=progress)
 
@@ -103,7 +103,7 @@ def render(run, *, step: float | None = None, epoch: float | None = None, at: fl
 
 def _video_plan(out, options: dict):
     """Check every recording option and the target before any work: (record, view, camera)."""
-    from .record import check_target
+    from .recorder import check_target
     from .timeline import camera_from_config
 
     rec_opts, view_opts = _split(options, RecordConfig, RenderConfig)
@@ -132,7 +132,7 @@ def record(run, out, *, progress: bool | None = None, **options) -> Path:
 
 def _record(run, out, rec: RecordConfig, view: RenderConfig, camera, progress) -> Path:
     from .offscreen import Renderer
-    from .record import Recorder
+    from .recorder import Recorder
     from .timeline import Timeline
 
     timeline = Timeline.from_config(run.num_steps, rec, camera)
@@ -181,7 +181,7 @@ def demo(out: str | Path = "out/demo", *, progress: bool | None = None, echo=Non
     ...
     """
     from .offscreen import Renderer, write_png
-    from .train import train as _train
+    from .trainer import train as _train
 
     out = Path(out)
     if out.exists() and not out.is_dir():

@@ -7,7 +7,7 @@ steps get their loss and accuracy, and only then is the count of finished steps 
 assignment. Rows up to that count are never written again, so ``snapshot()`` on the UI thread reads
 them at any moment, as views, without waiting on a training step.
 
-Imports torch (through ``train``); never VisPy or Qt.
+Imports torch (through ``trainer``); never VisPy or Qt.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import torch
 from .config import TrainConfig
 from .data import load_dataset
 from .geometry import Weights
-from .train import initial_weights, step_metrics, train, versions
+from .trainer import initial_weights, step_metrics, train, versions
 from .trajectory import Trajectory
 
 

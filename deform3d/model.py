@@ -1,7 +1,7 @@
 """The network, in torch: 2 -> k -> 2 -> 1 with a hidden activation and a sigmoid output.
 
 Owns: the torch module and the hand-off of its weights to numpy (geometry.Weights). Only the torch
-side (``train``) and the tests import this module.
+side (``trainer``) and the tests import this module.
 """
 
 from __future__ import annotations

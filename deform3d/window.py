@@ -31,7 +31,7 @@ from .config import ACTIVATIONS, DATASETS, HIDDEN, RenderConfig, TrainConfig
 from .errors import UsageError
 from .geometry import ACTIVATION_RANGE
 from .offscreen import write_png
-from .record import Recorder
+from .recorder import Recorder
 from .scene import Scene
 from .trajectory import Trajectory
 

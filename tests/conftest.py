@@ -32,7 +32,7 @@ def make_weights():
 def short_run():
     """A short real training run (k = 3, tanh, circles): 100 points per class, 10 epochs, 70 steps."""
     from deform3d.config import TrainConfig
-    from deform3d.train import train
+    from deform3d.trainer import train
 
     return train(TrainConfig(points=100, epochs=10), progress=False)
 

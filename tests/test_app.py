@@ -410,7 +410,7 @@ def test_bad_options_are_one_line_errors_before_any_window(run_file, args, messa
 def test_the_core_and_headless_paths_never_import_qt(run_file, tmp_path):
     code = f"""
 import sys
-import deform3d, deform3d.api, deform3d.cli, deform3d.app, deform3d.scene, deform3d.record, deform3d.live
+import deform3d, deform3d.api, deform3d.cli, deform3d.app, deform3d.scene, deform3d.recorder, deform3d.live
 from deform3d.cli import main
 assert main(["train", "--epochs", "1", "--points", "20", "--quiet", "--out", {str(tmp_path / 'r.npz')!r}]) == 0
 code = main(["render", {str(run_file)!r}, "--size", "64x48", "--out", {str(tmp_path / 's.png')!r}])
@@ -427,7 +427,7 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("PySide6", "PyQt5", "
 
 def test_live_run_publishes_prefixes_of_the_same_run_train_makes():
     from deform3d.live import LiveRun
-    from deform3d.train import train
+    from deform3d.trainer import train
 
     config = TrainConfig(points=60, epochs=15)
     live = LiveRun(config)

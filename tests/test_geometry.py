@@ -231,7 +231,7 @@ def test_decision_surface_with_an_axis_parallel_decision_line(make_weights, acti
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
 def test_decision_surface_on_trained_weights(activation):
     from deform3d.config import TrainConfig
-    from deform3d.train import train
+    from deform3d.trainer import train
 
     # Trained weights are where the surface is hard: saturated units and a nearly singular W2.
     run = train(TrainConfig(activation=activation), progress=False)  # the defaults, ~1 s

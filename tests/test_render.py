@@ -498,7 +498,7 @@ def reference_run(k: int) -> Trajectory:
         if not REGEN:
             pytest.fail(f"{path} is missing; make it with DEFORM3D_REGEN=1 pytest {__file__} -k reference")
         from deform3d.config import TrainConfig
-        from deform3d.train import train
+        from deform3d.trainer import train
 
         REFERENCE.mkdir(exist_ok=True)
         train(TrainConfig(hidden=k, points=200, epochs=30, seed=0), progress=False).save(path)
