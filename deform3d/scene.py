@@ -118,6 +118,11 @@ class Scene:
         self.theme = THEMES[config.theme]
         self.geo = geometry or RunGeometry(run, config.mesh)
         w, h = size or config.size
+        # Text follows the picture's size (a 480p video keeps its heads-up line inside the frame,
+        # a 4k one gets text of the same proportions); lines and sprites only grow, never shrink
+        # below their 720p widths, so they stay crisp and visible in small pictures.
+        ui = min(max(min(w / 1280, h / 500), 0.4), 4.0)
+        self.text_px, self.line_px = scale * ui, scale * max(ui, 1.0)
         self.canvas = scene.SceneCanvas(size=(w * scale, h * scale), bgcolor=self.theme.background, show=show,
                                         app=app, keys=None, title="deform3d")
         self.views: dict[str, scene.ViewBox] = {}
@@ -136,11 +141,11 @@ class Scene:
     # ------------------------------------------------------------ building
 
     def _text(self, text, size, color, **kw):
-        return scene.widgets.Label(text, color=color, font_size=size * self.scale, **kw)
+        return scene.widgets.Label(text, color=color, font_size=size * self.text_px, **kw)
 
     def _build(self):
-        t, s = self.theme, self.scale
-        grid = self.canvas.central_widget.add_grid(margin=6 * s, spacing=4 * s)
+        t, s = self.theme, self.text_px
+        grid = self.canvas.central_widget.add_grid(margin=round(6 * s), spacing=round(4 * s))
         n = len(self.config.panels)
         self.hud = self._text("", 11, t.text)
         self.hud.height_max = 30 * s
@@ -160,8 +165,8 @@ class Scene:
         sheet = Sheet(self.geo.vertices, self.geo.faces, space=space, blend=blend, parent=view.scene)
         sheet.set_uniforms(
             front=t.front, back=t.back, class0=t.class0, class1=t.class1,
-            grid=(*self.geo.lo, self.geo.grid_step, 1.2 * self.scale),
-            contour=(*t.boundary[:3], 2.2 * self.scale), light=(0, 0, 0),
+            grid=(*self.geo.lo, self.geo.grid_step, 1.2 * self.line_px),
+            contour=(*t.boundary[:3], 2.2 * self.line_px), light=(0, 0, 0),
         )
         self._network_visuals.append(sheet)
         self._sheets.append((sheet, space))
@@ -169,7 +174,7 @@ class Scene:
 
     def _points(self, view, space):
         pts = Points(self.run.X, self.run.y, space=space, parent=view.scene)
-        pts.set_uniforms(size=5.0 * self.scale, class0=self.theme.class0, class1=self.theme.class1, rim=self.theme.rim)
+        pts.set_uniforms(size=5.0 * self.line_px, class0=self.theme.class0, class1=self.theme.class1, rim=self.theme.rim)
         self._network_visuals.append(pts)
         self._point_sets.append(pts)
         return pts
@@ -182,7 +187,7 @@ class Scene:
             self._surface.set_uniforms(color=self.theme.surface)
             self._network_visuals.append(self._surface)
         self._points(view, "lift")
-        scene.visuals.Line(_box_edges(lo, hi), connect="segments", color=self.theme.box, width=1.0 * self.scale,
+        scene.visuals.Line(_box_edges(lo, hi), connect="segments", color=self.theme.box, width=1.0 * self.line_px,
                            parent=view.scene)
         center = (lo + hi) / 2
         self._fit_scale = float(np.linalg.norm(hi - lo)) * 1.15
@@ -195,20 +200,20 @@ class Scene:
                           line=(0, 0, 0, 0))
         self._sheet(view, "plane").set_uniforms(front=(*self.theme.front[:3], 0.55), back=(*self.theme.back[:3], 0.55))
         line = HalfPlane(lo, hi, parent=view.scene)
-        line.set_uniforms(class0=(0, 0, 0, 0), class1=(0, 0, 0, 0), line=(*self.theme.boundary[:3], 2.6 * self.scale))
+        line.set_uniforms(class0=(0, 0, 0, 0), class1=(0, 0, 0, 0), line=(*self.theme.boundary[:3], 2.6 * self.line_px))
         self._network_visuals += [fill, line]
+        self._frame(view, (lo, lo), (hi, hi))  # before the points: saturated points sit on the frame
         self._points(view, "plane")
-        self._frame(view, (lo, lo), (hi, hi))
 
     def _build_input(self, view):
         self._sheet(view, "input")
-        self._points(view, "input")
         self._frame(view, self.geo.lo, self.geo.hi)
+        self._points(view, "input")
 
     def _frame(self, view, lo, hi):
         (x0, y0), (x1, y1) = lo, hi
         square = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]], np.float32)
-        scene.visuals.Line(square, color=self.theme.box, width=1.0 * self.scale, parent=view.scene)
+        scene.visuals.Line(square, color=self.theme.box, width=1.0 * self.line_px, parent=view.scene)
         m = 0.04 * (x1 - x0)
         view.camera = scene.PanZoomCamera(rect=(x0 - m, y0 - m, x1 - x0 + 2 * m, y1 - y0 + 2 * m), aspect=1.0)
 
@@ -272,8 +277,10 @@ class Scene:
         i = int(round(t))
         run = self.run
         # Fixed-width fields, so the centred line does not jitter from frame to frame.
-        self.hud.text = (f"k = {self.geo.k}   {run.meta.get('dataset', '')}   epoch {t / run.steps_per_epoch:5.1f}"
-                         f"   step {i:>5d} / {run.num_steps}   loss {run.loss[i]:<8.3g}   accuracy {100 * run.accuracy[i]:5.1f}%")
+        text = (f"k = {self.geo.k}   {run.meta.get('dataset', '')}   epoch {t / run.steps_per_epoch:5.1f}"
+                f"   step {i:>5d} / {run.num_steps}   loss {run.loss[i]:<8.3g}   accuracy {100 * run.accuracy[i]:5.1f}%")
+        if text != self.hud.text:  # new text means new glyph buffers: upload only on change
+            self.hud.text = text
 
     def set_camera(self, azimuth: float | None = None, elevation: float | None = None, distance: float | None = None) -> None:
         """Turn the lift's camera (degrees); distance None fits the lift's box."""

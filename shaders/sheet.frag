@@ -1,6 +1,6 @@
 // sheet.frag: colour of the sheet at a fragment, from the network evaluated exactly at the
 // fragment's input coordinate: the grid lines, the decision boundary z3 = 0 and the fold shading
-// are per fragment (crisp at any zoom, antialiased with fwidth, no line geometry).
+// are per fragment (crisp at any zoom, antialiased from screen-space derivatives, no line geometry).
 // uniforms:  network.glsl's, u_space (0 lift, 1 plane, 2 input), u_front / u_back (vec4: sheet
 //            colours; back = back faces in the lift, det J < 0 in the plane and input panels),
 //            u_fold (float: 1 shades det J < 0 as the back side), u_class0 / u_class1 (vec4),
@@ -32,8 +32,12 @@ void main() {
 
     // Grid coordinates and how many grid cells one pixel spans: where the sheet is squashed to
     // slivers (tanh saturating), per-fragment detail turns to noise, so grid and fold fade there.
+    // Per axis, pixels per grid cell from the gradient's length (fwidth's |dx| + |dy| would widen
+    // diagonal lines by up to sqrt(2)).
     vec2 g = (v_x - u_grid.xy) / u_grid.z;
-    vec2 fw = max(fwidth(g), vec2(1e-6));
+    vec2 gx = dFdx(g);
+    vec2 gy = dFdy(g);
+    vec2 fw = max(sqrt(gx * gx + gy * gy), vec2(1e-6));
     float resolved = 1.0 - smoothstep(0.12, 0.25, max(fw.x, fw.y));
 
     float back;
