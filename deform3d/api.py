@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import RecordConfig, RenderConfig, TrainConfig
+from .config import MESH_VIDEO, RecordConfig, RenderConfig, TrainConfig
 from .errors import UsageError
 
 
@@ -136,6 +136,7 @@ def _record(run, out, rec: RecordConfig, view: RenderConfig, camera, progress) -
     from .timeline import Timeline
 
     timeline = Timeline.from_config(run.num_steps, rec, camera)
+    view = dataclasses.replace(view, mesh=view.mesh or MESH_VIDEO)
     with Renderer(run, view) as r, Recorder(out, (rec.width, rec.height), rec.frame_rate, crf=rec.crf,
                                             total=len(timeline), progress=progress) as video:
         for state in timeline:

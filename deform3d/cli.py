@@ -41,7 +41,7 @@ HELP = {
     "elevation": ("lift camera elevation, degrees", "DEG"),
     "distance": ("lift camera distance (default: fit the box)", "D"),
     "ssaa": ("supersampling: render N x larger and average (default: 2 for stills, 1 for video)", "N"),
-    "mesh": ("sheet vertices per side", "N"),
+    "mesh": ("sheet vertices per side (default: 256 for stills, 128 for video)", "N"),
     "grid": ("grid lines on the sheet", None),
     "show_points": ("the data points", None),
     "tint": ("tint the sheet by predicted class", None),

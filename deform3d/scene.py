@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from vispy import scene
 
-from .config import RenderConfig
+from .config import MESH_STILL, RenderConfig
 from .geometry import ACTIVATION_RANGE, Weights, forward, input_extent, input_mesh, lift_projection
 from .trajectory import Trajectory
 from .visuals import HalfPlane, Points, Sheet, Surface, network_uniforms, surface_uniforms
@@ -116,7 +116,8 @@ class Scene:
                  size: tuple[int, int] | None = None, geometry: RunGeometry | None = None, show: bool = False):
         self.run, self.config, self.scale = run, config, scale
         self.theme = THEMES[config.theme]
-        self.geo = geometry or RunGeometry(run, config.mesh)
+        self.mesh = config.mesh or MESH_STILL
+        self.geo = geometry or RunGeometry(run, self.mesh)
         w, h = size or config.size
         # Text follows the picture's size (a 480p video keeps its heads-up line inside the frame,
         # a 4k one gets text of the same proportions); lines and sprites only grow, never shrink
@@ -239,7 +240,7 @@ class Scene:
         if self._meshes is None:
             from vispy import gloo
 
-            coarse = input_mesh(max(8, self.config.mesh // 2), self.geo.lo, self.geo.hi)
+            coarse = input_mesh(max(8, self.mesh // 2), self.geo.lo, self.geo.hi)
             self._meshes = {f: (gloo.VertexBuffer(np.ascontiguousarray(v, np.float32)),
                                 gloo.IndexBuffer(np.ascontiguousarray(faces, np.uint32)))
                             for f, (v, faces) in ((True, (self.geo.vertices, self.geo.faces)), (False, coarse))}
