@@ -30,6 +30,7 @@ test: setup
 bench: setup
 	$(PIP) install -q -e '.[bench]'
 	$(PY) benchmarks/train.py
+	$(PY) benchmarks/render.py
 	$(PY) benchmarks/video.py
 
 clean:
