@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 
 from deform3d.config import RenderConfig, TrainConfig
+from pngs import read_png
 
 ROOT = Path(__file__).resolve().parents[1]
 PICTURE = (640, 360)  # small: every frame is rendered on the CPU
@@ -94,12 +95,6 @@ def screen_pixels(display: str, rect) -> np.ndarray:
         return pixels
     finally:
         x11.XCloseDisplay(dpy)
-
-
-def read_png(path) -> np.ndarray:
-    from vispy.io import read_png as _read
-
-    return _read(str(path))[..., :3]
 
 
 class Window:
