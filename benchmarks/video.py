@@ -176,14 +176,14 @@ def ours_end_to_end(out: Path) -> float:
 def ceilings(run, folder: Path, repeat: int) -> dict[str, list[float]]:
     """Frames/s of render+readback alone, ffmpeg alone, and deform3d.record (both), per repeat."""
     from deform3d import api
-    from deform3d.config import RecordConfig, RenderConfig
+    from deform3d.config import MESH_VIDEO, RecordConfig, RenderConfig
     from deform3d.offscreen import Renderer
     from deform3d.recorder import Recorder
     from deform3d.timeline import Timeline, camera_from_config
 
     n, fps = CEILING_FRAMES, FPS * CEILING_FRAMES / FRAMES
     rec = RecordConfig(quality="medium", size=SIZE, fps=fps, frames=n)
-    view = RenderConfig(size=SIZE)
+    view = RenderConfig(size=SIZE, mesh=MESH_VIDEO)  # what deform3d.record draws video frames with
     states = list(Timeline.from_config(run.num_steps, rec, camera_from_config(rec, view)))
     out = {"render": [], "encode": [], "record": []}
     with Renderer(run, view) as r:

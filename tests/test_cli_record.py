@@ -20,6 +20,7 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 import pytest
+from folders import unwritable_folder
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 ROOT = Path(__file__).resolve().parents[1]
@@ -229,16 +230,6 @@ def test_sigint_while_training_writes_nothing_and_exits_130(tmp_path):
 
 
 # ---------------------------------------------------------------- bad input (acceptance 5)
-
-
-def unwritable_folder(tmp_path: Path) -> Path:
-    """A folder nothing can be created in: chmod stops anyone but root; /proc/self stops root too."""
-    if os.geteuid() == 0:
-        return Path("/proc/self")
-    folder = tmp_path / "locked"
-    folder.mkdir()
-    folder.chmod(0o500)
-    return folder
 
 
 BAD_TOML = "[[keyframe]]\nt = 0\nazimuth = -50 elevation = 24\n"

@@ -25,6 +25,7 @@ import pytest
 from deform3d.config import ConfigError
 from deform3d.errors import UsageError
 from deform3d.recorder import RecordError, Recorder, RecordingInterrupted, check_target, record_frames
+from folders import unwritable_folder
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 ROOT = Path(__file__).resolve().parents[1]
@@ -277,16 +278,6 @@ def test_zero_frames_write_nothing(tmp_path):
     with pytest.raises(ValueError, match="no frames"):
         record_frames([], tmp_path / "empty/", (W, H), FPS)
     assert list(tmp_path.iterdir()) == []
-
-
-def unwritable_folder(tmp_path: Path) -> Path:
-    """A folder no file can be created in: chmod stops anyone but root; /proc/self stops root too."""
-    if os.geteuid() == 0:
-        return Path("/proc/self")
-    folder = tmp_path / "locked"
-    folder.mkdir()
-    folder.chmod(0o500)
-    return folder
 
 
 @pytest.mark.parametrize("name, size, fps, crf, error, match", [
