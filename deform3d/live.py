@@ -2,7 +2,7 @@
 
 Owns: the training thread and the hand-off of a growing run to the UI thread without locks or
 waits. The trainer writes every step's weights into one preallocated buffer and hands it over
-after each epoch (``train.train``'s ``on_epoch``); here, still in the training thread, the new
+after each epoch (``trainer.train``'s ``on_epoch``); here, still in the training thread, the new
 steps get their loss and accuracy, and only then is the count of finished steps published: one int
 assignment. Rows up to that count are never written again, so ``snapshot()`` on the UI thread reads
 them at any moment, as views, without waiting on a training step.
@@ -21,7 +21,7 @@ import torch
 from .config import TrainConfig
 from .data import load_dataset
 from .geometry import Weights
-from .trainer import initial_weights, step_metrics, train, versions
+from .trainer import initial_weights, run_meta, step_metrics, train
 from .trajectory import Trajectory
 
 
@@ -51,10 +51,7 @@ class LiveRun:
         self._accuracy = np.zeros(self.total + 1, np.float32)
         loss, acc = step_metrics(torch.from_numpy(self._weights), self._X, self._y, k, config.activation)
         self._loss[0], self._accuracy[0] = loss[0], acc[0]
-        self.meta = {
-            "config": config.to_dict(), "dataset": self.data.name, "activation": config.activation,
-            "hidden": k, "seed": config.seed, "steps_per_epoch": self.steps_per_epoch, "versions": versions(),
-        }
+        self.meta = run_meta(config, self.data, self.steps_per_epoch)
         self.published = 0
         self.finished = False
         self.error: BaseException | None = None

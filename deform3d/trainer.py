@@ -164,7 +164,12 @@ def train(config: TrainConfig = TrainConfig(), data: Dataset | None = None, prog
 
     weights = Weights.from_flat(record.numpy(), config.hidden)
     loss, accuracy = step_metrics(record, X, y, config.hidden, config.activation)
-    meta = {
+    return Trajectory(weights, loss, accuracy, data.X, data.y, run_meta(config, data, steps_per_epoch))
+
+
+def run_meta(config: TrainConfig, data: Dataset, steps_per_epoch: int) -> dict:
+    """A trajectory's metadata: what was trained, on what, and with which versions."""
+    return {
         "config": config.to_dict(),
         "dataset": data.name,
         "activation": config.activation,
@@ -173,7 +178,6 @@ def train(config: TrainConfig = TrainConfig(), data: Dataset | None = None, prog
         "steps_per_epoch": steps_per_epoch,
         "versions": versions(),
     }
-    return Trajectory(weights, loss, accuracy, data.X, data.y, meta)
 
 
 def step_metrics(record: torch.Tensor, X: torch.Tensor, y: torch.Tensor, k: int, activation: str, chunk: int = 512):
