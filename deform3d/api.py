@@ -196,7 +196,7 @@ def demo(out: str | Path = "out/demo", *, progress: bool | None = None, echo=Non
         written.append(_record(run, out / f"circles-k{k}.mp4", rec, view, camera, progress))
         still = dataclasses.replace(view, size=(960, 540), ssaa=view.ssaa or 2)
         with Renderer(run, still) as r:
-            finals.append(r.frame(run.num_steps, still.azimuth, still.elevation, still.distance))
+            finals.append(r.frame())  # the scene opens on the last step and the config's camera
         if echo:
             echo(f"k={k}: final accuracy {100 * run.accuracy[-1]:5.1f}%, loss {run.loss[-1]:.3g} -> {written[-1]}")
     written.append(write_png(np.concatenate(finals, axis=1), out / "contact-sheet.png"))

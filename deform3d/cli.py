@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from dataclasses import MISSING, fields
+from dataclasses import asdict, fields
 
 from . import __version__
 from .config import (ACTIVATIONS, DATASETS, OPTIMIZERS, PACES, PANELS, QUALITY, THEMES, RecordConfig,
@@ -94,18 +94,15 @@ def _converter(annotation: str):
     return {"int": int, "float": float, "str": str, "tuple[int, int]": _size, "tuple[str, ...]": _panels}[base]
 
 
-def add_config_options(parser, config, title: str, skip=(), defaults=None) -> None:
-    """One option per field of ``config``: --field-name, its type from the annotation, its default.
-
-    ``defaults`` overrides a default shown on this command (e.g. size None: the quality preset's).
-    """
+def add_config_options(parser, config, title: str, skip=()) -> None:
+    """One option per field of ``config``: --field-name, its type from the annotation, its default."""
     group = parser.add_argument_group(title)
     for f in fields(config):
         if f.name in skip:
             continue
         dest = RENAMED.get((config, f.name), f.name)
         flag = "--" + dest.replace("_", "-")
-        default = (defaults or {}).get(f.name, f.default)
+        default = f.default
         text, metavar = HELP.get(dest, HELP.get(f.name))
         if f.type == "bool":
             group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=default,
@@ -156,20 +153,21 @@ def cmd_render(args) -> int:
         raise UsageError(f"--out must be a .png file, got {args.out}; for video use `deform3d record`")
     check_writable(args.out)
     run = api.load(args.run)
-    image = api.render(run, step=args.step, epoch=args.epoch, at=args.at, **_fields(config))
+    image = api.render(run, step=args.step, epoch=args.epoch, at=args.at, **asdict(config))
     write_png(image, args.out)
     print(f"step {run.resolve_step(args.step, args.epoch, args.at):g} of {run.num_steps} -> {args.out}")
     return 0
 
 
-def _fields(config) -> dict:
-    return {f.name: getattr(config, f.name) for f in fields(config)}
-
-
 def _record_options(args) -> dict:
     rec = config_from(args, RecordConfig)
-    view = {n: v for n, v in _fields(config_from(args, RenderConfig, size=(16, 16))).items() if n != "size"}
-    return {**_fields(rec), **view}
+    view = {n: v for n, v in asdict(config_from(args, RenderConfig, size=(16, 16))).items() if n != "size"}
+    return {**asdict(rec), **view}
+
+
+def _training_flags_given(args) -> list[str]:
+    """The training options set to anything but their defaults, as flags (--hidden, ...)."""
+    return ["--" + f.name.replace("_", "-") for f in fields(TrainConfig) if getattr(args, f.name) != f.default]
 
 
 def cmd_record(args) -> int:
@@ -186,9 +184,9 @@ def cmd_record(args) -> int:
         if args.save_run:
             run.save(args.save_run)
     else:
-        changed = [f.name for f in fields(TrainConfig) if getattr(args, f.name) != f.default]
-        if changed or args.save_run:
-            names = ", ".join("--" + n.replace("_", "-") for n in changed + (["save_run"] if args.save_run else []))
+        changed = _training_flags_given(args) + (["--save-run"] if args.save_run else [])
+        if changed:
+            names = ", ".join(changed)
             raise UsageError(f"{names}: training options are used only when no RUN.npz is given; drop them, or drop RUN.npz to train first")
         run = api.load(args.run)
     path = api._record(run, args.out, *plan, _progress(args))
@@ -210,9 +208,9 @@ def cmd_show(args) -> int:
 
     if args.run is not None and args.train:
         raise UsageError("give RUN.npz to explore a recorded run, or --train to train live, not both")
-    if args.run is not None and config_from(args, TrainConfig) != TrainConfig():
+    if args.run is not None and _training_flags_given(args):
         raise UsageError("training options need --train (and no RUN.npz): they set up live training")
-    view = {n: v for n, v in _fields(config_from(args, RenderConfig)).items() if n != "ssaa"}
+    view = {n: v for n, v in asdict(config_from(args, RenderConfig)).items() if n != "ssaa"}
     train = None if args.run is not None else config_from(args, TrainConfig)
     return api.show(args.run, train=train, save_dir=args.save_dir, play=args.play, full_detail=args.full_detail, **view)
 

@@ -278,6 +278,3 @@ class RecordConfig:
     def seconds(self) -> float:
         """The video's length in seconds: frame_count / fps."""
         return self.frame_count / self.frame_rate
-
-    def to_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -28,7 +28,7 @@ def egl_app():
     global _app
     if _app is not None:
         return _app
-    if "vispy" not in sys.modules or "vispy.app.backends._egl" not in sys.modules:
+    if "vispy.app.backends._egl" not in sys.modules:
         # Mesa's EGL fails eglInitialize with no display unless told to go surfaceless.
         os.environ.setdefault("EGL_PLATFORM", "surfaceless")
     try:

@@ -127,7 +127,7 @@ def check_target(path: str | Path, size, fps, crf: int | None = None) -> Target:
                                  f"players slow shorter ones), got {fps:g}; use {MAX_GIF_FPS} or less, e.g. 25")
     if crf is not None:
         if kind not in CRF_MAX:
-            raise ConfigError("crf", f"applies to .mp4 and .webm only; a .gif uses a palette and PNG frames are lossless")
+            raise ConfigError("crf", "applies to .mp4 and .webm only; a .gif uses a palette and PNG frames are lossless")
         if isinstance(crf, bool) or not isinstance(crf, int) or not 0 <= crf <= CRF_MAX[kind]:
             raise ConfigError("crf", f"must be an integer 0..{CRF_MAX[kind]} for .{kind}, got {crf!r}")
     target = Path(os.fspath(path))

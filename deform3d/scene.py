@@ -16,7 +16,7 @@ import numpy as np
 from vispy import scene
 
 from .config import MESH_STILL, RenderConfig
-from .geometry import ACTIVATION_RANGE, Weights, forward, input_extent, input_mesh, lift_projection
+from .geometry import ACTIVATION_RANGE, forward, input_extent, input_mesh, lift_projection
 from .trajectory import Trajectory
 from .visuals import HalfPlane, Points, Sheet, Surface, network_uniforms, surface_uniforms
 
@@ -161,7 +161,7 @@ class Scene:
             getattr(self, f"_build_{panel}")(view)
 
     def _sheet(self, view, space):
-        t, c = self.theme, self.config
+        t = self.theme
         blend = "over" if space == "lift" else ("screen" if self.config.theme == "dark" else "multiply")
         sheet = Sheet(self.geo.vertices, self.geo.faces, space=space, blend=blend, parent=view.scene)
         sheet.set_uniforms(
@@ -257,9 +257,6 @@ class Scene:
             pts.visible = c.points
         if self._surface is not None:
             self._surface.visible = c.surface and self._surface_exists
-
-    def weights_at(self, t: float) -> Weights:
-        return self.run.weights_at(t)
 
     def set_step(self, t: float) -> None:
         """Show the network at fractional step t (weights interpolated between recorded steps)."""

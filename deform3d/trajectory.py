@@ -16,7 +16,7 @@ import numpy as np
 
 from .config import HIDDEN
 from .errors import UsageError
-from .files import atomic_path, check_writable  # noqa: F401 - check_writable is re-exported
+from .files import atomic_path
 from .geometry import Weights
 
 SCHEMA_VERSION = 1
