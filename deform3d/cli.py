@@ -44,8 +44,8 @@ HELP = {
     "mesh": ("sheet vertices per side (default: 256 for stills, 128 for video)", "N"),
     "grid": ("grid lines on the sheet", None),
     "show_points": ("the data points", None),
-    "tint": ("tint the sheet by predicted class", None),
-    "folds": ("shade folded regions (det J < 0)", None),
+    "tint": ("tint the sheet and the plane's half-planes by predicted class, as strongly as the network is sure", None),
+    "folds": ("draw the folds' creases (det J = 0), dashed grey", None),
     "surface": ("the decision surface in the lift (k = 3)", None),
     # RecordConfig
     "quality": (f"size and frame rate preset: {', '.join(f'{q} {w}x{h}@{f}' for q, (w, h, f) in QUALITY.items())}", "NAME"),

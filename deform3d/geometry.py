@@ -221,6 +221,64 @@ def jacobian_det(w: Weights, X: np.ndarray, activation: str = "tanh") -> np.ndar
     return J[..., 0, 0] * J[..., 1, 1] - J[..., 0, 1] * J[..., 1, 0]
 
 
+#: Index pairs i < j of the hidden units (k <= 4), in the order of the shaders' minors uniforms.
+PAIRS = ((0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3))
+
+
+def fold_minors(w: Weights) -> np.ndarray:
+    """det W2[:, ij] * det W1[ij, :] for each pair ij of PAIRS (6,), zero past k: Cauchy-Binet's
+    terms of det(W2 diag(a) W1) = sum over pairs of a_i a_j * minor_ij."""
+    w = w.astype(np.float64)
+    W1, W2 = np.zeros((4, 2)), np.zeros((2, 4))
+    W1[: w.hidden], W2[:, : w.hidden] = w.W1, w.W2
+    return np.array([np.linalg.det(W2[:, [i, j]]) * np.linalg.det(W1[[i, j], :]) for i, j in PAIRS])
+
+
+def _log_inverse_act_grad(name: str, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """log(1 / act'(z)) and its derivative in z, stable for any z (act' itself underflows to 0)."""
+    a = np.abs(z)
+    if name == "tanh":  # 1/act' = cosh^2 z
+        return 2 * a + 2 * np.log1p(np.exp(-2 * a)) - 2 * np.log(2.0), 2 * np.tanh(z)
+    if name == "sigmoid":  # 1/act' = (1 + e)^2 / e, e = exp(-|z|)
+        return a + 2 * np.log1p(np.exp(-a)), np.tanh(z / 2)
+    raise ValueError(f"activation {name!r} has no smooth crease function")
+
+
+def crease(w: Weights, X: np.ndarray, activation: str = "tanh") -> tuple[np.ndarray, np.ndarray]:
+    """The fold's crease function F at points X (n, 2) of one network: (F (n,), dF/dx (n, 2)).
+
+    A fold is the crease det J = 0 (docs/design.md), not the sign of det J. With Cauchy-Binet,
+    det J = act'(z2_1) act'(z2_2) * sum_ij a_i a_j m_ij (a = act'(z1), m = fold_minors), and since
+    act' > 0 for tanh and sigmoid, det J has the sign of F = sum_ij m_ij prod_{l not in ij} g_l with
+    g = 1/act'(z1) (dividing by the product of all a). F is smooth where det J underflows to 0 in
+    saturated regions, so its zero set is the crease and nothing else. It is scaled per point by
+    the largest product of g over the pairs with a nonzero minor (computed in logs), which keeps it
+    O(|m|) and leaves its zero set and sign unchanged; the gradient takes that scale as constant,
+    which is exact on the crease itself, where distances to it are measured. k = 2 has one pair:
+    F is a constant (dF/dx = 0) and never crosses zero, so k = 2 never folds.
+    """
+    w = w.astype(np.float64)
+    X = np.asarray(X, np.float64)
+    k = w.hidden
+    z = np.zeros((len(X), 4))
+    z[:, :k] = _affine(X, w.W1, w.b1)
+    L, kappa = _log_inverse_act_grad(activation, z)
+    L[:, k:], kappa[:, k:] = 0.0, 0.0  # padding units: act'(0) stands in as 1, as on the GPU
+    m = fold_minors(w)
+    others = [[l for l in range(4) if l not in p] for p in PAIRS]
+    logP = np.stack([L[:, o].sum(axis=1) for o in others], axis=1)  # (n, 6)
+    live = m != 0
+    if not live.any():
+        return np.ones(len(X)), np.zeros((len(X), 2))
+    P = np.exp(np.minimum(logP - logP[:, live].max(axis=1, keepdims=True), 0.0)) * live
+    terms = P * m  # (n, 6)
+    W1 = np.zeros((4, 2))
+    W1[:k] = w.W1
+    # dF/dx = sum_l kappa_l W1_l * (sum of the terms whose pair leaves l out)
+    R = np.stack([terms[:, [i for i, o in enumerate(others) if l in o]].sum(axis=1) for l in range(4)], axis=1)
+    return terms.sum(axis=1), (kappa * R) @ W1
+
+
 # ---------------------------------------------------------------- the lift
 
 
@@ -283,6 +341,33 @@ def decision_surface(w: Weights, activation: str = "tanh", rows: int = 96, cols:
     a = (pairs[:, None] * cols + np.arange(cols - 1)).ravel()
     faces = np.concatenate([np.stack([a, a + 1, a + cols], axis=1), np.stack([a + 1, a + cols + 1, a + cols], axis=1)])
     return verts.reshape(-1, 3).astype(np.float32), faces.astype(np.uint32)
+
+
+def surface_presence(w: Weights, h1: np.ndarray, activation: str = "tanh") -> float:
+    """How much the k = 3 decision surface is there to see, in [0, 1]: its opacity's factor.
+
+    The surface spans act's whole range box, while the sheet (lift points h1 (n, 3), e.g. the data
+    and a coarse grid) may fill a corner of it: early in training the surface was a huge pink plane
+    beside a small sheet, and it popped in and out as the decision line grazed the box. The factor
+    is (the share of the surface's area that lies within the sheet's bounding box) times (that
+    area against 0.4 of the box's largest cross-section, capped at 1), so it is 0 where no surface
+    exists and grows continuously with the weights as it comes to cut through the sheet.
+    """
+    verts, faces = decision_surface(w, activation, rows=24, cols=6)
+    if len(faces) == 0:
+        return 0.0
+    tri = verts[faces].astype(np.float64)  # (f, 3, 3)
+    area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    lo, hi = np.min(h1, axis=0), np.max(h1, axis=0)
+    pad = 0.05 * (hi - lo).max()
+    centre = tri.mean(axis=1)
+    inside = area[np.all((centre >= lo - pad) & (centre <= hi + pad), axis=1)].sum()
+    total = area.sum()
+    extent = np.sort(hi - lo + 2 * pad)
+    cross_section = extent[1] * extent[2]
+    if total <= 0 or cross_section <= 0:
+        return 0.0
+    return float(inside / total * min(1.0, inside / (0.4 * cross_section)))
 
 
 def _decision_curve(tau: np.ndarray, w: Weights, activation: str, sigma: np.ndarray) -> np.ndarray:

@@ -16,9 +16,9 @@ import numpy as np
 from vispy import scene
 
 from .config import MESH_STILL, RenderConfig
-from .geometry import ACTIVATION_RANGE, forward, input_extent, input_mesh, lift_projection
+from .geometry import ACTIVATION_RANGE, forward, input_extent, input_mesh, lift_projection, surface_presence
 from .trajectory import Trajectory
-from .visuals import HalfPlane, Points, Sheet, Surface, network_uniforms, surface_uniforms
+from .visuals import HalfPlane, Outline, Points, Sheet, Surface, network_uniforms, surface_uniforms
 
 
 @dataclass(frozen=True)
@@ -29,13 +29,15 @@ class Theme:
     text: tuple
     muted: tuple
     front: tuple  # the sheet's front side
-    back: tuple  # its back side (lift) and folded regions (plane, input)
+    back: tuple  # its back side (lift)
     class0: tuple
     class1: tuple
     tint: float  # how strongly the sheet takes the predicted class's colour
     fill: float  # alpha of the class half-planes in the plane panel
     grid: tuple
     boundary: tuple  # the decision line and the z3 = 0 curve
+    crease: tuple  # the fold's crease det J = 0: a neutral grey, never a class hue
+    outline: tuple  # the edge of the sheet in the plane, visible however flat it is squeezed
     box: tuple
     surface: tuple
     rim: tuple
@@ -50,13 +52,13 @@ THEMES = {
     "light": Theme(
         background=_hex("#fbfaf7"), text=_hex("#1f2328"), muted=_hex("#6b7280"),
         front=_hex("#f1ede4"), back=_hex("#9fb3c8"), class0=_hex("#e69f00"), class1=_hex("#0072b2"),
-        tint=0.22, fill=0.10, grid=_hex("#3b4252", 0.35), boundary=_hex("#111111"),
+        tint=0.22, fill=0.10, grid=_hex("#3b4252", 0.35), boundary=_hex("#111111"), crease=_hex("#4a4f57"), outline=_hex("#5a7390", 0.8),
         box=_hex("#9aa0a6"), surface=_hex("#cc79a7", 0.35), rim=_hex("#1f2328", 0.55),
     ),
     "dark": Theme(
         background=_hex("#111418"), text=_hex("#e6e6e6"), muted=_hex("#9aa0a6"),
         front=_hex("#3a4048"), back=_hex("#1f2d3d"), class0=_hex("#f0a830"), class1=_hex("#56b4e9"),
-        tint=0.30, fill=0.14, grid=_hex("#e6e6e6", 0.28), boundary=_hex("#fafafa"),
+        tint=0.30, fill=0.14, grid=_hex("#e6e6e6", 0.28), boundary=_hex("#fafafa"), crease=_hex("#c3c7ce"), outline=_hex("#8fb0d0", 0.8),
         box=_hex("#5c6370"), surface=_hex("#cc79a7", 0.40), rim=_hex("#000000", 0.6),
     ),
 }
@@ -97,6 +99,8 @@ class RunGeometry:
         else:
             self.lift_box = (np.array([lo, lo, lo if self.k == 3 else 0.0]), np.array([hi, hi, hi if self.k == 3 else 0.0]))
         self.grid_step = nice_step(float(self.hi[0] - self.lo[0]))
+        # Where the sheet is, cheaply, for the decision surface's presence: the data and a coarse grid.
+        self.extent_sample = np.concatenate([run.X, input_mesh(16, self.lo, self.hi)[0]])
 
 
 def _box_edges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -124,12 +128,14 @@ class Scene:
         # below their 720p widths, so they stay crisp and visible in small pictures.
         ui = min(max(min(w / 1280, h / 500), 0.4), 4.0)
         self.text_px, self.line_px = scale * ui, scale * max(ui, 1.0)
+        self.marker_px = 5.0 * self.line_px  # a data point's diameter (its sprite is 2 px wider)
         self.canvas = scene.SceneCanvas(size=(w * scale, h * scale), bgcolor=self.theme.background, show=show,
                                         app=app, keys=None, title="deform3d")
         self.views: dict[str, scene.ViewBox] = {}
         self._network_visuals = []
         self._sheets, self._point_sets = [], []
         self._surface = None
+        self._fill = None  # the plane panel's class half-planes
         self._surface_exists = False  # this step has a decision surface (surface_uniforms not None)
         self._meshes = None  # {full: (VertexBuffer, IndexBuffer)}, made by the first set_detail
         self.full_detail = True
@@ -162,7 +168,7 @@ class Scene:
 
     def _sheet(self, view, space):
         t = self.theme
-        blend = "over" if space == "lift" else ("screen" if self.config.theme == "dark" else "multiply")
+        blend = "over" if space == "lift" else ("capped-dark" if self.config.theme == "dark" else "capped-light")
         sheet = Sheet(self.geo.vertices, self.geo.faces, space=space, blend=blend, parent=view.scene)
         sheet.set_uniforms(
             front=t.front, back=t.back, class0=t.class0, class1=t.class1,
@@ -175,7 +181,7 @@ class Scene:
 
     def _points(self, view, space):
         pts = Points(self.run.X, self.run.y, space=space, parent=view.scene)
-        pts.set_uniforms(size=5.0 * self.line_px, class0=self.theme.class0, class1=self.theme.class1, rim=self.theme.rim)
+        pts.set_uniforms(size=self.marker_px, class0=self.theme.class0, class1=self.theme.class1, rim=self.theme.rim)
         self._network_visuals.append(pts)
         self._point_sets.append(pts)
         return pts
@@ -196,14 +202,17 @@ class Scene:
 
     def _build_plane(self, view):
         lo, hi = self.geo.plane_range
-        fill = HalfPlane(lo, hi, parent=view.scene)
-        fill.set_uniforms(class0=(*self.theme.class0[:3], self.theme.fill), class1=(*self.theme.class1[:3], self.theme.fill),
-                          line=(0, 0, 0, 0))
+        fill = self._fill = HalfPlane(lo, hi, parent=view.scene)
+        fill.set_uniforms(line=(0, 0, 0, 0))
         self._sheet(view, "plane").set_uniforms(front=(*self.theme.front[:3], 0.55), back=(*self.theme.back[:3], 0.55))
         line = HalfPlane(lo, hi, parent=view.scene)
         line.set_uniforms(class0=(0, 0, 0, 0), class1=(0, 0, 0, 0), line=(*self.theme.boundary[:3], 2.6 * self.line_px))
         self._network_visuals += [fill, line]
         self._frame(view, (lo, lo), (hi, hi))  # before the points: saturated points sit on the frame
+        # After the frame: a sheet pressed flat against the box lies on the frame line itself.
+        outline = Outline(self.geo.lo, self.geo.hi, space="plane", width=2.0 * self.line_px, parent=view.scene)
+        outline.set_uniforms(color=self.theme.outline)
+        self._network_visuals.append(outline)
         self._points(view, "plane")
 
     def _build_input(self, view):
@@ -251,10 +260,13 @@ class Scene:
     def _apply_options(self) -> None:
         t, c = self.theme, self.config
         for sheet, space in self._sheets:
-            sheet.set_uniforms(fold=float(c.folds and space != "lift"), tint=t.tint if c.tint else 0.0,
+            sheet.set_uniforms(crease=(*t.crease[:3], 2.2 * self.line_px if c.folds else 0.0), tint=t.tint if c.tint else 0.0,
                                grid_color=t.grid if c.grid else (0, 0, 0, 0))
         for pts in self._point_sets:
             pts.visible = c.points
+        if self._fill is not None:  # the plane's half-planes are tinted by class too
+            a = t.fill if c.tint else 0.0
+            self._fill.set_uniforms(class0=(*t.class0[:3], a), class1=(*t.class1[:3], a))
         if self._surface is not None:
             self._surface.visible = c.surface and self._surface_exists
 
@@ -268,10 +280,15 @@ class Scene:
             v.set_uniforms(**u)
         if self._surface is not None:
             su = surface_uniforms(w, self.geo.activation)
-            self._surface_exists = su is not None
-            self._surface.visible = self._surface_exists and self.config.surface
+            presence = 0.0
             if su is not None:
-                self._surface.set_uniforms(**su)
+                presence = surface_presence(w, forward(w, self.geo.extent_sample, self.geo.activation).h1,
+                                            self.geo.activation)
+            self._surface_exists = presence > 0.01
+            self._surface.visible = self._surface_exists and self.config.surface
+            if self._surface_exists:
+                color = self.theme.surface
+                self._surface.set_uniforms(**su, color=(*color[:3], color[3] * presence))
         i = int(round(t))
         run = self.run
         # Fixed-width fields, so the centred line does not jitter from frame to frame.

@@ -14,7 +14,7 @@ from vispy.scene.visuals import create_visual_node
 from vispy.visuals import Visual
 
 from . import glsl
-from .geometry import ACTIVATION_RANGE, Projection, Weights, clip_line
+from .geometry import ACTIVATION_RANGE, Projection, Weights, clip_line, fold_minors
 
 SPACES = {"lift": 0.0, "plane": 1.0, "input": 2.0}
 ACTIVATION_CODE = {"tanh": 0.0, "sigmoid": 1.0, "relu": 2.0}
@@ -29,15 +29,13 @@ def _pad(a: np.ndarray, shape=(4, 4)) -> np.ndarray:
 def network_uniforms(w: Weights, activation: str, projection: Projection) -> dict:
     """One network's uniforms for network.glsl (float32; matrices transposed for GLSL).
 
-    Also the 2 x 2 minors products that fold_det sums (Cauchy-Binet), computed once per frame here.
+    Also the 2 x 2 minors products of the crease function (geometry.fold_minors), once per frame.
 
     numpy is row-major and GLSL column-major: uploading ``A.T`` makes ``u_A * v`` in GLSL A v.
     """
     M, c = projection.padded()
     b3 = float(np.asarray(w.b3))
-    W1, W2 = _pad(w.W1, (4, 2)).astype(np.float64), _pad(w.W2, (2, 4)).astype(np.float64)
-    pairs = [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]
-    minors = [np.linalg.det(W2[:, [i, j]]) * np.linalg.det(W1[[i, j], :]) for i, j in pairs]
+    minors = fold_minors(w)
     return {
         "u_W1": _pad(w.W1).T.copy(),
         "u_b1": _pad(w.b1, (4,)),
@@ -109,13 +107,19 @@ class SheetVisual(_ShaderVisual):
     vertices (n, 2) float32 input coordinates and faces (m, 3) uint32, uploaded once.
     """
 
+    # (blend_func, blend_equation, u_capped) per mode.
     BLEND = {
-        "over": ("one", "one_minus_src_alpha"),  # premultiplied alpha, over
-        # Multiply (light backgrounds) and screen (dark ones) are commutative: where a folded sheet
-        # overlaps itself the layers combine the same in any draw order ("over" would show the
-        # triangles' order as a lattice), and overlaps read as darker (lighter) regions.
-        "multiply": ("dst_color", "one_minus_src_alpha"),
-        "screen": ("one", "one_minus_src_color"),
+        # The lift: premultiplied alpha, over, with depth.
+        "over": (("one", "one_minus_src_alpha"), "func_add", 0.0),
+        # The plane and input panels, where a folded sheet overlaps itself many times over (hundreds
+        # of saturated slivers at the plane's edges). The destination's alpha is a budget, 1 where
+        # the sheet starts: each layer uses up the share alpha of what is left (dst_a *= 1 - alpha)
+        # and darkens (light theme) or lightens (dark theme) the picture by its colour times what is
+        # left. N layers of one colour c then reach 1 - (1 - alpha)^N of the way to c, and never
+        # past it: overlap reads as darker, capped at the sheet's own colour, in any draw order
+        # (plain multiplication piled such layers into black bands).
+        "capped-light": (("dst_alpha", "one", "dst_alpha", "one"), "func_reverse_subtract", 1.0),
+        "capped-dark": (("dst_alpha", "one", "dst_alpha", "one"), ("func_add", "func_reverse_subtract"), 2.0),
     }
 
     def __init__(self, vertices: np.ndarray, faces: np.ndarray, space: str = "lift", blend: str = "over"):
@@ -123,8 +127,11 @@ class SheetVisual(_ShaderVisual):
         self.shared_program["a_x"] = gloo.VertexBuffer(np.ascontiguousarray(vertices, np.float32))
         self._index_buffer = gloo.IndexBuffer(np.ascontiguousarray(faces, np.uint32))
         self.shared_program["u_space"] = SPACES[space]
+        func, equation, capped = self.BLEND[blend]
+        self.shared_program["u_capped"] = capped
         self._bounds = None
-        self.set_gl_state(depth_test=space == "lift", blend=True, blend_func=self.BLEND[blend], cull_face=False)
+        self.set_gl_state(depth_test=space == "lift", blend=True, blend_func=func, blend_equation=equation,
+                          cull_face=False)
 
     def set_mesh(self, vertices: gloo.VertexBuffer, faces: gloo.IndexBuffer) -> None:
         """Draw another mesh of the input square, given as uploaded buffers (input coordinates and
@@ -135,16 +142,40 @@ class SheetVisual(_ShaderVisual):
 
 
 class PointsVisual(_ShaderVisual):
-    """The data as round sprites: X (n, 2) float32 input coordinates, y (n,) labels, uploaded once."""
+    """The data as round sprites: X (n, 2) float32 input coordinates, y (n,) labels, uploaded once.
+
+    Drawn in a fixed shuffled order (the same every frame, so nothing flickers): data files list one
+    class after the other, and drawn in that order the second class hid the first wherever they
+    overlap, which is the very overlap a failing network's picture exists to show.
+    """
 
     def __init__(self, X: np.ndarray, y: np.ndarray, space: str = "lift"):
         super().__init__("points.vert", "points.frag", "points")
+        order = np.random.default_rng(0).permutation(len(X))
+        X, y = np.asarray(X)[order], np.asarray(y)[order]
         self.shared_program["a_x"] = gloo.VertexBuffer(np.ascontiguousarray(X, np.float32))
         self.shared_program["a_label"] = gloo.VertexBuffer(np.asarray(y, np.float32).reshape(-1, 1))
         self.shared_program["u_space"] = SPACES[space]
         self.shared_program["u_depth_bias"] = 2e-3 if space == "lift" else 0.0
         self._bounds = None
         self.set_gl_state("translucent", depth_test=space == "lift", cull_face=False)
+
+
+class OutlineVisual(_ShaderVisual):
+    """The edge of the input square [lo, hi] (``n`` points a side) carried into a panel, as lines."""
+
+    def __init__(self, lo, hi, n: int = 1024, space: str = "plane", width: float = 1.0):
+        super().__init__("outline.vert", "outline.frag", "line_strip")
+        (x0, y0), (x1, y1) = lo, hi
+        t = np.linspace(0.0, 1.0, n, endpoint=False)
+        edge = np.concatenate([np.column_stack([x0 + t * (x1 - x0), np.full(n, y0)]),
+                               np.column_stack([np.full(n, x1), y0 + t * (y1 - y0)]),
+                               np.column_stack([x1 - t * (x1 - x0), np.full(n, y1)]),
+                               np.column_stack([np.full(n, x0), y1 - t * (y1 - y0)]), [[x0, y0]]])
+        self.shared_program["a_x"] = gloo.VertexBuffer(edge.astype(np.float32))
+        self.shared_program["u_space"] = SPACES[space]
+        self._bounds = None
+        self.set_gl_state("translucent", depth_test=False, cull_face=False, line_width=width)
 
 
 class HalfPlaneVisual(_ShaderVisual):
@@ -182,4 +213,5 @@ class SurfaceVisual(_ShaderVisual):
 Sheet = create_visual_node(SheetVisual)
 Points = create_visual_node(PointsVisual)
 HalfPlane = create_visual_node(HalfPlaneVisual)
+Outline = create_visual_node(OutlineVisual)
 Surface = create_visual_node(SurfaceVisual)

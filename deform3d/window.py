@@ -43,7 +43,7 @@ QT_MAX_SIZE = (1 << 24) - 1  # Qt's QWIDGETSIZE_MAX, which PySide6 does not expo
 MAX_HOLD_S = 2.0  # a video holds an unchanged picture at most this long; longer idle time is cut
 OPTIONS = (("grid", "grid", "grid lines on the sheet"), ("points", "points", "the data points"),
            ("tint", "class tint", "tint the sheet by predicted class"),
-           ("folds", "folds", "shade folded regions (det J < 0)"),
+           ("folds", "folds", "draw the folds' creases (det J = 0)"),
            ("surface", "decision surface", "the decision surface in the lift (k = 3, tanh or sigmoid)"))
 
 

@@ -1,7 +1,9 @@
 // halfplane.frag: the decision line w3 . h2 + b3 = 0 in the plane, and the two half-planes
-// faintly tinted by the class they predict. Exact per fragment: the line is clipped to the panel
-// by construction and antialiased from z's screen-space gradient.
-// uniforms: network.glsl's (u_out), u_class0 / u_class1 (vec4: fills, alpha = strength),
+// faintly tinted by the class they predict, as strongly as the network is confident there
+// (|2p - 1|: no tint on the line, so the tint fades through neutral as the line sweeps by). Exact
+// per fragment: the line is clipped to the panel by construction and antialiased from z's
+// screen-space gradient.
+// uniforms: network.glsl's (u_out), u_class0 / u_class1 (vec4: fills, alpha = the strongest),
 //           u_line (vec4: rgb, width px in .a; width 0 = no line)
 // varyings: v_h (plane coordinate)
 #include "network.glsl"
@@ -15,6 +17,8 @@ varying vec2 v_h;
 void main() {
     float z = logit(v_h);
     vec4 fill = z > 0.0 ? u_class1 : u_class0;
+    float e = exp(-abs(z));
+    fill.a *= (1.0 - e) / (1.0 + e);
     float line = line_alpha(px_distance(z), u_line.a);
     float alpha = max(fill.a * (1.0 - line), line);
     if (alpha <= 0.0) discard;

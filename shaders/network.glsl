@@ -8,10 +8,11 @@
 //           u_out (vec4: w3.x, w3.y, b3, 0)   u_act (float: 0 tanh, 1 sigmoid, 2 relu)
 //           u_M (mat4: lift -> 3-D view, 3 x 4, padded)   u_c (vec4: the projection's centre)
 //           u_minors_a, u_minors_b (vec3: det W2[:, ij] * det W1[ij, :] for the index pairs
-//           ij = 01 02 03 | 12 13 23, for evaluate's Cauchy-Binet sum for det J)
+//           ij = 01 02 03 | 12 13 23, geometry.fold_minors, for the crease function)
 // functions: act(z), act_and_grad(z, out act'(z)) (the hidden activation), lift(x) -> h1,
-//            plane(h1) -> h2, logit(h2) -> z3, evaluate(x, out d z3/dx, out det J) -> z3 (all of
-//            the network at x in one pass, for fragments), lift_view(h1) -> 3-D point,
+//            plane(h1) -> h2, logit(h2) -> z3, crease(...) -> the fold's crease function,
+//            evaluate(x, out dz3/dx, out F, out dF/dx) -> z3 (all of the network at x in one
+//            pass, for fragments), lift_view(h1) -> 3-D point,
 //            place(x, space) -> position of input x in a panel
 
 uniform mat4 u_W1;
@@ -69,18 +70,59 @@ float logit(vec2 h2) {
     return dot(u_out.xy, h2) + u_out.z;
 }
 
+// log(1 / act'(z)) per unit and its derivative in z (in `slope`), stable for any z where act'
+// itself underflows to 0 (tanh: 1/act' = cosh^2 z; sigmoid: (1 + e)^2 / e, e = exp(-|z|)).
+vec4 log_inverse_grad(vec4 z, vec4 h, out vec4 slope) {
+    vec4 a = abs(z);
+    if (u_act < 0.5) {
+        slope = 2.0 * h;
+        return 2.0 * a + 2.0 * log(1.0 + exp(-2.0 * a)) - 1.3862944;
+    }
+    slope = 2.0 * h - 1.0;
+    return a + 2.0 * log(1.0 + exp(-a));
+}
+
+// The fold's crease function F at x (geometry.crease is its numpy twin): det J has the sign of
+// F = sum over unit pairs ij of m_ij prod_{l not in ij} g_l, g = 1/act'(z1), m = the minors
+// (Cauchy-Binet, divided by the product of all act'(z1)). Scaled by its largest live product so
+// that it stays O(|m|) where tanh saturates; its zero set is the crease det J = 0. Sets `grad` to
+// dF/dx (the scale taken as constant: exact on the crease). k = 2: F is constant, grad 0. relu has
+// no smooth F: it returns the sign of det J's sum and grad 0 (the shader finds sign changes).
+float crease(vec4 z1, vec4 h1, vec4 a1, out vec2 grad) {
+    grad = vec2(0.0);
+    if (u_act > 1.5) {
+        return dot(a1.x * a1.yzw, u_minors_a) + dot(vec3(a1.y * a1.z, a1.y * a1.w, a1.z * a1.w), u_minors_b);
+    }
+    vec4 slope;
+    vec4 L = log_inverse_grad(z1, h1, slope);
+    vec3 la = L.zyy + L.wwz;  // pairs 01 02 03: the logs of g over the units they leave out
+    vec3 lb = L.xxx + L.wzy;  // pairs 12 13 23
+    vec3 live_a = vec3(notEqual(u_minors_a, vec3(0.0)));
+    vec3 live_b = vec3(notEqual(u_minors_b, vec3(0.0)));
+    if (dot(live_a, live_a) + dot(live_b, live_b) < 0.5) return 1.0;
+    vec3 big = vec3(-1e30);
+    vec3 top3 = max(mix(big, la, live_a), mix(big, lb, live_b));
+    float top = max(top3.x, max(top3.y, top3.z));
+    vec3 ta = u_minors_a * exp(min(la - top, 0.0)) * live_a;  // terms m_ij P_ij
+    vec3 tb = u_minors_b * exp(min(lb - top, 0.0)) * live_b;
+    // dF/dx = sum_l slope_l W1_l (sum of the terms whose pair leaves l out); W1_l is row l of W1.
+    vec4 r = vec4(tb.x + tb.y + tb.z, ta.y + ta.z + tb.z, ta.x + ta.z + tb.y, ta.x + ta.y + tb.x);
+    vec4 s = slope * r;
+    grad = vec2(dot(u_W1[0], s), dot(u_W1[1], s));
+    return ta.x + ta.y + ta.z + tb.x + tb.y + tb.z;
+}
+
 // The whole network at input x in one pass, for fragment shaders: returns z3, and sets
-//   grad = d z3 / d x = W1^T diag(act'(z1)) W2^T diag(act'(z2)) w3   (v * M is M^T v in GLSL)
-//   det  = det J, J = diag(act'(z2)) W2 diag(act'(z1)) W1, the Jacobian of input -> plane. By
-//          Cauchy-Binet det(W2 diag(a1) W1) = sum over i < j of a1_i a1_j det W2[:, ij] det W1[ij, :],
-//          a sum of a few well-conditioned terms, so its sign holds even where tanh saturates.
-float evaluate(vec2 x, out vec2 grad, out float det) {
+//   grad  = d z3 / d x = W1^T diag(act'(z1)) W2^T diag(act'(z2)) w3   (v * M is M^T v in GLSL)
+//   fold  = the crease function F (see crease) and `fold_grad` = dF/dx
+float evaluate(vec2 x, out vec2 grad, out float fold, out vec2 fold_grad) {
     vec4 a1;
     vec4 a2;
-    vec4 h1 = act_and_grad(u_W1 * vec4(x, 0.0, 0.0) + u_b1, a1);
+    vec4 z1 = u_W1 * vec4(x, 0.0, 0.0) + u_b1;
+    vec4 h1 = act_and_grad(z1, a1);
     vec2 h2 = act_and_grad(u_W2 * h1 + u_b2, a2).xy;
     grad = (((vec4(u_out.xy, 0.0, 0.0) * a2) * u_W2) * a1 * u_W1).xy;
-    det = a2.x * a2.y * (dot(a1.x * a1.yzw, u_minors_a) + dot(vec3(a1.y * a1.z, a1.y * a1.w, a1.z * a1.w), u_minors_b));
+    fold = crease(z1, h1, a1, fold_grad);
     return logit(h2);
 }
 

@@ -1,12 +1,16 @@
 // sheet.frag: colour of the sheet at a fragment, from the network evaluated exactly at the
-// fragment's input coordinate: the grid lines, the decision boundary z3 = 0 and the fold shading
-// are per fragment (crisp at any zoom, antialiased from screen-space derivatives, no line geometry).
+// fragment's input coordinate: the grid lines, the decision boundary z3 = 0 and the fold's crease
+// det J = 0 are per fragment (crisp at any zoom, antialiased from screen-space derivatives, no
+// line geometry).
 // uniforms:  network.glsl's, u_space (0 lift, 1 plane, 2 input), u_front / u_back (vec4: sheet
-//            colours; back = back faces in the lift, det J < 0 in the plane and input panels),
-//            u_fold (float: 1 shades det J < 0 as the back side), u_class0 / u_class1 (vec4),
-//            u_tint (float: 0..1 tint by predicted class), u_grid (vec4: origin.xy, step, width px),
-//            u_grid_color (vec4), u_contour (vec4: rgb, width px in .a), u_light (vec3: towards
-//            the light, lift coordinates; zero = unlit)
+//            colours; back = the lift's back faces), u_class0 / u_class1 (vec4), u_tint (float:
+//            the strongest tint by predicted class, at full confidence), u_grid (vec4: origin.xy,
+//            step, width px), u_grid_color (vec4), u_contour (vec4: rgb, width px in .a),
+//            u_crease (vec4: rgb, width px in .a; 0 = no crease), u_light (vec3: towards the
+//            light, lift coordinates; zero = unlit), u_capped (float: 1 for the plane and input
+//            panels, whose blend caps how dark self-overlap gets, see visuals.SheetVisual; the
+//            colour then goes out as what the sheet takes away from (light theme, u_capped 1) or
+//            adds to (dark theme, u_capped 2) the picture)
 // varyings:  v_x (input coordinate), v_pos (panel position)
 #include "network.glsl"
 #include "common.glsl"
@@ -14,24 +18,27 @@
 uniform float u_space;
 uniform vec4 u_front;
 uniform vec4 u_back;
-uniform float u_fold;
 uniform vec4 u_class0;
 uniform vec4 u_class1;
 uniform float u_tint;
 uniform vec4 u_grid;
 uniform vec4 u_grid_color;
 uniform vec4 u_contour;
+uniform vec4 u_crease;
 uniform vec3 u_light;
+uniform float u_capped;
 varying vec2 v_x;
 varying vec3 v_pos;
 
 void main() {
     vec2 zx;  // d z3 / d x
-    float det;  // det J of input -> plane
-    float z = evaluate(v_x, zx, det);
+    float fold;  // the crease function F (det J = 0 where F = 0)
+    vec2 fx;  // d F / d x
+    float z = evaluate(v_x, zx, fold, fx);
 
     // Grid coordinates and how many grid cells one pixel spans: where the sheet is squashed to
-    // slivers (tanh saturating), per-fragment detail turns to noise, so grid and fold fade there.
+    // slivers (tanh saturating), per-fragment detail turns to noise, so grid, the two sides' colours
+    // and the lighting fade to their averages there (no speckle that shimmers as the camera turns).
     // Per axis, pixels per grid cell from the gradient's length (fwidth's |dx| + |dy| would widen
     // diagonal lines by up to sqrt(2)).
     vec2 g = (v_x - u_grid.xy) / u_grid.z;
@@ -40,28 +47,50 @@ void main() {
     vec2 fw = max(sqrt(gx * gx + gy * gy), vec2(1e-6));
     float resolved = 1.0 - smoothstep(0.12, 0.25, max(fw.x, fw.y));
 
-    float back;
-    if (u_space < 0.5) back = gl_FrontFacing ? 0.0 : 1.0;
-    else back = (u_fold > 0.5 && det < 0.0) ? resolved : 0.0;
+    float back = u_space < 0.5 ? mix(0.5, gl_FrontFacing ? 0.0 : 1.0, resolved) : 0.0;
     vec4 base = mix(u_front, u_back, back);
-    vec3 rgb = mix(base.rgb, (z > 0.0 ? u_class1 : u_class0).rgb, u_tint);
+    // The class tint follows the network's confidence |2p - 1| = |tanh(z3 / 2)|, so a region fades
+    // through neutral as the line passes over it instead of flipping colour between two frames.
+    float e = exp(-abs(z));
+    float confidence = (1.0 - e) / (1.0 + e);
+    vec3 rgb = mix(base.rgb, (z > 0.0 ? u_class1 : u_class0).rgb, u_tint * confidence);
 
     if (dot(u_light, u_light) > 0.0) {
         // Two-sided diffuse light from the surface's own screen-space derivatives.
         vec3 n = normalize(cross(dFdx(v_pos), dFdy(v_pos)));
-        rgb *= 0.62 + 0.38 * abs(dot(n, u_light));
+        rgb *= 0.62 + 0.38 * mix(0.5, abs(dot(n, u_light)), resolved);
     }
 
     vec2 d = abs(fract(g + 0.5) - 0.5) / fw;
     rgb = mix(rgb, u_grid_color.rgb, u_grid_color.a * resolved * line_alpha(min(d.x, d.y), u_grid.w));
 
-    // The decision boundary z3 = 0, exact per fragment. Its distance in pixels comes from z3's
-    // exact gradient times v_x's screen derivatives (v_x is interpolated, so these are smooth): a
-    // finite difference of z3 itself spans a wide input range where the sheet is squashed, and
-    // drew stray contour pixels along the sheet's saturated edges.
-    float c = line_alpha(abs(z) / max(length(vec2(dot(zx, dFdx(v_x)), dot(zx, dFdy(v_x)))), 1e-9), u_contour.a);
+    // Distances in pixels to the curves z3 = 0 and F = 0 come from their exact gradients times v_x's
+    // screen derivatives (v_x is interpolated, so these are smooth): a finite difference of the
+    // value itself spans a wide input range where the sheet is squashed, and drew stray pixels
+    // along the sheet's saturated edges.
+    vec2 dx = dFdx(v_x);
+    vec2 dy = dFdy(v_x);
+    float c = line_alpha(abs(z) / max(length(vec2(dot(zx, dx), dot(zx, dy))), 1e-9), u_contour.a);
     rgb = mix(rgb, u_contour.rgb, c);
 
-    // Premultiplied: the lift blends it over, the plane and input panels multiply it in.
-    gl_FragColor = vec4(rgb * base.a, base.a);
+    if (u_crease.a > 0.0) {
+        // The crease, dashed along the curve (8 px on, 5 off) in a neutral tone of its own.
+        float k;
+        if (u_act > 1.5) {
+            // relu: det J is piecewise constant; the crease is where its sign flips between pixels.
+            float s = sign(fold);
+            k = step(1.5, max(abs(dFdx(s)), abs(dFdy(s))));
+        } else {
+            vec2 screen = vec2(dot(fx, dx), dot(fx, dy));
+            float len = length(screen);
+            k = len > 0.0 ? line_alpha(abs(fold) / len, u_crease.a) : 0.0;
+            vec2 along = len > 0.0 ? vec2(-screen.y, screen.x) / len : vec2(0.0);
+            k *= step(fract(dot(gl_FragCoord.xy, along) / 13.0), 8.0 / 13.0);
+        }
+        rgb = mix(rgb, u_crease.rgb, k);
+    }
+
+    if (u_capped > 1.5) gl_FragColor = vec4(rgb * base.a, base.a);
+    else if (u_capped > 0.5) gl_FragColor = vec4((1.0 - rgb) * base.a, base.a);
+    else gl_FragColor = vec4(rgb * base.a, base.a);  // premultiplied, blended over (the lift)
 }

@@ -9,7 +9,8 @@
 // uniforms:   network.glsl's, u_sigma (vec4: sigma.xy, p.xy), u_tau (vec2: tau's range on the box),
 //             u_half (float: bisection bracket half-width), u_pinv (mat4: pinv(W2), 3 x 2,
 //             padded), u_null (vec4: unit null direction of W2), u_box (vec2: act's range, lo hi)
-// varyings:   v_pos (lift position), v_keep (1 where the row's line meets the box)
+// varyings:   v_pos (lift position), v_keep (1 where the row's line meets the box), v_normal (the
+//             surface's exact normal, the gradient of its logit, for smooth shading)
 // hooks:      $transform
 #include "network.glsl"
 
@@ -22,6 +23,7 @@ uniform vec4 u_null;
 uniform vec2 u_box;
 varying vec3 v_pos;
 varying float v_keep;
+varying vec3 v_normal;
 
 void main() {
     vec2 sigma = u_sigma.xy;
@@ -53,5 +55,10 @@ void main() {
     v_keep = s1 > s0 ? 1.0 : 0.0;
     vec3 h1 = base + (v_keep > 0.5 ? mix(s0, s1, a_st.y) : 0.0) * u_null.xyz;
     v_pos = lift_view(vec4(h1, 0.0));
+    // d logit / d h1 = W2^T diag(act'(W2 h1 + b2)) w3, seen through the lift's view map (k = 3: M
+    // is the identity, so normals map as vectors do).
+    vec4 a2;
+    act_and_grad(u_W2 * vec4(h1, 0.0) + u_b2, a2);
+    v_normal = (u_M * ((vec4(u_out.xy, 0.0, 0.0) * a2) * u_W2)).xyz;
     gl_Position = $transform(vec4(v_pos, 1.0));
 }

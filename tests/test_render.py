@@ -22,11 +22,11 @@ import numpy as np
 import pytest
 
 from deform3d.config import RenderConfig
-from deform3d.geometry import Weights, clip_line, forward, jacobian_det
+from deform3d.geometry import Weights, clip_line, crease, forward, jacobian_det
 from deform3d.offscreen import Renderer
 from deform3d.scene import THEMES
 from deform3d.trajectory import Trajectory
-from deform3d.visuals import HalfPlaneVisual, PointsVisual, SheetVisual, SurfaceVisual
+from deform3d.visuals import HalfPlaneVisual, OutlineVisual, PointsVisual, SheetVisual, SurfaceVisual
 from pngs import read_png
 
 pytestmark = [pytest.mark.gl, pytest.mark.usefixtures("gl_app")]
@@ -184,6 +184,7 @@ def test_decision_line_pixels_lie_on_the_analytic_line_along_its_whole_clipped_l
                        folds=False, points=False, mesh=16)
     with Renderer(run, cfg) as r:
         hide(r.scene, "plane", SheetVisual)  # only the line is drawn in the boundary colour now
+        hide(r.scene, "plane", OutlineVisual)
         img = r.frame()
         box = panel_box(r.scene, "plane")
         lo, hi = r.scene.geo.plane_range
@@ -253,6 +254,7 @@ def test_sheet_contour_in_the_plane_coincides_with_the_decision_line(k):
     cfg = RenderConfig(size=(400, 300), ssaa=1, panels=("plane",), grid=False, tint=False, folds=False, points=False)
     with Renderer(run, cfg) as r:
         hide(r.scene, "plane", HalfPlaneVisual)  # no line, no fills: the dark pixels are the sheet's z3 = 0
+        hide(r.scene, "plane", OutlineVisual)
         img = r.frame()
         box = panel_box(r.scene, "plane")
         lo, hi = r.scene.geo.plane_range
@@ -287,46 +289,111 @@ def test_sheet_contour_in_the_plane_coincides_with_the_decision_line(k):
     assert gaps.max() <= 1.5, f"no contour where the sheet crosses the line at {probe[gaps.argmax()].round(1)}"
 
 
-# ---------------------------------------------------------------- 4. fold shading = det J < 0
+# ---------------------------------------------------------------- 4. folds: the crease det J = 0
 
 
-def test_fold_shading_covers_exactly_the_pixels_where_det_j_is_negative():
-    w = weights(**FOLDING)
+def crease_pixels(r, panel: str) -> np.ndarray:
+    """Boolean image of the pixels that the crease changes: the frame with folds on vs off."""
+    on = r.frame().astype(int)
+    r.scene.set_options(folds=False)
+    off = r.frame().astype(int)
+    r.scene.set_options(folds=True)
+    assert np.array_equal(r.frame(), on), "folds on -> off -> on must give the first frame again"
+    return np.abs(on - off).sum(axis=-1) > 24
+
+
+def crease_contour(w: Weights, activation: str, lo, hi, n: int = 1200) -> np.ndarray:
+    """Points (m, 2) of the numpy crease F = 0 (geometry.crease) in the input square, from sign
+    changes on an n x n lattice, each placed on its lattice edge by linear interpolation."""
+    xs, ys = np.linspace(lo[0], hi[0], n), np.linspace(lo[1], hi[1], n)
+    grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+    F = crease(w, grid, activation)[0].reshape(n, n)
+    det = jacobian_det(w, grid, activation).reshape(n, n)
+    assert np.array_equal(np.sign(F)[np.abs(det) > 1e-9], np.sign(det)[np.abs(det) > 1e-9]), \
+        "the crease function must have det J's sign"
+    P = grid.reshape(n, n, 2)
+    points = []
+    for axis in (0, 1):
+        a, b = (F[:-1], F[1:]) if axis == 0 else (F[:, :-1], F[:, 1:])
+        pa, pb = (P[:-1], P[1:]) if axis == 0 else (P[:, :-1], P[:, 1:])
+        cross = np.sign(a) != np.sign(b)
+        t = (a / (a - b))[cross][:, None]
+        points.append(pa[cross] + t * (pb[cross] - pa[cross]))
+    return np.concatenate(points)
+
+
+@pytest.mark.parametrize("source", ["hand-made", "trained"])
+def test_the_crease_is_drawn_on_the_numpy_curve_det_j_0_and_nowhere_else(source):
+    if source == "hand-made":
+        w, run = weights(**FOLDING), hand_run([weights(**FOLDING)], square_points())
+    else:
+        run = reference_run(3)
+        w = run.weights[run.num_steps]
+    cfg = RenderConfig(size=(480, 360), ssaa=1, panels=("input",), grid=False, tint=False, folds=True,
+                       points=False, mesh=64)
+    with Renderer(run, cfg) as r:
+        ink = crease_pixels(r, "input")
+        box = panel_box(r.scene, "input")
+        lo, hi = r.scene.geo.lo, r.scene.geo.hi
+        contour = r.scene.pixels("input", crease_contour(w, run.activation, lo, hi))
+    x0, y0, x1, y1 = box
+    inside = (contour[:, 0] > x0 + 2) & (contour[:, 0] < x1 - 2) & (contour[:, 1] > y0 + 2) & (contour[:, 1] < y1 - 2)
+    assert inside.sum() > 100, "test set-up: the crease should cross the input square"
+    rows, cols = np.nonzero(ink)
+    assert len(rows) > 50, "no crease drawn"
+    pix = np.column_stack([cols + 0.5, rows + 0.5])
+    from scipy.spatial import cKDTree
+
+    gap, nearest = cKDTree(contour).query(pix)
+    assert gap.max() <= 1.5, f"crease pixel {pix[gap.argmax()]} is {gap.max():.2f} px from the numpy crease"
+    # And the whole curve is drawn: dashes of 8 px with gaps of 5 leave no point of the curve
+    # further than 2.5 px (plus antialiasing) from ink.
+    reach, _ = cKDTree(pix).query(contour[inside])
+    assert np.quantile(reach, 0.99) <= 4.0, f"the crease is missing near {contour[inside][reach.argmax()]}"
+
+
+def test_k_2_never_shows_a_crease_in_any_panel_at_any_step():
+    run = reference_run(2)
+    cfg = RenderConfig(size=(480, 180), ssaa=1, panels=("lift", "plane", "input"), folds=True, mesh=64)
+    signs = []
+    with Renderer(run, cfg) as r:
+        for step in np.linspace(0, run.num_steps, 9):
+            r.scene.set_step(step)
+            assert not crease_pixels(r, "input").any(), f"a crease drawn for k = 2 at step {step}"
+            signs.append(np.sign(jacobian_det(run.weights[int(step)], run.X[:1], run.activation))[0])
+    # The old fold shading flipped whole panels when det W1 det W2 changed sign; make sure this run
+    # has such a flip, so the test would have caught that.
+    assert len(set(signs)) == 2, "test set-up: det J should change sign somewhere along this run"
+
+
+def test_a_sheet_pressed_flat_against_the_plane_s_box_keeps_its_outline():
+    # Saturating weights: tanh squeezes the whole sheet onto the box's edges, where its triangles
+    # have no area left; the outline (the input square's edge, as GL lines) still shows it.
+    w = weights(W1=[[9.0, 0.5], [-0.4, 8.0]], b1=[0.0, 0.0], W2=[[9.0, 1.0], [1.0, -9.0]], b2=[0.0, 0.0],
+                w3=[1.0, 1.0], b3=0.0)
     run = hand_run([w], square_points())
-    cfg = RenderConfig(size=(320, 240), ssaa=1, panels=("input",), grid=False, tint=False, folds=True,
+    cfg = RenderConfig(size=(400, 300), ssaa=1, panels=("plane",), grid=False, tint=False, folds=False,
                        points=False, mesh=32)
     with Renderer(run, cfg) as r:
-        img = r.frame()
-        box = panel_box(r.scene, "input")
-        to_input = inverse_2d(r.scene, "input")
+        hide(r.scene, "plane", HalfPlaneVisual)
+        with_outline = r.frame().astype(int)
+        (outline,) = hide(r.scene, "plane", OutlineVisual)
+        without = r.frame().astype(int)
         lo, hi = r.scene.geo.lo, r.scene.geo.hi
-        corners = r.scene.pixels("input", np.array([lo, hi]))
-    theme = THEMES["light"]
-    background = 255 * np.asarray(theme.background[:3])
-    # The input panel multiplies the (opaque) sheet into the background.
-    front, back = background * np.asarray(theme.front[:3]), background * np.asarray(theme.back[:3])
-    (rows, cols), pix = pixel_centres(box)
-    x = to_input(pix)
-    inside = np.all((x > lo) & (x < hi), axis=1)
-    rows, cols, pix, x = rows[inside], cols[inside], pix[inside], x[inside]
-    det = jacobian_det(w, x, run.activation)
-    z3 = lambda p: forward(w, to_input(p), run.activation).z3  # noqa: E731
-    margin = np.minimum(np.abs(pix - corners[0]), np.abs(pix - corners[1])).min(axis=1)
-    keep = (margin > 2) & ~near_sign_change(lambda p: jacobian_det(w, to_input(p), run.activation), pix, 2.0)
-    keep &= ~near_sign_change(z3, pix, 3.0)  # the dark decision curve
-    colour = img[rows, cols].astype(np.float64)
-    shaded = np.linalg.norm(colour - back, axis=1) < np.linalg.norm(colour - front, axis=1)
-    folded = det < 0
-    assert 0.15 < folded[keep].mean() < 0.85, "test set-up: the fold should cover a clear part of the square"
-    wrong = keep & (shaded != folded)
-    assert keep.sum() > 0.8 * len(keep)
-    assert not wrong.any(), (
-        f"{wrong.sum()} pixels shaded against det J (of {keep.sum()}), e.g. input {x[wrong][0].round(3)} "
-        f"det {det[wrong][0]:.3g} shaded {shaded[wrong][0]}"
-    )
-    # And the colours are the theme's, not merely on the right side of a threshold.
-    assert np.abs(colour[keep & folded] - back).max() <= 3
-    assert np.abs(colour[keep & ~folded] - front).max() <= 3
+        t = np.linspace(0, 1, 40000)[:, None]
+        dx, dy = hi - lo
+        border = np.concatenate([lo + t * [dx, 0], [hi[0], lo[1]] + t * [0, dy], hi - t * [dx, 0],
+                                 [lo[0], hi[1]] - t * [0, dy]])
+        on_screen = r.scene.pixels("plane", forward(w, border, run.activation).h2)
+    h2 = forward(w, np.random.default_rng(0).uniform(lo, hi, (4000, 2)), run.activation).h2
+    assert np.mean(np.abs(h2).min(axis=1) > 0.99) > 0.9, "test set-up: the sheet should lie on the box's edges"
+    rows, cols = np.nonzero(np.abs(with_outline - without).sum(axis=-1) > 30)
+    assert len(rows) > 200, "the outline is missing"
+    pix = np.column_stack([cols + 0.5, rows + 0.5])
+    from scipy.spatial import cKDTree
+
+    gap, _ = cKDTree(on_screen).query(pix)
+    assert gap.max() <= 2.0, f"outline pixel {pix[gap.argmax()]} is {gap.max():.1f} px from the numpy edge"
 
 
 # ---------------------------------------------------------------- 5. weights -> pixels

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from deform3d import glsl
-from deform3d.geometry import ACTIVATION_RANGE, act, act_grad, decision_surface, forward, jacobian_det, lift_projection
+from deform3d.geometry import ACTIVATION_RANGE, act, act_grad, crease, decision_surface, forward, jacobian_det, lift_projection
 from deform3d.visuals import ACTIVATION_CODE, network_uniforms, surface_uniforms
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,7 +149,30 @@ def _simulate(u: dict, activation: str, x: np.ndarray) -> dict:
     pairs = [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]
     det = a2[:, 0] * a2[:, 1] * sum(a1[:, i] * a1[:, j] * m for (i, j), m in zip(pairs, minors))
     view = ((h1 - c) @ M.T)[:, :3]  # (u_M * (h1 - u_c)).xyz
-    return dict(h1=h1, h2=h2, z3=z3, grad=grad, det=det, view=view)
+    fold, fold_grad = _simulate_crease(u, activation, z1, h1, W1)
+    return dict(h1=h1, h2=h2, z3=z3, grad=grad, det=det, view=view, fold=fold, fold_grad=fold_grad)
+
+
+def _simulate_crease(u: dict, activation: str, z1, h1, W1):
+    """network.glsl's crease() step by step, from the uniforms as GLSL reads them."""
+    ma, mb = np.asarray(u["u_minors_a"], np.float64), np.asarray(u["u_minors_b"], np.float64)
+    if activation == "relu":
+        return None, None
+    a = np.abs(z1)
+    if activation == "tanh":
+        slope, L = 2 * h1, 2 * a + 2 * np.log(1 + np.exp(-2 * a)) - 1.3862944
+    else:
+        slope, L = 2 * h1 - 1, a + 2 * np.log(1 + np.exp(-a))
+    la = L[:, [2, 1, 1]] + L[:, [3, 3, 2]]
+    lb = L[:, [0, 0, 0]] + L[:, [3, 2, 1]]
+    live_a, live_b = (ma != 0).astype(float), (mb != 0).astype(float)
+    top = np.maximum(np.where(live_a > 0, la, -1e30), np.where(live_b > 0, lb, -1e30)).max(axis=1, keepdims=True)
+    ta = ma * np.exp(np.minimum(la - top, 0)) * live_a
+    tb = mb * np.exp(np.minimum(lb - top, 0)) * live_b
+    r = np.column_stack([tb.sum(1), ta[:, 1] + ta[:, 2] + tb[:, 2], ta[:, 0] + ta[:, 2] + tb[:, 1],
+                         ta[:, 0] + ta[:, 1] + tb[:, 0]])
+    s = slope * r
+    return ta.sum(1) + tb.sum(1), np.column_stack([s @ W1[:, 0], s @ W1[:, 1]])  # dot(u_W1[c], s)
 
 
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
@@ -173,6 +196,13 @@ def test_network_uniforms_as_glsl_reads_them_give_geometry_s_forward_pass(make_w
     np.testing.assert_allclose(sim["view"], projection(f.h1), atol=1e-5)
     det = jacobian_det(w, x, activation)
     np.testing.assert_allclose(sim["det"], det, atol=1e-5 * max(1.0, np.abs(det).max()))
+    if activation != "relu":
+        F, dF = crease(w, x, activation)
+        np.testing.assert_allclose(sim["fold"], F, rtol=1e-4, atol=1e-6 * np.abs(F).max())
+        np.testing.assert_allclose(sim["fold_grad"], dF, rtol=1e-4, atol=1e-6 * np.abs(dF).max() + 1e-12)
+        assert np.array_equal(np.sign(F)[np.abs(det) > 1e-9], np.sign(det)[np.abs(det) > 1e-9])
+        if k == 2:
+            assert not np.any(dF), "k = 2 cannot fold: its crease function is constant"
     # logit_grad against a central difference of geometry's z3.
     e = 1e-5
     numeric = np.column_stack([(forward(w, x + d, activation).z3 - forward(w, x - d, activation).z3) / (2 * e)
