@@ -57,7 +57,8 @@ def _called(model: nn.Module, layers: list[tuple[str, nn.Module]], X: torch.Tens
     names, calls = {}, []
     for name, m in layers:
         names.setdefault(id(m), name)
-    handles = [m.register_forward_hook(lambda m, args, out: calls.append(m)) for m in {id(m): m for _, m in layers}.values()]
+    unique = {id(m): m for _, m in layers}.values()
+    handles = [m.register_forward_hook(lambda layer, args, out: calls.append(layer)) for m in unique]
     try:
         with torch.no_grad():
             model(X[:4].to(first.device, first.dtype))
@@ -70,7 +71,7 @@ def _called(model: nn.Module, layers: list[tuple[str, nn.Module]], X: torch.Tens
 
 
 class Network:
-    """A user's model, recognised: its three Linear layers, activation k, and what it outputs.
+    """A user's model, recognised: its three Linear layers, its activation, k, and what it outputs.
 
     ``output``: "logit" (the last Linear's output) or "probability" (a final Sigmoid). deform3d's
     math treats the last Linear's output as the logit z3 either way.
