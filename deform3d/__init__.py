@@ -12,6 +12,7 @@ The Python API (the CLI is built on it; options and defaults are the CLI's, defi
     deform3d.show(run)                                   an interactive window
     deform3d.demo("out/demo")                            k = 2, 3, 4 on the circles
     deform3d.load("run.npz")                             -> Trajectory
+    with deform3d.watch(model, optimizer, X, y) as run:  your own torch loop, recorded -> Trajectory
     deform3d.notebook.Viewer(run)                        interactive view in Jupyter (extra: notebook)
 
 In Jupyter a run shows itself as a still; ``run.video()`` embeds a video.
@@ -21,7 +22,7 @@ Importing this package imports neither torch nor VisPy; each entry point loads w
 
 __version__ = "0.1.0"
 
-__all__ = ["train", "render", "record", "show", "demo", "load"]
+__all__ = ["train", "render", "record", "show", "demo", "load", "watch"]
 
 
 def __dir__():

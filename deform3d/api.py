@@ -1,4 +1,4 @@
-"""The public API: train, render, record, show, demo. The CLI is built on these and nothing else.
+"""The public API: train, render, record, show, demo, load, watch. The CLI is built on these and nothing else.
 
 Owns: turning keyword options into the config dataclasses (whose fields are the option names and
 defaults, once) and running the pieces in order. Each function imports torch or VisPy only when
@@ -77,6 +77,40 @@ def train(*, progress: bool | None = False, **options):
     from .trainer import train as _train
 
     return _train(config, data=data, progress=progress)
+
+
+def watch(model, optimizer, X, y, *, dataset: str = "custom", steps_per_epoch: int | None = None):
+    """Record a network you train in your own PyTorch loop: a context manager, then a Trajectory.
+
+    ``model``: a ``torch.nn.Module`` that is (or whose layers are, in order) ``Linear(2, k)``, an
+    activation (Tanh, Sigmoid or ReLU), ``Linear(k, 2)``, the same activation, ``Linear(2, 1)`` and
+    optionally a final ``Sigmoid``, with k = 2, 3 or 4; anything else is a UsageError naming the first
+    layer that does not fit. The last Linear's output is the logit z3 whether or not a Sigmoid
+    follows. ``optimizer``: any ``torch.optim`` optimizer over the model's parameters; the weights
+    are recorded after every ``optimizer.step()`` (a step hook: one row copy, no autograd, no sync on
+    a GPU). None: record by hand with ``run.capture()`` after each update. ``X`` (n, 2), ``y`` (n,)
+    labels 0/1, tensors (any device) or arrays: the data shown and scored (loss and accuracy at
+    every step are computed on it after the loop). ``dataset``: the name a picture shows for it.
+    ``steps_per_epoch``: None guesses it from the points the model sees before the first step.
+
+    When the ``with`` block ends (also by an exception: the hooks are removed either way) the run is
+    a Trajectory: save, render, record and show it like a trained one. Its metadata says it came
+    from your loop (``meta["source"] == "deform3d.watch"``) with the optimizer's class and settings.
+
+    >>> model = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh(),      # doctest: +SKIP
+    ...                             torch.nn.Linear(3, 2), torch.nn.Tanh(), torch.nn.Linear(2, 1))
+    >>> opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)          # doctest: +SKIP
+    >>> with deform3d.watch(model, opt, X, y) as run:                             # doctest: +SKIP
+    ...     for xb, yb in loader:
+    ...         opt.zero_grad()
+    ...         F.binary_cross_entropy_with_logits(model(xb).squeeze(1), yb).backward()
+    ...         opt.step()
+    >>> deform3d.record(run, "mine.mp4", quality="low")                         # doctest: +SKIP
+    PosixPath('mine.mp4')
+    """
+    from .watcher import WatchedRun
+
+    return WatchedRun(model, optimizer, X, y, dataset=dataset, steps_per_epoch=steps_per_epoch)
 
 
 @_options(RenderConfig)

@@ -169,14 +169,19 @@ def train(config: TrainConfig = TrainConfig(), data: Dataset | None = None, prog
 
 def run_meta(config: TrainConfig, data: Dataset, steps_per_epoch: int) -> dict:
     """A trajectory's metadata: what was trained, on what, and with which versions."""
+    return base_meta(data.name, config.hidden, config.activation, steps_per_epoch, config=config.to_dict(),
+                     seed=config.seed)
+
+
+def base_meta(dataset: str, hidden: int, activation: str, steps_per_epoch: int, **more) -> dict:
+    """What every run's metadata holds, however it was trained (here, or in a user's loop: watcher)."""
     return {
-        "config": config.to_dict(),
-        "dataset": data.name,
-        "activation": config.activation,
-        "hidden": config.hidden,
-        "seed": config.seed,
+        "dataset": dataset,
+        "activation": activation,
+        "hidden": hidden,
         "steps_per_epoch": steps_per_epoch,
         "versions": versions(),
+        **more,
     }
 
 

@@ -34,7 +34,9 @@ class Trajectory:
     weights: a stack of Weights with leading axis num_steps + 1 (float32).
     loss, accuracy: (num_steps + 1,) float32, on the whole dataset after each step.
     X (n, 2) float32, y (n,) uint8: the training data, so a render needs nothing else.
-    meta: schema, config (a TrainConfig dict), dataset, activation, seed, steps_per_epoch, versions.
+    meta: schema, config (a TrainConfig dict), dataset, activation, seed, steps_per_epoch, versions;
+    a run recorded from a user's loop (deform3d.watch) has config and seed None and adds source,
+    model and optimizer.
     """
 
     weights: Weights

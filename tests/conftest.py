@@ -1,4 +1,4 @@
-"""Shared fixtures: seeded random weights and one short trained run.
+"""Shared fixtures: seeded random weights and one short run from each source (trainer, watch).
 
 Kept small on purpose; GL fixtures are appended below by the rendering tests.
 """
@@ -35,6 +35,20 @@ def short_run():
     from deform3d.trainer import train
 
     return train(TrainConfig(points=100, epochs=10), progress=False)
+
+
+@pytest.fixture(scope="session")
+def watched_run():
+    """The same size of run recorded from a plain torch loop by deform3d.watch (tests/loops.py): 70 steps."""
+    from loops import watched_run
+
+    return watched_run(points=100, epochs=10)
+
+
+@pytest.fixture(params=["train", "watch"])
+def any_run(request):
+    """A run from each source: deform3d's trainer (short_run) and a user's loop (watched_run)."""
+    return request.getfixturevalue("short_run" if request.param == "train" else "watched_run")
 
 
 # ---------------------------------------------------------------- GL (appended by the rendering tests)

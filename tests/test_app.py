@@ -324,6 +324,34 @@ def test_ctrl_q_closes_the_window_and_exits_0(window):
     assert window.proc.wait(30) == 0, window.log()
 
 
+def test_a_run_from_a_users_torch_loop_opens_steps_and_saves_like_a_trained_one(display, tmp_path):
+    # A run recorded by deform3d.watch from a plain torch loop (tests/loops.py), saved, then shown.
+    from loops import watched_run
+
+    run = watched_run(points=100, epochs=10)
+    path = run.save(tmp_path / "mine.npz")
+    w = Window(display, [str(path)], tmp_path)
+    try:
+        s = w.state()
+        assert s["title"] == "deform3d \u2014 mine.npz" and s["mode"] == "file" and s["hidden"] == 3
+        assert s["slider"] == {"min": 0, "max": run.num_steps, "value": run.num_steps}
+        w.key("Home")
+        w.wait(lambda s: s["step"] == 0, what="Home")
+        w.key("shift+Right")
+        w.wait(lambda s: s["step"] == run.steps_per_epoch == 7, what="shift+right: to the next epoch")
+        before = w.settle()
+        w.key("s")
+        shot = w.wait(lambda t: len(t["screenshots"]) > len(before["screenshots"]), what="s to save a PNG")
+        saved = read_png(shot["screenshots"][-1])
+        shown = screen_pixels(w.display, w.settle()["canvas"])
+        assert np.all(saved == shown, axis=-1).mean() > 0.999, "the PNG is what the window shows"
+        assert len(np.unique(saved.reshape(-1, 3), axis=0)) > 50, "the PNG should hold a picture, not a blank"
+        w.key("ctrl+q")
+        assert w.proc.wait(30) == 0, w.log()
+    finally:
+        w.close()
+
+
 # ---------------------------------------------------------------- live training
 
 

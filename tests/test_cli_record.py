@@ -106,6 +106,20 @@ def run_npz(tmp_path_factory) -> Path:
     return folder / "run.npz"
 
 
+@pytest.fixture(scope="module", params=["train", "watch"])
+def source(request, run_npz, tmp_path_factory):
+    """(saved run, the run in memory) from each source: ``deform3d train`` and a user's torch loop
+    recorded by deform3d.watch (the same size: 200 points, batch 32, 2 epochs, 14 steps)."""
+    from loops import watched_run
+
+    from deform3d.trajectory import Trajectory
+
+    if request.param == "train":
+        return run_npz, Trajectory.load(run_npz)
+    run = watched_run(points=100, epochs=2)
+    return run.save(tmp_path_factory.mktemp("watched") / "mine.npz"), run
+
+
 # ---------------------------------------------------------------- formats
 
 
@@ -139,6 +153,25 @@ def test_record_writes_the_format_its_name_asks_for(gl, tmp_path, run_npz, name,
 def test_frames_option_gives_that_many_frames(gl, tmp_path, run_npz):
     ok(cli("record", run_npz, "--out", "x.mp4", *TINY, "--frames", "17", cwd=tmp_path))
     assert len(decode(tmp_path / "x.mp4")) == 17
+
+
+@pytest.mark.gl
+def test_a_run_from_either_source_records_alike_from_its_file_and_from_memory(gl, tmp_path, source):
+    import deform3d
+
+    path, run = source
+    assert run.num_steps == 14
+    p = ok(cli("record", path, "--out", "file.mp4", *TINY, cwd=tmp_path))
+    assert p.stdout.strip() == f"{N} frames, {W}x{H} at {FPS} fps -> file.mp4"
+    info = probe(tmp_path / "file.mp4")
+    assert (info["codec"], info["pix_fmt"], info["size"]) == ("h264", "yuv420p", (W, H))
+    frames = decode(tmp_path / "file.mp4")
+    assert len(frames) == N
+    assert_moves(frames)
+    # The API on the run in memory (never saved, for a watched one) writes the same video.
+    deform3d.record(run, tmp_path / "memory.mp4", size=(W, H), fps=FPS, duration=SECONDS, mesh=32,
+                    hold_start=0.2, hold_end=0.2, progress=False)
+    assert decode(tmp_path / "memory.mp4").tobytes() == frames.tobytes()
 
 
 @pytest.mark.gl

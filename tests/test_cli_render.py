@@ -102,6 +102,21 @@ def test_render_options_reach_the_picture(run_path, tmp_path, capsys):
     assert png_header(tmp_path / "x.png")[:2] == (96, 64)
 
 
+def test_a_run_from_either_source_renders_alike_from_memory_and_from_its_file(any_run, tmp_path, capsys):
+    # any_run: deform3d's trainer, or a user's loop recorded by deform3d.watch (conftest.py). The
+    # command on the saved file draws exactly what the API draws from the run in memory.
+    import deform3d
+    from pngs import read_png
+
+    path = any_run.save(tmp_path / "run.npz")
+    code, stdout, err = cli(capsys, "render", path, "--out", tmp_path / "epoch1.png", *FAST, "--epoch", 1)
+    assert (code, err) == (0, "") and f"step 7 of {any_run.num_steps}" in stdout
+    from_file = read_png(tmp_path / "epoch1.png")
+    assert from_file.shape == (64, 96, 3)
+    assert np.array_equal(from_file, deform3d.render(any_run, epoch=1, size=(96, 64), mesh=32))
+    assert not np.array_equal(from_file, deform3d.render(any_run, size=(96, 64), mesh=32))  # it trained
+
+
 # ---------------------------------------------------------------- bad input: exit 2, one line, nothing written
 
 

@@ -153,6 +153,13 @@ def test_a_run_shows_itself_as_a_summary_and_a_still(egl, run):
     assert set(run._repr_mimebundle_(exclude=["image/png"])) == {"text/plain"}
 
 
+@pytest.mark.gl
+def test_a_run_from_a_users_loop_shows_itself_the_same_way(egl, watched_run):
+    bundle = watched_run._repr_mimebundle_()  # deform3d.watch's run (conftest.py)
+    assert bundle["text/plain"].startswith("deform3d run: k = 3 tanh on circles, 70 steps")
+    assert bundle["image/png"][:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_importing_deform3d_loads_no_notebook_machinery():
     code = "import sys, deform3d; print(sorted(m for m in ('IPython', 'ipywidgets', 'jupyter_rfb', 'torch', 'vispy') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
