@@ -28,11 +28,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from deform3d.config import TrainConfig
-from deform3d.data import load_dataset
-from deform3d.geometry import Weights
-from deform3d.model import Net
-from deform3d.trainer import _Adam, _Step, initial_weights, one_thread, step_metrics, train
+from deform3d.core.config import TrainConfig
+from deform3d.core.data import load_dataset
+from deform3d.core.geometry import Weights
+from deform3d.core.model import Net
+from deform3d.core.trainer import _Adam, _Step, initial_weights, one_thread, step_metrics, train
 
 TARGET = 5000  # steps per second with recording (issue 2, acceptance 5)
 

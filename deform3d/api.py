@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import MESH_VIDEO, RecordConfig, RenderConfig, TrainConfig
-from .errors import UsageError
+from .core.config import MESH_VIDEO, RecordConfig, RenderConfig, TrainConfig
+from .core.errors import UsageError
 
 
 def _options(*configs, skip=()):
@@ -54,7 +54,7 @@ def load(run):
     >>> run.num_steps, run.hidden                      # doctest: +SKIP
     (6300, 3)
     """
-    from .trajectory import Trajectory
+    from .core.trajectory import Trajectory
 
     return run if isinstance(run, Trajectory) else Trajectory.load(run)
 
@@ -70,11 +70,11 @@ def train(*, progress: bool | None = False, **options):
     >>> run.num_steps, float(run.accuracy[-1])         # doctest: +SKIP
     (1260, 1.0)
     """
-    from .data import load_dataset
+    from .core.data import load_dataset
 
     config = TrainConfig(**options)
     data = load_dataset(config)  # numpy only: a bad dataset is reported before torch loads
-    from .trainer import train as _train
+    from .core.trainer import train as _train
 
     return _train(config, data=data, progress=progress)
 
@@ -91,7 +91,7 @@ def render(run, *, step: float | None = None, epoch: float | None = None, at: fl
     >>> image.shape                                                     # doctest: +SKIP
     (540, 960, 3)
     """
-    from .offscreen import Renderer
+    from .graphics.offscreen import Renderer
 
     config = RenderConfig(**options)
     config = dataclasses.replace(config, ssaa=config.ssaa or 2)
@@ -103,8 +103,8 @@ def render(run, *, step: float | None = None, epoch: float | None = None, at: fl
 
 def _video_plan(out, options: dict):
     """Check every recording option and the target before any work: (record, view, camera)."""
-    from .recorder import check_target
-    from .timeline import camera_from_config
+    from .media.recorder import check_target
+    from .media.timeline import camera_from_config
 
     rec_opts, view_opts = _split(options, RecordConfig, RenderConfig)
     rec = RecordConfig(**rec_opts)
@@ -131,9 +131,9 @@ def record(run, out, *, progress: bool | None = None, **options) -> Path:
 
 
 def _record(run, out, rec: RecordConfig, view: RenderConfig, camera, progress) -> Path:
-    from .offscreen import Renderer
-    from .recorder import Recorder
-    from .timeline import Timeline
+    from .graphics.offscreen import Renderer
+    from .media.recorder import Recorder
+    from .media.timeline import Timeline
 
     timeline = Timeline.from_config(run.num_steps, rec, camera)
     view = dataclasses.replace(view, mesh=view.mesh or MESH_VIDEO)
@@ -160,7 +160,7 @@ def show(run=None, *, train: TrainConfig | bool = False, save_dir: str | Path = 
     >>> deform3d.show("run.npz", theme="dark")          # doctest: +SKIP
     >>> deform3d.show(train=TrainConfig(hidden=2))       # doctest: +SKIP
     """
-    from .app import show as _show
+    from .ui.app import show as _show
 
     if run is not None and train:
         raise UsageError("give a run to show or train live, not both")
@@ -181,8 +181,8 @@ def demo(out: str | Path = "out/demo", *, progress: bool | None = None, echo=Non
     k=2: final accuracy  84.0%, loss 0.353 -> out/demo/circles-k2.mp4
     ...
     """
-    from .offscreen import Renderer, write_png
-    from .trainer import train as _train
+    from .graphics.offscreen import Renderer, write_png
+    from .core.trainer import train as _train
 
     out = Path(out)
     if out.exists() and not out.is_dir():

@@ -13,10 +13,10 @@ import re
 import sys
 from dataclasses import asdict, fields
 
-from . import __version__
-from .config import (ACTIVATIONS, DATASETS, OPTIMIZERS, PACES, PANELS, QUALITY, THEMES, RecordConfig,
+from .core import __version__
+from .core.config import (ACTIVATIONS, DATASETS, OPTIMIZERS, PACES, PANELS, QUALITY, THEMES, RecordConfig,
                      RenderConfig, TrainConfig, parse_size)
-from .errors import ConfigError, UsageError
+from .core.errors import ConfigError, UsageError
 
 PROG = "deform3d"
 
@@ -132,7 +132,7 @@ def _progress(args):
 
 def cmd_train(args) -> int:
     from . import api
-    from .files import check_writable
+    from .core.files import check_writable
 
     config = config_from(args, TrainConfig)
     check_writable(args.out)
@@ -145,8 +145,8 @@ def cmd_train(args) -> int:
 
 def cmd_render(args) -> int:
     from . import api
-    from .files import check_writable
-    from .offscreen import write_png
+    from .core.files import check_writable
+    from .graphics.offscreen import write_png
 
     config = config_from(args, RenderConfig)
     if not str(args.out).lower().endswith(".png"):
@@ -172,7 +172,7 @@ def _training_flags_given(args) -> list[str]:
 
 def cmd_record(args) -> int:
     from . import api
-    from .files import check_writable
+    from .core.files import check_writable
 
     options = _record_options(args)
     plan = api._video_plan(args.out, options)  # every option and the target, before training

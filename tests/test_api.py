@@ -80,7 +80,7 @@ def test_every_public_function_has_a_docstring_with_an_example(name):
 
 def test_notebook_entry_points_have_examples():
     from deform3d import notebook
-    from deform3d.trajectory import Trajectory
+    from deform3d.core.trajectory import Trajectory
 
     for fn in (notebook.Viewer, notebook.video, notebook.still, Trajectory.video):
         assert ">>> " in (inspect.getdoc(fn) or ""), f"{fn.__qualname__} needs an example"

@@ -2,7 +2,7 @@
 
 Each window runs ``python -m deform3d show`` in a subprocess on a private Xvfb display; xdotool
 moves the real X pointer and presses real keys. What the window did is read back from its debug
-hook (``DEFORM3D_DEBUG_STATE``: JSON written after every frame and change, see ``deform3d.app``),
+hook (``DEFORM3D_DEBUG_STATE``: JSON written after every frame and change, see ``deform3d.ui.app``),
 from the files it writes, and from the X server's own pixels (``XGetImage`` through ctypes, so no
 screenshot tool is needed). Only a missing Xvfb or xdotool skips these tests, with the reason; CI
 installs both (.ci/run). The checks of the environment (no Qt, no display) and of the pieces the
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deform3d.config import RenderConfig, TrainConfig
+from deform3d.core.config import RenderConfig, TrainConfig
 from pngs import read_png
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -172,7 +172,7 @@ def run_file(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def run(run_file):
-    from deform3d.trajectory import Trajectory
+    from deform3d.core.trajectory import Trajectory
 
     return Trajectory.load(run_file)
 
@@ -405,7 +405,7 @@ def test_bad_options_are_one_line_errors_before_any_window(run_file, args, messa
 def test_the_core_and_headless_paths_never_import_qt(run_file, tmp_path):
     code = f"""
 import sys
-import deform3d, deform3d.api, deform3d.cli, deform3d.app, deform3d.scene, deform3d.recorder, deform3d.live
+import deform3d, deform3d.api, deform3d.cli, deform3d.ui.app, deform3d.graphics.scene, deform3d.media.recorder, deform3d.core.live
 from deform3d.cli import main
 assert main(["train", "--epochs", "1", "--points", "20", "--quiet", "--out", {str(tmp_path / 'r.npz')!r}]) == 0
 code = main(["render", {str(run_file)!r}, "--size", "64x48", "--out", {str(tmp_path / 's.png')!r}])
@@ -421,8 +421,8 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("PySide6", "PyQt5", "
 
 
 def test_live_run_publishes_prefixes_of_the_same_run_train_makes():
-    from deform3d.live import LiveRun
-    from deform3d.trainer import train
+    from deform3d.core.live import LiveRun
+    from deform3d.core.trainer import train
 
     config = TrainConfig(points=60, epochs=15)
     live = LiveRun(config)
@@ -445,7 +445,7 @@ def test_live_run_publishes_prefixes_of_the_same_run_train_makes():
 
 
 def test_live_run_stops_when_asked_without_being_waited_for():
-    from deform3d.live import LiveRun
+    from deform3d.core.live import LiveRun
 
     live = LiveRun(TrainConfig(epochs=100000, points=50)).start()
     while live.published == 0:
@@ -459,7 +459,7 @@ def test_live_run_stops_when_asked_without_being_waited_for():
 
 @pytest.mark.gl
 def test_scene_toggles_and_detail_change_uniforms_only(gl_app, run):
-    from deform3d.scene import Scene
+    from deform3d.graphics.scene import Scene
 
     scene = Scene(run, RenderConfig(size=(320, 180), mesh=64), app=gl_app)
     try:

@@ -89,8 +89,8 @@ def assert_moves(frames: np.ndarray) -> None:
 @pytest.fixture(scope="module")
 def gl():
     """Skip (with the reason) where no EGL exists; a GL that exists but fails is a failure."""
-    from deform3d.errors import UsageError
-    from deform3d.offscreen import egl_app
+    from deform3d.core.errors import UsageError
+    from deform3d.graphics.offscreen import egl_app
 
     try:
         egl_app()
@@ -143,7 +143,7 @@ def test_frames_option_gives_that_many_frames(gl, tmp_path, run_npz):
 
 @pytest.mark.gl
 def test_record_without_a_run_trains_first_and_keeps_it_with_save_run(gl, tmp_path, run_npz):
-    from deform3d.trajectory import Trajectory
+    from deform3d.core.trajectory import Trajectory
 
     p = ok(cli("record", "--out", "x.mp4", *TINY, *TRAIN, "--save-run", "kept.npz", cwd=tmp_path))
     assert p.stdout.strip().endswith("-> x.mp4")

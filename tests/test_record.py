@@ -1,4 +1,4 @@
-"""deform3d.recorder against the real bundled ffmpeg: what was written is decoded and checked.
+"""deform3d.media.recorder against the real bundled ffmpeg: what was written is decoded and checked.
 
 No mocks. Each video is decoded with ``imageio_ffmpeg.get_ffmpeg_exe()``: codec, pixel format,
 size and frame count from ffmpeg's own description, and the pixels of every frame, whose colour
@@ -22,9 +22,9 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from deform3d.config import ConfigError
-from deform3d.errors import UsageError
-from deform3d.recorder import RecordError, Recorder, RecordingInterrupted, check_target, record_frames
+from deform3d.core.config import ConfigError
+from deform3d.core.errors import UsageError
+from deform3d.media.recorder import RecordError, Recorder, RecordingInterrupted, check_target, record_frames
 from folders import unwritable_folder
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
@@ -330,7 +330,7 @@ def test_target_that_is_the_wrong_kind_of_thing(tmp_path):
 
 
 def test_record_imports_neither_torch_nor_vispy_nor_scipy():
-    code = "import sys, deform3d.recorder; print(sorted({'torch', 'vispy', 'scipy'} & set(sys.modules)))"
+    code = "import sys, deform3d.media.recorder; print(sorted({'torch', 'vispy', 'scipy'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.strip() == "[]", out.stderr
 
@@ -340,7 +340,7 @@ def test_record_imports_neither_torch_nor_vispy_nor_scipy():
 CHILD = textwrap.dedent("""
     import sys, time
     import numpy as np
-    from deform3d.recorder import Recorder, RecordingInterrupted
+    from deform3d.media.recorder import Recorder, RecordingInterrupted
 
     path, total, first_delay, render = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
     frame = lambda i: np.full((48, 64, 3), i % 256, np.uint8)

@@ -21,12 +21,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deform3d.config import RenderConfig
-from deform3d.geometry import Weights, clip_line, forward, jacobian_det
-from deform3d.offscreen import Renderer
-from deform3d.scene import THEMES
-from deform3d.trajectory import Trajectory
-from deform3d.visuals import HalfPlaneVisual, PointsVisual, SheetVisual, SurfaceVisual
+from deform3d.core.config import RenderConfig
+from deform3d.core.geometry import Weights, clip_line, forward, jacobian_det
+from deform3d.graphics.offscreen import Renderer
+from deform3d.graphics.scene import THEMES
+from deform3d.core.trajectory import Trajectory
+from deform3d.graphics.visuals import HalfPlaneVisual, PointsVisual, SheetVisual, SurfaceVisual
 from pngs import read_png
 
 pytestmark = [pytest.mark.gl, pytest.mark.usefixtures("gl_app")]
@@ -496,8 +496,8 @@ def reference_run(k: int) -> Trajectory:
     if not path.exists():
         if not REGEN:
             pytest.fail(f"{path} is missing; make it with DEFORM3D_REGEN=1 pytest {__file__} -k reference")
-        from deform3d.config import TrainConfig
-        from deform3d.trainer import train
+        from deform3d.core.config import TrainConfig
+        from deform3d.core.trainer import train
 
         REFERENCE.mkdir(exist_ok=True)
         train(TrainConfig(hidden=k, points=200, epochs=30, seed=0), progress=False).save(path)

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deform3d import glsl
-from deform3d.geometry import ACTIVATION_RANGE, act, act_grad, decision_surface, forward, jacobian_det, lift_projection
-from deform3d.visuals import ACTIVATION_CODE, network_uniforms, surface_uniforms
+from deform3d.graphics import glsl
+from deform3d.core.geometry import ACTIVATION_RANGE, act, act_grad, decision_surface, forward, jacobian_det, lift_projection
+from deform3d.graphics.visuals import ACTIVATION_CODE, network_uniforms, surface_uniforms
 
 ROOT = Path(__file__).resolve().parents[1]
 SHADERS = sorted(p for p in (ROOT / "shaders").iterdir() if p.suffix in (".glsl", ".vert", ".frag"))
@@ -72,8 +72,8 @@ def test_an_unknown_shader_name_is_an_error_never_code(shader_folder):
 
 def test_loader_looks_in_the_package_first_then_the_repository(tmp_path, monkeypatch):
     package = tmp_path / "site" / "deform3d"
-    package.mkdir(parents=True)
-    monkeypatch.setattr(glsl, "__file__", str(package / "glsl.py"))
+    (package / "graphics").mkdir(parents=True)
+    monkeypatch.setattr(glsl, "__file__", str(package / "graphics" / "glsl.py"))
     with pytest.raises(FileNotFoundError, match="shaders are missing"):
         glsl.shader_dir()
     (tmp_path / "site" / "shaders").mkdir()  # an editable checkout: the repository's top level
@@ -265,7 +265,7 @@ def test_the_gpu_surface_reaches_as_far_as_geometry_s(make_weights):
 
 
 def test_the_gpu_surface_of_a_trained_run_reaches_as_far_as_geometry_s():
-    from deform3d.trajectory import Trajectory
+    from deform3d.core.trajectory import Trajectory
 
     run = Trajectory.load(Path(__file__).parent / "reference" / "run-k3.npz")
     checked, worst = 0, 0.0

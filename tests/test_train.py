@@ -1,4 +1,4 @@
-"""The trainer (deform3d.trainer) against torch itself: hand-written gradients vs autograd, _Adam and
+"""The trainer (deform3d.core.trainer) against torch itself: hand-written gradients vs autograd, _Adam and
 _SGD vs torch.optim, a whole run vs a plain torch loop, recording, reproducibility, and the
 product's headline fact (k = 2 cannot separate the circles, k = 3 and k = 4 can).
 """
@@ -14,12 +14,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from deform3d import geometry
-from deform3d.config import TrainConfig
-from deform3d.geometry import Weights
-from deform3d.model import Net
-from deform3d.progress import Progress
-from deform3d.trainer import _SGD, _Adam, _Step, initial_weights, step_metrics, train
+from deform3d.core import geometry
+from deform3d.core.config import TrainConfig
+from deform3d.core.geometry import Weights
+from deform3d.core.model import Net
+from deform3d.core.progress import Progress
+from deform3d.core.trainer import _SGD, _Adam, _Step, initial_weights, step_metrics, train
 
 KS = (2, 3, 4)
 ACTIVATIONS = ("tanh", "sigmoid", "relu")
@@ -185,7 +185,7 @@ def test_headline_width_decides_whether_the_circles_separate(k):
 
 
 def test_training_runs_on_one_thread_and_restores_the_callers_setting(monkeypatch):
-    trainer = importlib.import_module("deform3d.trainer")
+    trainer = importlib.import_module("deform3d.core.trainer")
     seen = []
 
     class Spy(Progress):  # called once an epoch, inside the training loop

@@ -203,7 +203,7 @@ class RecordConfig:
     ``height``, ``frame_rate``, ``frame_count`` and ``seconds``, never from the raw fields.
     The first frame is held ``hold_start`` s and the last ``hold_end`` s, inside that length.
     ``pace``: "linear" in steps, or "ease" (early training, where most change happens, gets more
-    screen time; see ``deform3d.timeline``). Camera: a steady orbit of ``orbit`` degrees per second
+    screen time; see ``deform3d.media.timeline``). Camera: a steady orbit of ``orbit`` degrees per second
     (0: still) that starts from the RenderConfig's view (azimuth, elevation, distance), so a video
     opens on the same view as ``deform3d render``; or ``camera``, a TOML keyframe file that
     replaces the orbit and the view.

@@ -131,7 +131,7 @@ def train(config: TrainConfig = TrainConfig(), data: Dataset | None = None, prog
     weights and the batch order). ``progress``: None shows a bar on a terminal, False never.
     ``on_epoch(record, steps)``: called after each epoch with the (total + 1, 5k + 5) float32
     tensor every step's weights go into and the number of steps done; rows 0..steps are final and
-    never written again, so another thread may read them without a lock (``deform3d.live``). An
+    never written again, so another thread may read them without a lock (``deform3d.core.live``). An
     exception it raises stops training and propagates.
     """
     data = load_dataset(config) if data is None else data
@@ -200,10 +200,10 @@ def step_metrics(record: torch.Tensor, X: torch.Tensor, y: torch.Tensor, k: int,
 
 
 def versions() -> dict:
-    import deform3d
+    from . import __version__
 
     return {
-        "deform3d": deform3d.__version__,
+        "deform3d": __version__,
         "python": platform.python_version(),
         "numpy": np.__version__,
         "torch": torch.__version__,

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 from vispy import scene
 
-from .config import MESH_STILL, RenderConfig
-from .geometry import ACTIVATION_RANGE, forward, input_extent, input_mesh, lift_projection
-from .trajectory import Trajectory
+from ..core.config import MESH_STILL, RenderConfig
+from ..core.geometry import ACTIVATION_RANGE, forward, input_extent, input_mesh, lift_projection
+from ..core.trajectory import Trajectory
 from .visuals import HalfPlane, Points, Sheet, Surface, network_uniforms, surface_uniforms
 
 

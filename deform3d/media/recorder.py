@@ -47,10 +47,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import CRF_DEFAULT, CRF_MAX, check_fps, check_size
-from .errors import ConfigError, UsageError
-from .files import check_writable
-from .progress import Progress
+from ..core.config import CRF_DEFAULT, CRF_MAX, check_fps, check_size
+from ..core.errors import ConfigError, UsageError
+from ..core.files import check_writable
+from ..core.progress import Progress
 
 VIDEO_FORMATS = {".mp4": "mp4", ".webm": "webm", ".gif": "gif"}
 SUPPORTED = ".mp4 (H.264), .webm (VP9), .gif, or a folder of PNG frames (a path ending in '/')"

@@ -66,8 +66,8 @@ from pathlib import Path
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 
-from .config import PACES, RecordConfig, RenderConfig, check_fps
-from .errors import ConfigError, UsageError
+from ..core.config import PACES, RecordConfig, RenderConfig, check_fps
+from ..core.errors import ConfigError, UsageError
 
 EASE_STRENGTH = 30.0
 KEYFRAME_KEYS = ("t", "azimuth", "elevation", "distance")

@@ -1,9 +1,9 @@
 """The Qt window of ``deform3d show``: the scene's canvas, a control bar, a training panel.
 
 Owns: widgets, keyboard shortcuts, playback, live training on screen, screenshots and recording
-of exactly what the window shows. Imports Qt (PySide6), so only ``deform3d.app`` imports it, after
+of exactly what the window shows. Imports Qt (PySide6), so only ``deform3d.ui.app`` imports it, after
 checking that Qt and a display exist; never torch directly (live training comes through
-``deform3d.live``, which the window reads without waiting on it).
+``deform3d.core.live``, which the window reads without waiting on it).
 
 Frames for ``s`` (PNG) and ``v`` (video) are read back from the window's own framebuffer right
 after a frame is drawn, so a screenshot is the very frame on screen and recording costs a readback,
@@ -27,13 +27,13 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from vispy import app as vispy_app
 from vispy import gloo
 
-from .config import ACTIVATIONS, DATASETS, HIDDEN, RenderConfig, TrainConfig
-from .errors import UsageError
-from .geometry import ACTIVATION_RANGE
-from .offscreen import write_png
-from .recorder import Recorder
-from .scene import Scene
-from .trajectory import Trajectory
+from ..core.config import ACTIVATIONS, DATASETS, HIDDEN, RenderConfig, TrainConfig
+from ..core.errors import UsageError
+from ..core.geometry import ACTIVATION_RANGE
+from ..core.trajectory import Trajectory
+from ..graphics.offscreen import write_png
+from ..graphics.scene import Scene
+from ..media.recorder import Recorder
 
 SPEEDS = (0.5, 1, 2, 5, 10, 20, 50)  # playback, epochs per second
 DEFAULT_SPEED = 10  # the default 100-epoch run plays in 10 s, as long as `deform3d record`'s video
@@ -77,7 +77,7 @@ class Window(QtWidgets.QMainWindow):
         self._dragging = False
         self.scene: Scene | None = None
         self.run: Trajectory | None = None
-        self.live = None  # a deform3d.live.LiveRun while training live
+        self.live = None  # a deform3d.core.live.LiveRun while training live
         self.source: Path | None = None
         self.step = 0.0
         self.playing = False
@@ -234,7 +234,7 @@ class Window(QtWidgets.QMainWindow):
 
     def train_live(self, config: TrainConfig) -> None:
         """Train ``config`` in the background and show it as it grows (UsageError on bad data)."""
-        from .live import LiveRun  # torch, loaded only for live training
+        from ..core.live import LiveRun  # torch, loaded only for live training
 
         live = LiveRun(config)
         if self.live is not None:
