@@ -281,3 +281,18 @@ def test_the_gpu_surface_of_a_trained_run_reaches_as_far_as_geometry_s():
         checked += 1
     assert checked >= 10
     assert worst < 0.15, f"geometry's surface reaches {worst:.2f} (lift units) past the shader's"
+
+
+def test_the_shader_s_activation_codes_are_the_activation_table_s():
+    """network.glsl branches on u_act; its interface comment names each code's activation, and
+    visuals uploads the table's code: all three must agree, or a sheet would bend the wrong way."""
+    from deform3d.core import activations
+
+    text = (ROOT / "shaders" / "network.glsl").read_text()
+    listed = re.search(r"u_act \(float: ([^)]*)\)", text).group(1)
+    codes = {name: int(code) for code, name in (part.split() for part in listed.split(","))}
+    assert codes == {name: a.glsl for name, a in activations.TABLE.items()}
+    assert ACTIVATION_CODE == {name: float(code) for name, code in codes.items()}
+    # act()'s branches: u_act < 0.5 is code 0, < 1.5 code 1, the rest code 2, in the table's order.
+    body = text[text.index("vec4 act(vec4 z)"):]
+    assert body.index("u_act < 0.5") < body.index("u_act < 1.5") < body.index("max(z, 0.0)")

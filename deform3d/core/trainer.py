@@ -15,10 +15,11 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
+from . import activations
 from .config import TrainConfig
 from .data import Dataset, load_dataset
 from .geometry import Weights
-from .model import Net
+from .model import Net, torch_act
 from .progress import Progress
 from .trajectory import Trajectory
 
@@ -55,6 +56,7 @@ class _Step:
 
     def __init__(self, theta: torch.Tensor, k: int, activation: str):
         self.k, self.activation = k, activation
+        self._fn, self._grad = torch_act(activation), activations.get(activation).grad
         self.grad = torch.zeros_like(theta)
         self.p = self._views(theta)
         self.g = self._views(self.grad)
@@ -68,14 +70,9 @@ class _Step:
         return out
 
     def _act(self, z: torch.Tensor):
-        """(act(z), act'(z)) computed together, reusing act(z) where the derivative allows."""
-        if self.activation == "tanh":
-            h = torch.tanh(z)
-            return h, 1 - h * h
-        if self.activation == "sigmoid":
-            h = torch.sigmoid(z)
-            return h, h * (1 - h)
-        return torch.relu(z), (z > 0).to(z.dtype)
+        """(act(z), act'(z)) computed together: the derivative reuses act(z) (activations.TABLE)."""
+        h = self._fn(z)
+        return h, self._grad(h, torch)
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> None:
         p, g = self.p, self.g
@@ -185,7 +182,7 @@ def step_metrics(record: torch.Tensor, X: torch.Tensor, y: torch.Tensor, k: int,
 
     Batched over steps (a few large matmuls) after training, so recording stays a row copy.
     """
-    act = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}[activation]
+    act = torch_act(activation)
     losses, accs = [], []
     with torch.no_grad(), one_thread():
         for a in range(0, len(record), chunk):
