@@ -84,7 +84,8 @@ class Numpy:
     def __init__(self, run, size, mesh):
         from vispy import scene
 
-        from deform3d.graphics.scene import THEMES, TITLES, RunGeometry, _box_edges
+        from deform3d.core.framing import RunGeometry
+        from deform3d.graphics.scene import THEMES, TITLES, _box_edges
 
         self.run, self.theme = run, THEMES["light"]
         self.geo = geo = RunGeometry(run, mesh)
