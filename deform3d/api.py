@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core.config import MESH_VIDEO, RecordConfig, RenderConfig, TrainConfig
+from .core.config import RecordConfig, RenderConfig, TrainConfig
 from .core.errors import UsageError
 
 
@@ -93,8 +93,7 @@ def render(run, *, step: float | None = None, epoch: float | None = None, at: fl
     """
     from .graphics.offscreen import Renderer
 
-    config = RenderConfig(**options)
-    config = dataclasses.replace(config, ssaa=config.ssaa or 2)
+    config = RenderConfig(**options).resolved("still")
     run = load(run)
     t = run.resolve_step(step, epoch, at)
     with Renderer(run, config) as r:
@@ -136,7 +135,7 @@ def _record(run, out, rec: RecordConfig, view: RenderConfig, camera, progress) -
     from .media.timeline import Timeline
 
     timeline = Timeline.from_config(run.num_steps, rec, camera)
-    view = dataclasses.replace(view, mesh=view.mesh or MESH_VIDEO)
+    view = view.resolved("video")
     with Renderer(run, view) as r, Recorder(out, (rec.width, rec.height), rec.frame_rate, crf=rec.crf,
                                             total=len(timeline), progress=progress) as video:
         for state in timeline:
@@ -194,7 +193,7 @@ def demo(out: str | Path = "out/demo", *, progress: bool | None = None, echo=Non
         run = _train(TrainConfig(hidden=k), progress=progress)
         written.append(run.save(out / f"circles-k{k}.npz"))
         written.append(_record(run, out / f"circles-k{k}.mp4", rec, view, camera, progress))
-        still = dataclasses.replace(view, size=(960, 540), ssaa=view.ssaa or 2)
+        still = view.resolved("still", size=(960, 540))
         with Renderer(run, still) as r:
             finals.append(r.frame())  # the scene opens on the last step and the config's camera
         if echo:

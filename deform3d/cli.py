@@ -115,11 +115,11 @@ def add_config_options(parser, config, title: str, skip=()) -> None:
         group.add_argument(flag, dest=dest, type=_converter(f.type), default=default, metavar=metavar, help=text + note)
 
 
-def config_from(args, config, **override):
-    """Build a config dataclass from parsed options (ConfigError on a bad value)."""
+def config_from(args, config, skip=()):
+    """Build a config dataclass from parsed options (ConfigError on a bad value); fields in ``skip``
+    keep their defaults (another config owns that option on this command)."""
     values = {f.name: getattr(args, RENAMED.get((config, f.name), f.name)) for f in fields(config)
-              if hasattr(args, RENAMED.get((config, f.name), f.name))}
-    values.update(override)
+              if f.name not in skip and hasattr(args, RENAMED.get((config, f.name), f.name))}
     return config(**values)
 
 
@@ -161,7 +161,8 @@ def cmd_render(args) -> int:
 
 def _record_options(args) -> dict:
     rec = config_from(args, RecordConfig)
-    view = {n: v for n, v in asdict(config_from(args, RenderConfig, size=(16, 16))).items() if n != "size"}
+    # A video's size is RecordConfig's (its quality preset, or --size): the view takes it in api.record.
+    view = {n: v for n, v in asdict(config_from(args, RenderConfig, skip=("size",))).items() if n != "size"}
     return {**asdict(rec), **view}
 
 

@@ -266,7 +266,7 @@ class Viewer(RemoteFrameBuffer):
 
     @property
     def _ssaa(self) -> int:
-        return self.config.ssaa or 1
+        return self.config.resolved("interactive").ssaa
 
     def _ensure_scene(self):
         from .graphics.offscreen import egl_app

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from .config import MESH_STILL
 from .geometry import ACTIVATION_RANGE, forward, input_extent, input_mesh, lift_projection
 from .trajectory import Trajectory
 
@@ -26,7 +27,7 @@ def nice_step(span: float, lines: int = 10) -> float:
 class RunGeometry:
     """What stays fixed for a whole animation of a run: domain, mesh, projection, boxes."""
 
-    def __init__(self, run: Trajectory, mesh: int = 256):
+    def __init__(self, run: Trajectory, mesh: int = MESH_STILL):
         self.run = run
         self.k, self.activation = run.hidden, run.activation
         self.lo, self.hi = input_extent(run.X)

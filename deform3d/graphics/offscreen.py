@@ -60,7 +60,7 @@ class Renderer:
         from .scene import Scene
 
         self.config = config
-        self.ssaa = config.ssaa or 1
+        self.ssaa = config.resolved("interactive").ssaa
         self.scene = Scene(run, config, scale=self.ssaa, app=egl_app())
 
     def frame(self, step: float | None = None, azimuth: float | None = None, elevation: float | None = None,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from vispy import scene
 
-from ..core.config import MESH_STILL, RenderConfig
+from ..core.config import RenderConfig
 from ..core.framing import RunGeometry
 from ..core.geometry import ACTIVATION_RANGE, input_mesh
 from ..core.trajectory import Trajectory
@@ -86,7 +86,7 @@ class Scene:
                  size: tuple[int, int] | None = None, geometry: RunGeometry | None = None, show: bool = False):
         self.run, self.config, self.scale = run, config, scale
         self.theme = THEMES[config.theme]
-        self.mesh = config.mesh or MESH_STILL
+        self.mesh = config.resolved("interactive").mesh
         self.geo = geometry or RunGeometry(run, self.mesh)
         w, h = size or config.size
         # Text follows the picture's size (a 480p video keeps its heads-up line inside the frame,
