@@ -7,7 +7,7 @@ interleaved and repeated (medians):
 
 - deform3d's training loop with recording (the loop of ``deform3d.train.train``, rebuilt here from
   its own pieces so the loop can be timed alone; checked to give train()'s weights bit for bit),
-- the same loop without the per-step row copy, for DESIGN.md's "recording must not slow training
+- the same loop without the per-step row copy, for docs/design.md's "recording must not slow training
   by more than ~10%",
 - ``train()`` end to end (the loop, the per-step full-dataset metrics, the Trajectory),
 - a plain ``nn.Module`` + autograd + ``torch.optim.Adam`` loop with no recording, on the same data,
@@ -136,7 +136,7 @@ def main() -> None:
     print()
     overhead = med["loop"] / med["loop_bare"] - 1
     print(f"speed-up over torch: loop {rate['loop'] / rate['torch']:.2f}x, end to end {rate['end_to_end'] / rate['torch']:.2f}x")
-    print(f"recording overhead: {100 * overhead:+.1f}% (DESIGN.md: at most ~10%)")
+    print(f"recording overhead: {100 * overhead:+.1f}% (docs/design.md: at most ~10%)")
     print(f"target >= {TARGET} steps/s with recording: loop {'met' if rate['loop'] >= TARGET else 'MISSED'}, "
           f"end to end {'met' if rate['end_to_end'] >= TARGET else 'MISSED'}")
     print(f"checks: loop here == train()'s weights bit for bit: {'yes' if same else 'NO'}; "

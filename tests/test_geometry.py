@@ -1,4 +1,4 @@
-"""The numpy reference (deform3d.core.geometry) against torch and against the math in DESIGN.md.
+"""The numpy reference (deform3d.core.geometry) against torch and against the math in docs/design.md.
 
 Every view and the trainer are checked against ``geometry``, so geometry itself is checked here
 against independent computations: torch's own forward pass, finite differences, and the defining

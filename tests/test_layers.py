@@ -47,3 +47,8 @@ def test_the_import_graph_has_no_cycle():
     cycles = [(a, b) for a in modules for b in modules
               if a < b and graph.chain_exists(a, b) and graph.chain_exists(b, a)]
     assert cycles == []
+
+
+def test_the_import_picture_in_docs_is_the_code_s():
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "imports.py"), "--check"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr

@@ -38,7 +38,7 @@ REGEN = os.environ.get("DEFORM3D_REGEN", "") not in ("", "0")
 
 # ---------------------------------------------------------------- hand-made runs
 
-# Weights (named as in DESIGN.md) that bend the plane visibly without squashing the chosen points
+# Weights (named as in docs/design.md) that bend the plane visibly without squashing the chosen points
 # together: tanh leaves its linear regime, the decision line crosses the plane's box diagonally.
 NETS = {
     2: dict(W1=[[-0.56, -1.75], [1.82, -1.12]], b1=[-0.5, 1.1], W2=[[2.0, 1.0], [-0.9, 1.3]], b2=[-1.5, -0.1],

@@ -1,4 +1,4 @@
-"""The numpy reference of deform3d's math (see DESIGN.md): every view and test agrees with this.
+"""The numpy reference of deform3d's math (see docs/design.md): every view and test agrees with this.
 
 Owns: the network's forward pass for any points (and for stacks of weights), the decision line in
 the plane, the Jacobian of input -> plane, the exact decision surface in the lift (k = 3), the lift
@@ -50,7 +50,7 @@ def act_inverse(name: str, h: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Weights:
-    """One network's weights (or a stack of them, with a leading axis), named as in DESIGN.md."""
+    """One network's weights (or a stack of them, with a leading axis), named as in docs/design.md."""
 
     W1: np.ndarray  # (k, 2)
     b1: np.ndarray  # (k,)

@@ -42,7 +42,7 @@ class Net(nn.Module):
         return [self.fc1.weight, self.fc1.bias, self.fc2.weight, self.fc2.bias, self.out.weight, self.out.bias]
 
     def weights(self) -> Weights:
-        """The current weights as numpy (float32), named as in DESIGN.md."""
+        """The current weights as numpy (float32), named as in docs/design.md."""
         flat = torch.cat([p.detach().reshape(-1) for p in self.parameters_in_order()])
         return Weights.from_flat(flat.numpy().astype(np.float32), self.hidden)
 
