@@ -202,3 +202,72 @@ def test_training_runs_on_one_thread_and_restores_the_callers_setting(monkeypatc
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_two_threads_training_at_once_each_run_on_one_thread_and_restore():
+    """Choreographed with events (no sleeps): A enters, B enters, A leaves while B is still inside.
+    B must still run on one thread, A's thread must be back to its own setting, and so must the
+    caller's once both have left, whether torch's setting is per thread or one per process."""
+    import threading
+
+    from deform3d.core.trainer import one_thread
+
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def a():
+        torch.set_num_threads(2)
+        with one_thread():
+            seen["a inside"] = torch.get_num_threads()
+            a_in.set()
+            assert b_in.wait(30)
+        seen["a after"] = torch.get_num_threads()
+        a_out.set()
+
+    def b():
+        assert a_in.wait(30)
+        with one_thread():
+            b_in.set()
+            assert a_out.wait(30)
+            seen["b inside, a gone"] = torch.get_num_threads()
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        threads = [threading.Thread(target=f) for f in (a, b)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert seen == {"a inside": 1, "a after": 2 if trainer_is_per_thread() else 1, "b inside, a gone": 1}
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def trainer_is_per_thread() -> bool:
+    from deform3d.core.trainer import _thread_count_is_per_thread
+
+    return _thread_count_is_per_thread()
+
+
+def test_two_runs_trained_at_once_equal_the_same_runs_trained_alone():
+    import threading
+
+    configs = [TrainConfig(points=40, epochs=3, hidden=k, seed=k) for k in (2, 3)]
+    alone = [train(c, progress=False) for c in configs]
+    together = [None, None]
+    start = threading.Barrier(2)
+
+    def run(i):
+        start.wait(30)
+        together[i] = train(configs[i], progress=False)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    for a, b in zip(alone, together):
+        assert np.array_equal(a.weights.flat(), b.weights.flat())
+        assert np.array_equal(a.loss, b.loss)
