@@ -195,8 +195,9 @@ def test_sigint_mid_recording_keeps_a_shorter_valid_video_and_exits_130(gl, tmp_
     proc = start("record", run_npz, "--out", name, *TINY, "--duration", "60", cwd=tmp_path)
     try:
         # ffmpeg's temporary output appears beside the target once the first frame reached it.
+        # ffmpeg's temporary output appears beside the target once the first frame reached it: from
+        # then on there is a shorter video to keep, however many frames follow before the signal.
         wait_for(lambda: any(n.endswith(".tmp") for n in hidden_files(tmp_path)), 90, "temporary video", proc)
-        time.sleep(0.5)  # a few more frames
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
@@ -218,7 +219,9 @@ def test_sigint_mid_recording_keeps_a_shorter_valid_video_and_exits_130(gl, tmp_
 def test_sigint_while_training_writes_nothing_and_exits_130(tmp_path):
     proc = start("record", "--out", "x.mp4", *TINY, "--epochs", "100000", "--save-run", "r.npz", cwd=tmp_path)
     try:
-        time.sleep(4)  # past the imports, inside the training loop
+        # Past the imports (torch is mapped into the process), so the signal lands in training.
+        maps = Path(f"/proc/{proc.pid}/maps")
+        wait_for(lambda: "libtorch_cpu" in maps.read_text(), 90, "torch loaded", proc)
         assert proc.poll() is None, proc.communicate()
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
