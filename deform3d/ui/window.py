@@ -1,7 +1,8 @@
 """The Qt window of ``deform3d show``: the scene's canvas, a control bar, a training panel.
 
-Owns: widgets, keyboard shortcuts, playback, live training on screen, screenshots and recording
-of exactly what the window shows. Imports Qt (PySide6), so only ``deform3d.ui.app`` imports it, after
+Owns: widgets, keyboard shortcuts, and wiring them to ``ui.playback`` (the Qt-free playback, live
+following and video capture that tests drive without a display); screenshots and recording of
+exactly what the window shows. Imports Qt (PySide6), so only ``deform3d.ui.app`` imports it, after
 checking that Qt and a display exist; never torch directly (live training comes through
 ``deform3d.core.live``, which the window reads without waiting on it).
 
@@ -34,13 +35,10 @@ from ..core.trajectory import Trajectory
 from ..graphics.offscreen import write_png
 from ..graphics.scene import Scene
 from ..media.recorder import Recorder
+from .playback import DEFAULT_SPEED, SPEEDS, VIDEO_FPS, Capture, Playback, needs_reframe
 
-SPEEDS = (0.5, 1, 2, 5, 10, 20, 50)  # playback, epochs per second
-DEFAULT_SPEED = 10  # the default 100-epoch run plays in 10 s, as long as `deform3d record`'s video
 LEARNING_RATES = (0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)  # a playground's menu
-VIDEO_FPS = 30
 QT_MAX_SIZE = (1 << 24) - 1  # Qt's QWIDGETSIZE_MAX, which PySide6 does not export
-MAX_HOLD_S = 2.0  # a video holds an unchanged picture at most this long; longer idle time is cut
 OPTIONS = (("grid", "grid", "grid lines on the sheet"), ("points", "points", "the data points"),
            ("tint", "class tint", "tint the sheet by predicted class"),
            ("folds", "folds", "shade folded regions (det J < 0)"),
@@ -66,8 +64,15 @@ class _JumpSlider(QtWidgets.QProxyStyle):
         return super().styleHint(hint, option, widget, returnData)
 
 
+def _playback(name: str) -> property:
+    """The window's ``name`` is its Playback's (the one state of where the window is in a run)."""
+    return property(lambda self: getattr(self.playback, name), lambda self, v: setattr(self.playback, name, v))
+
+
 class Window(QtWidgets.QMainWindow):
     """One window showing one run at a time: from a file, or training live (``train_live``)."""
+
+    run, live, step, playing, following, speed = map(_playback, ("run", "live", "step", "playing", "following", "speed"))
 
     def __init__(self, vapp, config: RenderConfig, save_dir: Path, state_path: Path | None = None,
                  full_detail: bool = False):
@@ -76,21 +81,15 @@ class Window(QtWidgets.QMainWindow):
         self.always_full = full_detail  # never draw the coarser mesh while the view moves
         self._dragging = False
         self.scene: Scene | None = None
-        self.run: Trajectory | None = None
-        self.live = None  # a deform3d.core.live.LiveRun while training live
+        self.playback = Playback(DEFAULT_SPEED)  # run, live (a core.live.LiveRun), step, playing, ...
         self.source: Path | None = None
-        self.step = 0.0
-        self.playing = False
-        self.following = False  # live: the view jumps to each newest step
-        self.speed = float(DEFAULT_SPEED)
         self.screenshots: list[str] = []
         self.videos: list[str] = []
-        self._last_tick = 0.0
         self._frames = 0
         self._frame_times: deque[float] = deque(maxlen=600)
         self._fps = 0.0
         self._pending_shot: Path | None = None
-        self._video: dict | None = None  # the recording in progress
+        self._video: Capture | None = None  # the recording in progress
         self._home: dict = {}
         self._stall_ms = 0.0  # the event loop's worst lateness while training live
         self._beat: float | None = None  # the heartbeat's last tick (None: not yet in the event loop)
@@ -313,10 +312,7 @@ class Window(QtWidgets.QMainWindow):
 
     def seek(self, t: float, follow: bool | None = None) -> None:
         """Show fractional step ``t`` (clamped to the run); ``math.inf``: the newest step."""
-        end = self.run.num_steps
-        t = min(max(float(t), 0.0), float(end))
-        self.following = (t >= end) if follow is None else follow
-        self._set_step(t)
+        self._set_step(self.playback.seek(t, follow))
         self._update_detail()
 
     def _set_step(self, t: float) -> None:
@@ -338,9 +334,7 @@ class Window(QtWidgets.QMainWindow):
     def nudge(self, n: int, epoch: bool = False) -> None:
         """One step (or epoch, with ``epoch``) forwards (n > 0) or back; pauses playback."""
         self.set_playing(False)
-        size = self.run.steps_per_epoch if epoch else 1
-        t = (math.floor(self.step / size + 1e-9) + 1) * size if n > 0 else (math.ceil(self.step / size - 1e-9) - 1) * size
-        self.seek(t)
+        self.seek(self.playback.nudge(n, epoch))
 
     def _on_slider(self, value: int) -> None:
         self.seek(value)
@@ -353,44 +347,33 @@ class Window(QtWidgets.QMainWindow):
         self.set_playing(not self.playing)
 
     def set_playing(self, on: bool) -> None:
-        if on and self.run is not None and self.step >= self.run.num_steps and not self._training:
+        if self.playback.set_playing(on, time.perf_counter()):
             self._set_step(0.0)  # play at the end: from the start again
-        self.playing = bool(on) and self.run is not None
         self.play_button.setText("\u275a\u275a" if self.playing else "\u25b6")
         self._update_detail()
         if self.playing:
-            self._last_tick = time.perf_counter()
             self.scene.canvas.update()
         self._state_changed()
 
     def _advance(self) -> None:
         """Playback: move on by the wall-clock time since the last frame (any frame rate)."""
-        if not self.playing:
-            return
-        now = time.perf_counter()
-        dt, self._last_tick = now - self._last_tick, now
-        end = self.run.num_steps
-        t = self.step + dt * self.speed * self.run.steps_per_epoch
-        if t >= end:
-            t = float(end)
-            if not self._training:
-                self.set_playing(False)
-            elif self.step >= end:  # caught up with training: the next published steps redraw
-                self.following = True
-                return
-        self.seek(t)
+        was_playing = self.playing
+        t = self.playback.advance(time.perf_counter())
+        if was_playing and not self.playing:
+            self.set_playing(False)  # the end of the run: the button and the detail follow
+        if t is not None:
+            self.seek(t)
 
     @property
     def _training(self) -> bool:
-        return self.live is not None and not self.live.finished
+        return self.playback.training
 
     def _poll_live(self) -> None:
         """Live training: take the newest published steps (never waits on the trainer)."""
         live = self.live
         if live is None:
             return
-        if live.published > self.run.num_steps:
-            self.run = live.snapshot()
+        if self.playback.take_published():
             self.scene.run = self.run
             self.slider.blockSignals(True)
             self.slider.setMaximum(self.run.num_steps)
@@ -404,9 +387,9 @@ class Window(QtWidgets.QMainWindow):
         if live.finished:
             self._poll.stop()
             self.setWindowTitle(self._title())
-            if self.playing and self.step >= self.run.num_steps:
+            if self.playback.training_ended():
                 self.set_playing(False)  # it was waiting for steps that will not come
-            if live.error is None and (self.run.hidden == 4 or not np.isfinite(ACTIVATION_RANGE[self.run.activation][1])):
+            if live.error is None and needs_reframe(self.run):
                 self._reframe()
             self._update_detail()
             if live.error is not None:
@@ -522,48 +505,23 @@ class Window(QtWidgets.QMainWindow):
         except UsageError as e:
             self.statusBar().showMessage(f"cannot record: {e}", 8000)
             return
-        self._video = {"recorder": recorder, "path": path, "size": size, "start": None, "written": 0, "last": None}
+        self._video = Capture(recorder, path, size)
         self.setFixedSize(self.size())  # frames must keep one size: no resizing while recording
         self._rec_label.setText("\u25cf REC")
         self.scene.canvas.update()
         self._state_changed()
 
     def _record_frame(self, image: np.ndarray, now: float) -> None:
-        """Slot j of the video (time j / fps) shows the newest frame drawn before it: real time."""
-        v = self._video
-        w, h = v["size"]
-        frame = image[:h, :w]
-        if v["start"] is None:
-            v["start"] = now
-        else:
-            self._fill(now)
-        v["last"] = frame
-
-    def _fill(self, now: float) -> None:
-        """Write the held frame into every slot before ``now`` (at most MAX_HOLD_S of them)."""
-        v = self._video
-        due = int((now - v["start"]) * VIDEO_FPS)
-        hold = due - v["written"]
-        cap = int(MAX_HOLD_S * VIDEO_FPS)
-        if hold > cap:  # idle for long: keep MAX_HOLD_S of it, cut the rest
-            v["start"] += (hold - cap) / VIDEO_FPS
-            hold = cap
         try:
-            for _ in range(max(hold, 0)):
-                v["recorder"].write(v["last"])
-                v["written"] += 1
+            self._video.frame(image, now)
         except UsageError as e:  # RecordError: ffmpeg failed (disk full...); the target is untouched
-            v["recorder"].abort()
+            self._video.abort()
             self._end_recording(f"recording failed: {e}")
 
     def _stop_recording(self) -> None:
         v = self._video
-        if v["last"] is not None:
-            self._fill(time.perf_counter() + 1.0 / VIDEO_FPS)  # the last frame gets its slot
-        if self._video is None:
-            return  # failed while filling
         try:
-            path = v["recorder"].close()
+            path = v.stop(time.perf_counter())
         except UsageError as e:
             self._end_recording(f"recording failed: {e}")
             return
@@ -571,7 +529,7 @@ class Window(QtWidgets.QMainWindow):
             self._end_recording("nothing recorded")
             return
         self.videos.append(str(path))
-        self._end_recording(f"saved {path} ({v['written']} frames, {v['written'] / VIDEO_FPS:.1f} s)")
+        self._end_recording(f"saved {path} ({v.written} frames, {v.written / VIDEO_FPS:.1f} s)")
 
     def _end_recording(self, message: str) -> None:
         self._video = None
@@ -597,7 +555,7 @@ class Window(QtWidgets.QMainWindow):
         if self._fps_label.text() != text:
             self._fps_label.setText(text)
         if self._video is not None:
-            seconds = self._video["written"] / VIDEO_FPS
+            seconds = self._video.written / VIDEO_FPS
             self._rec_label.setText(f"\u25cf REC {int(seconds // 60):02d}:{int(seconds % 60):02d}")
 
     # ------------------------------------------------------------ the training panel
@@ -681,7 +639,7 @@ class Window(QtWidgets.QMainWindow):
             "full_detail": scene.full_detail,
             "options": {name: getattr(self.config, name) for name, _, _ in OPTIONS},
             "screenshots": self.screenshots, "videos": self.videos,
-            "recording": str(self._video["path"]) if self._video else None,
+            "recording": str(self._video.path) if self._video else None,
             "canvas": [origin.x(), origin.y(), widget.width(), widget.height()],
             "canvas_pixels": list(scene.canvas.physical_size), "panels": panels,
             "slider_track": [g0.x(), g1.x(), g0.y()],
