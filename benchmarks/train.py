@@ -38,7 +38,7 @@ TARGET = 5000  # steps per second with recording (issue 2, acceptance 5)
 
 
 def our_loop(config: TrainConfig, X: torch.Tensor, y: torch.Tensor, recording: bool):
-    """deform3d.train.train's loop, timed alone: (seconds, record of every step's weights)."""
+    """deform3d.core.trainer.train's loop, timed alone: (seconds, record of every step's weights)."""
     n, bs = len(X), config.batch_size
     total = -(-n // bs) * config.epochs
     theta = initial_weights(config)
