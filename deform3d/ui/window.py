@@ -1,8 +1,9 @@
 """The Qt window of ``deform3d show``: the scene's canvas, a control bar, a training panel.
 
-Owns: widgets, keyboard shortcuts, and wiring them to ``ui.playback`` (the Qt-free playback, live
-following and video capture that tests drive without a display); screenshots and recording of
-exactly what the window shows. Imports Qt (PySide6), so only ``deform3d.ui.app`` imports it, after
+Owns: the main window: the scene's canvas, keyboard shortcuts, the status bar, and the wiring of
+the control bar and training panel (``ui.widgets``) to ``ui.playback`` (the Qt-free playback,
+live following and video capture that tests drive without a display); screenshots and recording
+of exactly what the window shows. Imports Qt (PySide6), so only ``deform3d.ui.app`` imports it, after
 checking that Qt and a display exist; never torch directly (live training comes through
 ``deform3d.core.live``, which the window reads without waiting on it).
 
@@ -28,7 +29,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from vispy import app as vispy_app
 from vispy import gloo
 
-from ..core.config import ACTIVATIONS, DATASETS, HIDDEN, RenderConfig, TrainConfig
+from ..core.config import RenderConfig, TrainConfig
 from ..core.errors import UsageError
 from ..core.geometry import ACTIVATION_RANGE
 from ..core.trajectory import Trajectory
@@ -36,14 +37,9 @@ from ..graphics.offscreen import write_png
 from ..graphics.scene import Scene
 from ..media.recorder import Recorder
 from .playback import DEFAULT_SPEED, SPEEDS, VIDEO_FPS, Capture, Playback, needs_reframe
+from .widgets import OPTIONS, ControlBar, TrainingPanel
 
-LEARNING_RATES = (0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)  # a playground's menu
 QT_MAX_SIZE = (1 << 24) - 1  # Qt's QWIDGETSIZE_MAX, which PySide6 does not export
-OPTIONS = (("grid", "grid", "grid lines on the sheet"), ("points", "points", "the data points"),
-           ("tint", "class tint", "tint the sheet by predicted class"),
-           ("folds", "folds", "shade folded regions (det J < 0)"),
-           ("surface", "decision surface", "the decision surface in the lift (k = 3, tanh or sigmoid)"))
-
 
 def _unique(path: Path) -> Path:
     """``path``, or ``name-2.ext``, ``name-3.ext``... whichever does not exist yet."""
@@ -53,15 +49,6 @@ def _unique(path: Path) -> Path:
         candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
         n += 1
     return candidate
-
-
-class _JumpSlider(QtWidgets.QProxyStyle):
-    """A click on the slider's groove jumps there (the default only pages towards the click)."""
-
-    def styleHint(self, hint, option=None, widget=None, returnData=None):
-        if hint == QtWidgets.QStyle.StyleHint.SH_Slider_AbsoluteSetButtons:
-            return QtCore.Qt.MouseButton.LeftButton.value
-        return super().styleHint(hint, option, widget, returnData)
 
 
 def _playback(name: str) -> property:
@@ -121,87 +108,23 @@ class Window(QtWidgets.QMainWindow):
             bar.addPermanentWidget(w)
 
     def _control_bar(self) -> QtWidgets.QWidget:
-        box = QtWidgets.QWidget()
-        grid = QtWidgets.QGridLayout(box)
-        grid.setContentsMargins(8, 4, 8, 4)
-        self.play_button = QtWidgets.QToolButton(text="\u25b6", toolTip="play / pause (space)")
-        self.play_button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        bar = ControlBar({name: getattr(self.config, name) for name, _, _ in OPTIONS})
+        self.play_button, self.slider, self.step_label = bar.play_button, bar.slider, bar.step_label
+        self.toggles, self.playground_button = bar.toggles, bar.playground_button
         self.play_button.clicked.connect(self.toggle_play)
-        self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
-        # No base style given: QProxyStyle(base) would own (and at exit delete) the application's style.
-        self._slider_style = _JumpSlider()
-        self._slider_style.setParent(self.slider)
-        self.slider.setStyle(self._slider_style)
-        self.slider.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
-        self.slider.setToolTip("training step: left/right one step, shift one epoch, Home/End")
         self.slider.valueChanged.connect(self._on_slider)
-        self.step_label = QtWidgets.QLabel()
-        self.step_label.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont))
-        grid.addWidget(self.play_button, 0, 0)
-        grid.addWidget(self.slider, 0, 1)
-        grid.addWidget(self.step_label, 0, 2)
-        row = QtWidgets.QHBoxLayout()
-        row.addWidget(QtWidgets.QLabel("speed"))
-        self.speed_box = QtWidgets.QComboBox(toolTip="playback speed")
-        self.speed_box.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
-        for s in SPEEDS:
-            self.speed_box.addItem(f"{s:g} epoch/s" if s == 1 else f"{s:g} epochs/s", s)
-        self.speed_box.setCurrentIndex(SPEEDS.index(DEFAULT_SPEED))
-        self.speed_box.currentIndexChanged.connect(lambda i: self._set_speed(SPEEDS[i]))
-        row.addWidget(self.speed_box)
-        row.addSpacing(16)
-        self.toggles: dict[str, QtWidgets.QCheckBox] = {}
-        for name, label, tip in OPTIONS:
-            box_ = QtWidgets.QCheckBox(label, toolTip=tip, checked=getattr(self.config, name))
-            box_.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
-            box_.toggled.connect(lambda on, name=name: self.set_option(name, on))
-            self.toggles[name] = box_
-            row.addWidget(box_)
-        row.addStretch(1)
-        self.playground_button = QtWidgets.QToolButton(text="train\u2026", checkable=True,
-                                                       toolTip="train a new network here (dataset, k, activation, lr, seed)")
-        self.playground_button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
-        row.addWidget(self.playground_button)
-        grid.addLayout(row, 1, 0, 1, 3)
-        grid.setColumnStretch(1, 1)
-        return box
+        bar.speed_box.currentIndexChanged.connect(lambda i: self._set_speed(SPEEDS[i]))
+        for name, box in self.toggles.items():
+            box.toggled.connect(lambda on, name=name: self.set_option(name, on))
+        return bar
 
     def _build_playground(self) -> None:
-        dock = QtWidgets.QDockWidget("train", self)
-        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable
-                         | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable)
-        panel = QtWidgets.QWidget()
-        form = QtWidgets.QFormLayout(panel)
-        self.pg_dataset = QtWidgets.QComboBox()
-        self.pg_dataset.addItems(DATASETS)
-        self.pg_hidden = QtWidgets.QComboBox()
-        for k in HIDDEN:
-            self.pg_hidden.addItem(str(k), k)
-        self.pg_activation = QtWidgets.QComboBox()
-        self.pg_activation.addItems(ACTIVATIONS)
-        self.pg_lr = QtWidgets.QComboBox()
-        for lr in LEARNING_RATES:
-            self.pg_lr.addItem(f"{lr:g}", lr)
-        self.pg_seed = QtWidgets.QSpinBox(minimum=0, maximum=2**31 - 1)
-        self.pg_epochs = QtWidgets.QSpinBox(minimum=1, maximum=100000)
-        form.addRow("dataset", self.pg_dataset)
-        form.addRow("hidden k", self.pg_hidden)
-        form.addRow("activation", self.pg_activation)
-        form.addRow("learning rate", self.pg_lr)
-        form.addRow("seed", self.pg_seed)
-        form.addRow("epochs", self.pg_epochs)
-        self.pg_train = QtWidgets.QPushButton("train")
-        self.pg_train.setToolTip("stop the current training, train these settings live")
+        self.playground = TrainingPanel(self)
+        self.pg_hidden, self.pg_train = self.playground.hidden, self.playground.train
         self.pg_train.clicked.connect(self._train_from_playground)
-        form.addRow(self.pg_train)
-        self.pg_message = QtWidgets.QLabel(wordWrap=True)
-        form.addRow(self.pg_message)
-        dock.setWidget(panel)
-        self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        self.playground = dock
-        self.playground_button.toggled.connect(dock.setVisible)
-        dock.visibilityChanged.connect(self.playground_button.setChecked)
-        self._pg_base = TrainConfig()
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.playground)
+        self.playground_button.toggled.connect(self.playground.setVisible)
+        self.playground.visibilityChanged.connect(self.playground_button.setChecked)
 
     def _build_shortcuts(self) -> None:
         keys = {
@@ -226,7 +149,7 @@ class Window(QtWidgets.QMainWindow):
         self.source = source
         self._show_run(run)
         self.following = False
-        self._fill_playground(run)
+        self.playground.fill(run)
         self.playground.setVisible(False)
         self.seek(run.num_steps)
         self._train_label.setText("")
@@ -240,7 +163,7 @@ class Window(QtWidgets.QMainWindow):
             self.live.stop()  # the old thread ends at its next epoch; nobody waits for it
         self.live, self.source = live, None
         self._show_run(live.snapshot())
-        self._fill_playground(self.run)
+        self.playground.fill(self.run)
         self.playground.setVisible(True)
         self.following = True
         self.seek(0)
@@ -560,34 +483,13 @@ class Window(QtWidgets.QMainWindow):
 
     # ------------------------------------------------------------ the training panel
 
-    def _fill_playground(self, run: Trajectory) -> None:
-        try:
-            base = TrainConfig(**run.meta.get("config", {}))
-        except (TypeError, UsageError):  # a run from another version, or made by hand
-            base = TrainConfig(hidden=run.hidden, activation=run.activation)
-        self._pg_base = base
-        if self.pg_dataset.findText(base.dataset) < 0:
-            self.pg_dataset.addItem(base.dataset)
-        self.pg_dataset.setCurrentText(base.dataset)
-        self.pg_hidden.setCurrentIndex(self.pg_hidden.findData(base.hidden))
-        self.pg_activation.setCurrentText(base.activation)
-        if self.pg_lr.findData(base.lr) < 0:
-            self.pg_lr.addItem(f"{base.lr:g}", base.lr)
-        self.pg_lr.setCurrentIndex(self.pg_lr.findData(base.lr))
-        self.pg_seed.setValue(base.seed)
-        self.pg_epochs.setValue(base.epochs)
-
     def _train_from_playground(self) -> None:
         try:
-            config = dataclasses.replace(
-                self._pg_base, dataset=self.pg_dataset.currentText(), hidden=self.pg_hidden.currentData(),
-                activation=self.pg_activation.currentText(), lr=float(self.pg_lr.currentData()),
-                seed=self.pg_seed.value(), epochs=self.pg_epochs.value())
-            self.train_live(config)
+            self.train_live(self.playground.config())
         except UsageError as e:
-            self.pg_message.setText(str(e))
+            self.playground.message.setText(str(e))
             return
-        self.pg_message.setText("")
+        self.playground.message.setText("")
         self.scene.canvas.native.setFocus()
 
     # ------------------------------------------------------------ debug state and closing
