@@ -34,10 +34,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from deform3d.config import RenderConfig, TrainConfig  # noqa: E402
-from deform3d.geometry import clip_line, forward  # noqa: E402
-from deform3d.offscreen import Renderer, egl_app  # noqa: E402
-from deform3d.trajectory import Trajectory  # noqa: E402
+from deform3d.core.config import RenderConfig, TrainConfig  # noqa: E402
+from deform3d.core.geometry import clip_line, forward  # noqa: E402
+from deform3d.graphics.offscreen import Renderer, egl_app  # noqa: E402
+from deform3d.core.trajectory import Trajectory  # noqa: E402
 
 SIZES = [(1280, 720), (1920, 1080)]
 MESHES = [64, 256, 512]
@@ -48,7 +48,7 @@ def benchmark_run() -> Trajectory:
     stored = ROOT / "tests" / "reference" / "run-k3.npz"
     if stored.exists():
         return Trajectory.load(stored)
-    from deform3d.trainer import train
+    from deform3d.core.trainer import train
 
     return train(TrainConfig(hidden=3, points=200, epochs=30, seed=0), progress=False)
 
@@ -84,7 +84,8 @@ class Numpy:
     def __init__(self, run, size, mesh):
         from vispy import scene
 
-        from deform3d.scene import THEMES, TITLES, RunGeometry, _box_edges
+        from deform3d.core.framing import RunGeometry
+        from deform3d.graphics.scene import THEMES, TITLES, _box_edges
 
         self.run, self.theme = run, THEMES["light"]
         self.geo = geo = RunGeometry(run, mesh)

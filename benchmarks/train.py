@@ -7,7 +7,7 @@ interleaved and repeated (medians):
 
 - deform3d's training loop with recording (the loop of ``deform3d.train.train``, rebuilt here from
   its own pieces so the loop can be timed alone; checked to give train()'s weights bit for bit),
-- the same loop without the per-step row copy, for DESIGN.md's "recording must not slow training
+- the same loop without the per-step row copy, for docs/design.md's "recording must not slow training
   by more than ~10%",
 - ``train()`` end to end (the loop, the per-step full-dataset metrics, the Trajectory),
 - a plain ``nn.Module`` + autograd + ``torch.optim.Adam`` loop with no recording, on the same data,
@@ -34,19 +34,19 @@ import torch.nn.functional as F
 from torch import nn
 
 import deform3d
-from deform3d.config import TrainConfig
-from deform3d.data import load_dataset
-from deform3d.geometry import Weights
-from deform3d.model import Net
-from deform3d.trainer import _Adam, _Step, initial_weights, one_thread, step_metrics, train
-from deform3d.watcher import Rows
+from deform3d.core.config import TrainConfig
+from deform3d.core.data import load_dataset
+from deform3d.core.geometry import Weights
+from deform3d.core.model import Net
+from deform3d.core.trainer import _Adam, _Step, initial_weights, one_thread, step_metrics, train
+from deform3d.core.watcher import Rows
 
 TARGET = 5000  # steps per second with recording (issue 2, acceptance 5)
 WATCH_TARGET = 0.15  # watch's overhead over the bare user loop (issue 14, acceptance 4)
 
 
 def our_loop(config: TrainConfig, X: torch.Tensor, y: torch.Tensor, recording: bool):
-    """deform3d.train.train's loop, timed alone: (seconds, record of every step's weights)."""
+    """deform3d.core.trainer.train's loop, timed alone: (seconds, record of every step's weights)."""
     n, bs = len(X), config.batch_size
     total = -(-n // bs) * config.epochs
     theta = initial_weights(config)
@@ -189,7 +189,7 @@ def main() -> None:
     print()
     overhead = med["loop"] / med["loop_bare"] - 1
     print(f"speed-up over torch: loop {rate['loop'] / rate['torch']:.2f}x, end to end {rate['end_to_end'] / rate['torch']:.2f}x")
-    print(f"recording overhead: {100 * overhead:+.1f}% (DESIGN.md: at most ~10%)")
+    print(f"recording overhead: {100 * overhead:+.1f}% (docs/design.md: at most ~10%)")
     print(f"target >= {TARGET} steps/s with recording: loop {'met' if rate['loop'] >= TARGET else 'MISSED'}, "
           f"end to end {'met' if rate['end_to_end'] >= TARGET else 'MISSED'}")
     print(f"checks: loop here == train()'s weights bit for bit: {'yes' if same else 'NO'}; "

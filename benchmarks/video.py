@@ -69,7 +69,7 @@ def reference(out: Path) -> dict:
     from torch import nn
     from torch.utils.data import DataLoader, TensorDataset
 
-    from deform3d.data import circles
+    from deform3d.core.data import circles
 
     torch.set_num_threads(1)  # see the module docstring: the same footing as deform3d's trainer
     torch.manual_seed(0)
@@ -176,10 +176,10 @@ def ours_end_to_end(out: Path) -> float:
 def ceilings(run, folder: Path, repeat: int) -> dict[str, list[float]]:
     """Frames/s of render+readback alone, ffmpeg alone, and deform3d.record (both), per repeat."""
     from deform3d import api
-    from deform3d.config import MESH_VIDEO, RecordConfig, RenderConfig
-    from deform3d.offscreen import Renderer
-    from deform3d.recorder import Recorder
-    from deform3d.timeline import Timeline, camera_from_config
+    from deform3d.core.config import MESH_VIDEO, RecordConfig, RenderConfig
+    from deform3d.graphics.offscreen import Renderer
+    from deform3d.media.recorder import Recorder
+    from deform3d.media.timeline import Timeline, camera_from_config
 
     n, fps = CEILING_FRAMES, FPS * CEILING_FRAMES / FRAMES
     rec = RecordConfig(quality="medium", size=SIZE, fps=fps, frames=n)

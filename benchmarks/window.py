@@ -7,7 +7,7 @@ For each sheet mesh (default: 256, the default scene) it starts Xvfb on a free d
 ``deform3d show RUN.npz --play`` on the default run (k = 3 circles, 100 epochs, trained first) with
 a 1280x720 picture, waits for the first frames, and then counts the frames the window drew during
 ``--seconds`` of playback, from the window's own debug state (``DEFORM3D_DEBUG_STATE``, see
-``deform3d.app``). The window redraws as fast as it can while playing (each frame shows the step
+``deform3d.ui.app``). The window redraws as fast as it can while playing (each frame shows the step
 that wall-clock time has reached), so frames drawn / seconds is its frame rate.
 
 Also printed, per frame: CPU time of the window's process (all threads: llvmpipe rasterizes on CPU
@@ -121,8 +121,8 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="deform3d-bench-run-"))
     run = args.run
     if run is None:
-        from deform3d.config import TrainConfig
-        from deform3d.trainer import train
+        from deform3d.core.config import TrainConfig
+        from deform3d.core.trainer import train
 
         run = train(TrainConfig(), progress=False).save(tmp / "run.npz")
     xvfb, display = start_xvfb()

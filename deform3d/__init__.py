@@ -18,9 +18,28 @@ The Python API (the CLI is built on it; options and defaults are the CLI's, defi
 In Jupyter a run shows itself as a still; ``run.video()`` embeds a video.
 
 Importing this package imports neither torch nor VisPy; each entry point loads what it needs.
+
+The package's folders are its layers; imports only point down (import-linter checks it, see
+pyproject.toml and docs/design.md):
+
+    api, cli, notebook, __main__   the front ends: Python, shell, Jupyter
+    ui                             the Qt window (deform3d show)
+    graphics | media               OpenGL drawing | frames to video files (independent)
+    core                           math, data, network, training, the run file, options
 """
 
-__version__ = "0.1.0"
+from .core import __version__
+from .core import frontend as _frontend
+
+
+def _notebook():
+    from . import notebook  # IPython and friends: only when a run is displayed in Jupyter
+
+    return notebook
+
+
+# The core never imports a front end; the top of the package attaches Jupyter's display to it.
+_frontend.attach(_notebook)
 
 __all__ = ["train", "render", "record", "show", "demo", "load", "watch"]
 

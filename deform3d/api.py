@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import MESH_VIDEO, RecordConfig, RenderConfig, TrainConfig
-from .errors import UsageError
+from .core.config import RecordConfig, RenderConfig, TrainConfig
+from .core.errors import UsageError
 
 
 def _options(*configs, skip=()):
@@ -54,7 +54,7 @@ def load(run):
     >>> run.num_steps, run.hidden                      # doctest: +SKIP
     (6300, 3)
     """
-    from .trajectory import Trajectory
+    from .core.trajectory import Trajectory
 
     return run if isinstance(run, Trajectory) else Trajectory.load(run)
 
@@ -70,11 +70,11 @@ def train(*, progress: bool | None = False, **options):
     >>> run.num_steps, float(run.accuracy[-1])         # doctest: +SKIP
     (1260, 1.0)
     """
-    from .data import load_dataset
+    from .core.data import load_dataset
 
     config = TrainConfig(**options)
     data = load_dataset(config)  # numpy only: a bad dataset is reported before torch loads
-    from .trainer import train as _train
+    from .core.trainer import train as _train
 
     return _train(config, data=data, progress=progress)
 
@@ -108,7 +108,7 @@ def watch(model, optimizer, X, y, *, dataset: str = "custom", steps_per_epoch: i
     >>> deform3d.record(run, "mine.mp4", quality="low")                         # doctest: +SKIP
     PosixPath('mine.mp4')
     """
-    from .watcher import WatchedRun
+    from .core.watcher import WatchedRun
 
     return WatchedRun(model, optimizer, X, y, dataset=dataset, steps_per_epoch=steps_per_epoch)
 
@@ -125,10 +125,9 @@ def render(run, *, step: float | None = None, epoch: float | None = None, at: fl
     >>> image.shape                                                     # doctest: +SKIP
     (540, 960, 3)
     """
-    from .offscreen import Renderer
+    from .graphics.offscreen import Renderer
 
-    config = RenderConfig(**options)
-    config = dataclasses.replace(config, ssaa=config.ssaa or 2)
+    config = RenderConfig(**options).resolved("still")
     run = load(run)
     t = run.resolve_step(step, epoch, at)
     with Renderer(run, config) as r:
@@ -137,8 +136,8 @@ def render(run, *, step: float | None = None, epoch: float | None = None, at: fl
 
 def _video_plan(out, options: dict):
     """Check every recording option and the target before any work: (record, view, camera)."""
-    from .recorder import check_target
-    from .timeline import camera_from_config
+    from .media.recorder import check_target
+    from .media.timeline import camera_from_config
 
     rec_opts, view_opts = _split(options, RecordConfig, RenderConfig)
     rec = RecordConfig(**rec_opts)
@@ -165,12 +164,12 @@ def record(run, out, *, progress: bool | None = None, **options) -> Path:
 
 
 def _record(run, out, rec: RecordConfig, view: RenderConfig, camera, progress) -> Path:
-    from .offscreen import Renderer
-    from .recorder import Recorder
-    from .timeline import Timeline
+    from .graphics.offscreen import Renderer
+    from .media.recorder import Recorder
+    from .media.timeline import Timeline
 
     timeline = Timeline.from_config(run.num_steps, rec, camera)
-    view = dataclasses.replace(view, mesh=view.mesh or MESH_VIDEO)
+    view = view.resolved("video")
     with Renderer(run, view) as r, Recorder(out, (rec.width, rec.height), rec.frame_rate, crf=rec.crf,
                                             total=len(timeline), progress=progress) as video:
         for state in timeline:
@@ -194,7 +193,7 @@ def show(run=None, *, train: TrainConfig | bool = False, save_dir: str | Path = 
     >>> deform3d.show("run.npz", theme="dark")          # doctest: +SKIP
     >>> deform3d.show(train=TrainConfig(hidden=2))       # doctest: +SKIP
     """
-    from .app import show as _show
+    from .ui.app import show as _show
 
     if run is not None and train:
         raise UsageError("give a run to show or train live, not both")
@@ -215,8 +214,8 @@ def demo(out: str | Path = "out/demo", *, progress: bool | None = None, echo=Non
     k=2: final accuracy  84.0%, loss 0.353 -> out/demo/circles-k2.mp4
     ...
     """
-    from .offscreen import Renderer, write_png
-    from .trainer import train as _train
+    from .graphics.offscreen import Renderer, write_png
+    from .core.trainer import train as _train
 
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -228,7 +227,7 @@ def demo(out: str | Path = "out/demo", *, progress: bool | None = None, echo=Non
         run = _train(TrainConfig(hidden=k), progress=progress)
         written.append(run.save(out / f"circles-k{k}.npz"))
         written.append(_record(run, out / f"circles-k{k}.mp4", rec, view, camera, progress))
-        still = dataclasses.replace(view, size=(960, 540), ssaa=view.ssaa or 2)
+        still = view.resolved("still", size=(960, 540))
         with Renderer(run, still) as r:
             finals.append(r.frame())  # the scene opens on the last step and the config's camera
         if echo:

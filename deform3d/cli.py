@@ -13,10 +13,10 @@ import re
 import sys
 from dataclasses import asdict, fields
 
-from . import __version__
-from .config import (ACTIVATIONS, DATASETS, OPTIMIZERS, PACES, PANELS, QUALITY, THEMES, RecordConfig,
+from .core import __version__
+from .core.config import (ACTIVATIONS, DATASETS, OPTIMIZERS, PACES, PANELS, QUALITY, THEMES, RecordConfig,
                      RenderConfig, TrainConfig, parse_size)
-from .errors import ConfigError, UsageError
+from .core.errors import ConfigError, UsageError
 
 PROG = "deform3d"
 
@@ -115,11 +115,11 @@ def add_config_options(parser, config, title: str, skip=()) -> None:
         group.add_argument(flag, dest=dest, type=_converter(f.type), default=default, metavar=metavar, help=text + note)
 
 
-def config_from(args, config, **override):
-    """Build a config dataclass from parsed options (ConfigError on a bad value)."""
+def config_from(args, config, skip=()):
+    """Build a config dataclass from parsed options (ConfigError on a bad value); fields in ``skip``
+    keep their defaults (another config owns that option on this command)."""
     values = {f.name: getattr(args, RENAMED.get((config, f.name), f.name)) for f in fields(config)
-              if hasattr(args, RENAMED.get((config, f.name), f.name))}
-    values.update(override)
+              if f.name not in skip and hasattr(args, RENAMED.get((config, f.name), f.name))}
     return config(**values)
 
 
@@ -132,7 +132,7 @@ def _progress(args):
 
 def cmd_train(args) -> int:
     from . import api
-    from .files import check_writable
+    from .core.files import check_writable
 
     config = config_from(args, TrainConfig)
     check_writable(args.out)
@@ -145,8 +145,8 @@ def cmd_train(args) -> int:
 
 def cmd_render(args) -> int:
     from . import api
-    from .files import check_writable
-    from .offscreen import write_png
+    from .core.files import check_writable
+    from .graphics.offscreen import write_png
 
     config = config_from(args, RenderConfig)
     if not str(args.out).lower().endswith(".png"):
@@ -161,7 +161,8 @@ def cmd_render(args) -> int:
 
 def _record_options(args) -> dict:
     rec = config_from(args, RecordConfig)
-    view = {n: v for n, v in asdict(config_from(args, RenderConfig, size=(16, 16))).items() if n != "size"}
+    # A video's size is RecordConfig's (its quality preset, or --size): the view takes it in api.record.
+    view = {n: v for n, v in asdict(config_from(args, RenderConfig, skip=("size",))).items() if n != "size"}
     return {**asdict(rec), **view}
 
 
@@ -172,7 +173,7 @@ def _training_flags_given(args) -> list[str]:
 
 def cmd_record(args) -> int:
     from . import api
-    from .files import check_writable
+    from .core.files import check_writable
 
     options = _record_options(args)
     plan = api._video_plan(args.out, options)  # every option and the target, before training

@@ -25,8 +25,8 @@ import tempfile
 from pathlib import Path
 
 from . import api
-from .config import RenderConfig, check_size
-from .errors import UsageError
+from .core.config import RenderConfig, check_size
+from .core.errors import UsageError
 
 try:  # the notebook extra; without it Viewer explains what to install (see Viewer.__new__)
     import ipywidgets
@@ -66,7 +66,7 @@ def summary(run) -> str:
 
 def png_bytes(image) -> bytes:
     """An (H, W, 3|4) uint8 image as PNG file bytes."""
-    from .offscreen import write_png
+    from .graphics.offscreen import write_png
 
     with tempfile.TemporaryDirectory(prefix="deform3d-") as folder:
         return write_png(image, Path(folder) / "still.png").read_bytes()
@@ -266,11 +266,11 @@ class Viewer(RemoteFrameBuffer):
 
     @property
     def _ssaa(self) -> int:
-        return self.config.ssaa or 1
+        return self.config.resolved("interactive").ssaa
 
     def _ensure_scene(self):
-        from .offscreen import egl_app
-        from .scene import Scene
+        from .graphics.offscreen import egl_app
+        from .graphics.scene import Scene
 
         if self._scene is None:
             self._scene = Scene(self.run, self.config, scale=self._ratio * self._ssaa, app=egl_app(),
@@ -280,7 +280,7 @@ class Viewer(RemoteFrameBuffer):
 
     def get_frame(self):
         """The current picture: (H, W, 3) uint8, H x W the logical size times the pixel ratio."""
-        from .offscreen import downsample
+        from .graphics.offscreen import downsample
 
         scene = self._ensure_scene()
         scene.set_step(self.step)

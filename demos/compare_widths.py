@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 import deform3d
-from deform3d.offscreen import write_png
+from deform3d.graphics.offscreen import write_png
 
 
 def main(argv: list[str] | None = None) -> None:

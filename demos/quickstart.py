@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 import deform3d
-from deform3d.offscreen import write_png
+from deform3d.graphics.offscreen import write_png
 
 
 def main(argv: list[str] | None = None) -> None:

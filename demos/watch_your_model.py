@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 import deform3d
-from deform3d.offscreen import write_png
+from deform3d.graphics.offscreen import write_png
 
 
 def two_circles(points: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

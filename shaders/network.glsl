@@ -1,7 +1,7 @@
 // network.glsl: the network's forward pass, shared by every deform3d shader (included, never
 // compiled alone). GLSL 120: no tanh, so it is written from exp; k <= 4 is packed into vec4/mat4
 // with zero padding, so one shader serves k = 2, 3 and 4. Matrices arrive transposed from numpy
-// (row-major) so that `u_W1 * v` here is W1 v of DESIGN.md.
+// (row-major) so that `u_W1 * v` here is W1 v of docs/design.md.
 //
 // uniforms: u_W1 (mat4: W1, k x 2, padded)    u_b1 (vec4: b1, padded)
 //           u_W2 (mat4: W2, 2 x k, padded)    u_b2 (vec4: b2 in .xy)

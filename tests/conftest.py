@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from deform3d.geometry import Weights
+from deform3d.core.geometry import Weights
 
 
 @pytest.fixture
@@ -31,8 +31,8 @@ def make_weights():
 @pytest.fixture(scope="session")
 def short_run():
     """A short real training run (k = 3, tanh, circles): 100 points per class, 10 epochs, 70 steps."""
-    from deform3d.config import TrainConfig
-    from deform3d.trainer import train
+    from deform3d.core.config import TrainConfig
+    from deform3d.core.trainer import train
 
     return train(TrainConfig(points=100, epochs=10), progress=False)
 
@@ -58,11 +58,11 @@ def any_run(request):
 def gl_app():
     """VisPy's EGL application with a canvas shown to render; skips (with the reason) where no GL exists.
 
-    Only a missing EGL skips (deform3d.errors.UsageError from egl_app); a GL that exists but fails to
+    Only a missing EGL skips (deform3d.core.errors.UsageError from egl_app); a GL that exists but fails to
     render is an error, never a skip. Tests that use this are marked ``@pytest.mark.gl``.
     """
-    from deform3d.errors import UsageError
-    from deform3d.offscreen import egl_app
+    from deform3d.core.errors import UsageError
+    from deform3d.graphics.offscreen import egl_app
 
     try:
         app = egl_app()

@@ -16,7 +16,7 @@ def sequential(k: int = 3, act=torch.nn.Tanh, sigmoid: bool = False, seed: int =
 
 def circles(points: int = 100) -> tuple[torch.Tensor, torch.Tensor]:
     """deform3d's circles (points per class) as tensors: X (n, 2) float32, y (n,) float32."""
-    from deform3d.data import circles as make
+    from deform3d.core.data import circles as make
 
     d = make(points, 0.005, 0)
     return torch.from_numpy(d.X), torch.from_numpy(d.y.astype(np.float32))

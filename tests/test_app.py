@@ -2,7 +2,7 @@
 
 Each window runs ``python -m deform3d show`` in a subprocess on a private Xvfb display; xdotool
 moves the real X pointer and presses real keys. What the window did is read back from its debug
-hook (``DEFORM3D_DEBUG_STATE``: JSON written after every frame and change, see ``deform3d.app``),
+hook (``DEFORM3D_DEBUG_STATE``: JSON written after every frame and change, see ``deform3d.ui.app``),
 from the files it writes, and from the X server's own pixels (``XGetImage`` through ctypes, so no
 screenshot tool is needed). Only a missing Xvfb or xdotool skips these tests, with the reason; CI
 installs both (.ci/run). The checks of the environment (no Qt, no display) and of the pieces the
@@ -15,6 +15,7 @@ import ctypes
 import ctypes.util
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deform3d.config import RenderConfig, TrainConfig
+from deform3d.core.config import RenderConfig, TrainConfig
 from pngs import read_png
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,29 +36,22 @@ RUN = ROOT / "tests" / "reference" / "run-k3.npz"  # k = 3, circles, 30 epochs o
 # ---------------------------------------------------------------- X server and window helpers
 
 
-def _free_display() -> int:
-    for n in range(91, 200):
-        if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists():
-            return n
-    pytest.skip("no free X display number")
-
-
 @pytest.fixture(scope="module")
 def display():
     """A private Xvfb display (":N"); skips only where Xvfb or xdotool is not installed."""
     missing = [tool for tool in ("Xvfb", "xdotool") if shutil.which(tool) is None]
     if missing:
         pytest.skip(f"window tests need {' and '.join(missing)} (Debian/Ubuntu: apt-get install xvfb xdotool)")
-    n = _free_display()
-    xvfb = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        if Path(f"/tmp/.X11-unix/X{n}").exists():
-            break
-        time.sleep(0.05)
-    else:
-        xvfb.kill()
-        pytest.fail("Xvfb did not start")
+    # -displayfd: Xvfb picks a free display and writes its number to the pipe once it accepts
+    # connections, so the test waits on that event, not on a guess.
+    ready, write_end = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write_end,))
+    os.close(write_end)
+    with os.fdopen(ready) as pipe:
+        if not select.select([pipe], [], [], 30)[0] or not (n := pipe.readline().strip()):
+            xvfb.kill()
+            pytest.fail("Xvfb did not start")
     yield f":{n}"
     xvfb.terminate()
     xvfb.wait(10)
@@ -137,6 +131,27 @@ class Window:
     def xdotool(self, *args: str) -> None:
         subprocess.run(["xdotool", *args], env=dict(os.environ, DISPLAY=self.display), check=True, timeout=30)
 
+    def windows(self) -> list[str]:
+        """The X windows of this process that are mapped now (a menu's popup is one)."""
+        out = subprocess.run(["xdotool", "search", "--onlyvisible", "--pid", str(self.proc.pid)], capture_output=True,
+                             text=True, env=dict(os.environ, DISPLAY=self.display), timeout=30).stdout
+        return out.split()
+
+    def geometry(self, window: str) -> tuple[int, int, int, int]:
+        """A window's [x, y, width, height] on the screen."""
+        out = subprocess.run(["xdotool", "getwindowgeometry", "--shell", window], capture_output=True, text=True,
+                             env=dict(os.environ, DISPLAY=self.display), timeout=30, check=True).stdout
+        g = dict(line.split("=", 1) for line in out.split())
+        return int(g["X"]), int(g["Y"]), int(g["WIDTH"]), int(g["HEIGHT"])
+
+    def until(self, condition, what: str, timeout: float = 15.0) -> None:
+        """Wait for ``condition()`` (an X query) to hold; each query is a round trip to the server."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out after {timeout:g} s waiting for {what}\n{self.log()}")
+            time.sleep(0.02)  # the poll interval
+
     def key(self, *keys: str) -> None:
         self.xdotool("key", *keys)
 
@@ -172,7 +187,7 @@ def run_file(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def run(run_file):
-    from deform3d.trajectory import Trajectory
+    from deform3d.core.trajectory import Trajectory
 
     return Trajectory.load(run_file)
 
@@ -200,9 +215,8 @@ def test_a_drag_in_the_lift_orbits_its_camera(window):
     x, y, w, h = s["panels"]["lift"]
     cx, cy = x + w // 2, y + h // 2
     window.xdotool("mousemove", str(cx), str(cy), "mousedown", "1")
-    for dx in range(20, 161, 20):
-        window.xdotool("mousemove", str(cx + dx), str(cy + dx // 8))
-        time.sleep(0.03)
+    for dx in range(20, 161, 20):  # --sync: each move has reached the X server before the next
+        window.xdotool("mousemove", "--sync", str(cx + dx), str(cy + dx // 8))
     window.xdotool("mouseup", "1")
     window.wait(lambda t: abs(t["azimuth"] - s["azimuth"]) > 20, 15, "the azimuth to turn")
     after = window.settle()  # the rest of the drag, handled
@@ -212,8 +226,7 @@ def test_a_drag_in_the_lift_orbits_its_camera(window):
     x, y, w, h = s["panels"]["plane"]
     window.xdotool("mousemove", str(x + w // 2), str(y + h // 2), "mousedown", "1")
     for dx in range(10, 61, 10):
-        window.xdotool("mousemove", str(x + w // 2 + dx), str(y + h // 2))
-        time.sleep(0.03)
+        window.xdotool("mousemove", "--sync", str(x + w // 2 + dx), str(y + h // 2))
     window.xdotool("mouseup", "1")
     panned = window.wait(lambda t: t["rects"]["plane"][0] < s["rects"]["plane"][0], 15, "the plane to pan")
     assert panned["azimuth"] == after["azimuth"]
@@ -230,8 +243,7 @@ def test_space_plays_and_the_step_advances_then_pauses(window, run):
     window.wait(lambda s: s["step"] > playing["step"], what="the step to keep advancing")
     window.key("space")
     paused = window.wait(lambda s: not s["playing"], what="space to pause")
-    time.sleep(0.5)
-    assert window.state()["step"] == paused["step"], "paused, the step must stay"
+    assert window.settle()["step"] == paused["step"], "paused, the step must stay"
     assert paused["full_detail"], "at rest the sheet is drawn with the full mesh"
 
 
@@ -281,10 +293,11 @@ def test_v_twice_records_a_decodable_video_of_the_window(window):
     start = time.monotonic()
     window.key("v")
     window.wait(lambda s: s["recording"] is not None, what="v to start recording")
-    for _ in range(6):
+    for _ in range(6):  # each step drawn (and so captured) before the next key
+        before = window.state()
         window.key("Right")
-        time.sleep(0.15)
-    time.sleep(0.5)
+        window.wait(lambda t: t["step"] > before["step"] and t["frames"] > before["frames"], what="a step drawn")
+    window.settle()  # the last picture held a while: the video's last frame is the window's
     window.key("v")
     s = window.wait(lambda t: t["recording"] is None and t["videos"], 30, "v to finish the video")
     elapsed = time.monotonic() - start
@@ -374,9 +387,13 @@ def test_live_training_grows_the_slider_and_the_window_stays_responsive(display,
         assert later["stall_max_ms"] < 1500, f"the event loop stalled {later['stall_max_ms']:.0f} ms while training"
         # The training panel: k = 4 instead, train; a new run starts from step 0 and grows.
         (kx, ky), (tx, ty) = later["playground"]["hidden"], later["playground"]["train"]
+        shown = w.windows()
         w.xdotool("mousemove", str(kx), str(ky), "click", "1")
-        time.sleep(0.5)  # the menu opens
-        w.key("4", "Return")
+        w.until(lambda: len(w.windows()) > len(shown), "the k menu to open")
+        (menu,) = set(w.windows()) - set(shown)
+        x, y, width, height = w.geometry(menu)
+        w.xdotool("mousemove", "--sync", str(x + width // 2), str(y + height * 5 // 6), "click", "1")  # "4": last of 2, 3, 4
+        w.until(lambda: menu not in w.windows(), "the k menu to close")
         w.xdotool("mousemove", str(tx), str(ty), "click", "1")
         k4 = w.wait(lambda s: s["hidden"] == 4 and s["training"] and s["slider"]["max"] > 0, 60, "a k = 4 run to train")
         assert "k = 4" in k4["title"] and k4["following"]
@@ -433,7 +450,7 @@ def test_bad_options_are_one_line_errors_before_any_window(run_file, args, messa
 def test_the_core_and_headless_paths_never_import_qt(run_file, tmp_path):
     code = f"""
 import sys
-import deform3d, deform3d.api, deform3d.cli, deform3d.app, deform3d.scene, deform3d.recorder, deform3d.live
+import deform3d, deform3d.api, deform3d.cli, deform3d.ui.app, deform3d.graphics.scene, deform3d.media.recorder, deform3d.core.live
 from deform3d.cli import main
 assert main(["train", "--epochs", "1", "--points", "20", "--quiet", "--out", {str(tmp_path / 'r.npz')!r}]) == 0
 code = main(["render", {str(run_file)!r}, "--size", "64x48", "--out", {str(tmp_path / 's.png')!r}])
@@ -449,8 +466,8 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("PySide6", "PyQt5", "
 
 
 def test_live_run_publishes_prefixes_of_the_same_run_train_makes():
-    from deform3d.live import LiveRun
-    from deform3d.trainer import train
+    from deform3d.core.live import LiveRun
+    from deform3d.core.trainer import train
 
     config = TrainConfig(points=60, epochs=15)
     live = LiveRun(config)
@@ -461,7 +478,7 @@ def test_live_run_publishes_prefixes_of_the_same_run_train_makes():
         snap = live.snapshot()
         seen.append(snap.num_steps)
         assert len(snap.loss) == snap.num_steps + 1 == len(snap.weights.W1)
-        time.sleep(0.001)
+        live.wait(snap.num_steps + 1, 30)  # the next publish (or the end)
     live.join()
     ref = train(config, progress=False)
     final = live.snapshot()
@@ -473,11 +490,10 @@ def test_live_run_publishes_prefixes_of_the_same_run_train_makes():
 
 
 def test_live_run_stops_when_asked_without_being_waited_for():
-    from deform3d.live import LiveRun
+    from deform3d.core.live import LiveRun
 
     live = LiveRun(TrainConfig(epochs=100000, points=50)).start()
-    while live.published == 0:
-        time.sleep(0.01)
+    assert live.wait(1, 60), "the first epoch's steps"
     t = time.perf_counter()
     live.stop()
     assert time.perf_counter() - t < 0.01, "stop() must return at once"
@@ -487,7 +503,7 @@ def test_live_run_stops_when_asked_without_being_waited_for():
 
 @pytest.mark.gl
 def test_scene_toggles_and_detail_change_uniforms_only(gl_app, run):
-    from deform3d.scene import Scene
+    from deform3d.graphics.scene import Scene
 
     scene = Scene(run, RenderConfig(size=(320, 180), mesh=64), app=gl_app)
     try:

@@ -89,8 +89,8 @@ def assert_moves(frames: np.ndarray) -> None:
 @pytest.fixture(scope="module")
 def gl():
     """Skip (with the reason) where no EGL exists; a GL that exists but fails is a failure."""
-    from deform3d.errors import UsageError
-    from deform3d.offscreen import egl_app
+    from deform3d.core.errors import UsageError
+    from deform3d.graphics.offscreen import egl_app
 
     try:
         egl_app()
@@ -112,7 +112,7 @@ def source(request, run_npz, tmp_path_factory):
     recorded by deform3d.watch (the same size: 200 points, batch 32, 2 epochs, 14 steps)."""
     from loops import watched_run
 
-    from deform3d.trajectory import Trajectory
+    from deform3d.core.trajectory import Trajectory
 
     if request.param == "train":
         return run_npz, Trajectory.load(run_npz)
@@ -176,7 +176,7 @@ def test_a_run_from_either_source_records_alike_from_its_file_and_from_memory(gl
 
 @pytest.mark.gl
 def test_record_without_a_run_trains_first_and_keeps_it_with_save_run(gl, tmp_path, run_npz):
-    from deform3d.trajectory import Trajectory
+    from deform3d.core.trajectory import Trajectory
 
     p = ok(cli("record", "--out", "x.mp4", *TINY, *TRAIN, "--save-run", "kept.npz", cwd=tmp_path))
     assert p.stdout.strip().endswith("-> x.mp4")
@@ -228,8 +228,9 @@ def test_sigint_mid_recording_keeps_a_shorter_valid_video_and_exits_130(gl, tmp_
     proc = start("record", run_npz, "--out", name, *TINY, "--duration", "60", cwd=tmp_path)
     try:
         # ffmpeg's temporary output appears beside the target once the first frame reached it.
+        # ffmpeg's temporary output appears beside the target once the first frame reached it: from
+        # then on there is a shorter video to keep, however many frames follow before the signal.
         wait_for(lambda: any(n.endswith(".tmp") for n in hidden_files(tmp_path)), 90, "temporary video", proc)
-        time.sleep(0.5)  # a few more frames
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
@@ -251,7 +252,9 @@ def test_sigint_mid_recording_keeps_a_shorter_valid_video_and_exits_130(gl, tmp_
 def test_sigint_while_training_writes_nothing_and_exits_130(tmp_path):
     proc = start("record", "--out", "x.mp4", *TINY, "--epochs", "100000", "--save-run", "r.npz", cwd=tmp_path)
     try:
-        time.sleep(4)  # past the imports, inside the training loop
+        # Past the imports (torch is mapped into the process), so the signal lands in training.
+        maps = Path(f"/proc/{proc.pid}/maps")
+        wait_for(lambda: "libtorch_cpu" in maps.read_text(), 90, "torch loaded", proc)
         assert proc.poll() is None, proc.communicate()
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)

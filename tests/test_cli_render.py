@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from deform3d.cli import main
-from deform3d.geometry import Weights
-from deform3d.trajectory import Trajectory
+from deform3d.core.geometry import Weights
+from deform3d.core.trajectory import Trajectory
 
 pytestmark = [pytest.mark.gl, pytest.mark.usefixtures("gl_app")]
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deform3d.config import TrainConfig
-from deform3d.geometry import Weights
-from deform3d.trajectory import FORMAT, SCHEMA_VERSION, Trajectory
+from deform3d.core.config import TrainConfig
+from deform3d.core.geometry import Weights
+from deform3d.core.trajectory import FORMAT, SCHEMA_VERSION, Trajectory
 from folders import unwritable_folder
 
 HEAVY = ("torch", "vispy")
@@ -228,7 +228,7 @@ def test_console_script_and_module_agree(tmp_path):
 def test_import_and_help_load_neither_torch_nor_vispy():
     code = f"""
 import sys
-import deform3d, deform3d.cli, deform3d.config, deform3d.geometry, deform3d.trajectory, deform3d.data
+import deform3d, deform3d.cli, deform3d.core.config, deform3d.core.geometry, deform3d.core.trajectory, deform3d.core.data
 for argv in (["--help"], ["train", "--help"]):
     try:
         deform3d.cli.main(argv)

@@ -1,4 +1,4 @@
-"""Datasets (deform3d.data): the circles exactly as the original experiment, every built-in's shape
+"""Datasets (deform3d.core.data): the circles exactly as the original experiment, every built-in's shape
 and labels, determinism given a seed, and the CSV loader's accepted forms.
 
 The CSV loader's error paths are tested through the real command line in test_cli_train.py.
@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from deform3d import data
-from deform3d.config import DATASETS, TrainConfig
+from deform3d.core import data
+from deform3d.core.config import DATASETS, TrainConfig
 
 MAKERS = {name: getattr(data, name) for name in DATASETS}
 
@@ -127,7 +127,7 @@ def test_csv_through_the_config(tmp_path):
 
 
 def test_csv_errors_name_the_file_and_line(tmp_path):
-    from deform3d.errors import UsageError
+    from deform3d.core.errors import UsageError
 
     path = write(tmp_path, "0,0,0\n1,1,1\n2,oops,0\n3,3,1\n")
     with pytest.raises(UsageError, match=r"points\.csv, line 3: non-numeric"):

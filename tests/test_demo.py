@@ -56,7 +56,7 @@ def test_demo_writes_three_videos_three_runs_and_a_contact_sheet(demo):
 
 
 def test_demo_runs_tell_the_story(demo):
-    from deform3d.trajectory import Trajectory
+    from deform3d.core.trajectory import Trajectory
 
     out, p = demo
     acc = {}

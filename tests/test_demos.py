@@ -39,8 +39,8 @@ def test_demo_reads_like_a_script_to_copy(demo):
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("demo", DEMOS, ids=lambda p: p.name)
 def test_demo_runs_small(demo, tmp_path):
-    from deform3d.errors import UsageError
-    from deform3d.offscreen import egl_app
+    from deform3d.core.errors import UsageError
+    from deform3d.graphics.offscreen import egl_app
 
     try:
         egl_app()

@@ -1,4 +1,4 @@
-"""The numpy reference (deform3d.geometry) against torch and against the math in DESIGN.md.
+"""The numpy reference (deform3d.core.geometry) against torch and against the math in docs/design.md.
 
 Every view and the trainer are checked against ``geometry``, so geometry itself is checked here
 against independent computations: torch's own forward pass, finite differences, and the defining
@@ -12,16 +12,16 @@ import pytest
 import torch
 from scipy.spatial import cKDTree
 
-from deform3d import geometry
-from deform3d.geometry import ACTIVATION_RANGE, Weights
+from deform3d.core import geometry
+from deform3d.core.geometry import ACTIVATION_RANGE, Weights
 
 KS = (2, 3, 4)
 ACTIVATIONS = ("tanh", "sigmoid", "relu")
 
 
 def torch_forward(w: Weights, X: np.ndarray, activation: str):
-    """h1, h2, p from the torch model itself (deform3d.model.Net), as float64 numpy."""
-    from deform3d.model import Net
+    """h1, h2, p from the torch model itself (deform3d.core.model.Net), as float64 numpy."""
+    from deform3d.core.model import Net
 
     net = Net(w.hidden, activation).load_weights(w)
     with torch.no_grad():
@@ -230,8 +230,8 @@ def test_decision_surface_with_an_axis_parallel_decision_line(make_weights, acti
 
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
 def test_decision_surface_on_trained_weights(activation):
-    from deform3d.config import TrainConfig
-    from deform3d.trainer import train
+    from deform3d.core.config import TrainConfig
+    from deform3d.core.trainer import train
 
     # Trained weights are where the surface is hard: saturated units and a nearly singular W2.
     run = train(TrainConfig(activation=activation), progress=False)  # the defaults, ~1 s

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import deform3d
-from deform3d.errors import UsageError
+from deform3d.core.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "demos" / "notebook.ipynb"
@@ -30,7 +30,7 @@ TOLERANCE = 2  # levels of 255: llvmpipe is deterministic; this allows for round
 @pytest.fixture(scope="module")
 def egl():
     """Skip (with the reason) where no EGL exists; a GL that exists but fails is an error."""
-    from deform3d.offscreen import egl_app
+    from deform3d.graphics.offscreen import egl_app
 
     try:
         return egl_app()
@@ -212,7 +212,7 @@ def test_viewer_wheel_zooms_from_the_fitted_view_and_matches_render(egl, run):
     assert_same_picture(zoomed, deform3d.render(run, **{**viewer.render_options(), "ssaa": 1}))
 
     viewer.handle_event(pointer("double_click", 80, 90))
-    assert viewer.distance is None and viewer.azimuth == deform3d.config.RenderConfig.azimuth
+    assert viewer.distance is None and viewer.azimuth == deform3d.core.config.RenderConfig.azimuth
     assert_same_picture(viewer.get_frame(), fitted)
 
 
@@ -254,7 +254,7 @@ def test_viewer_without_the_notebook_extra_says_what_to_install(run, monkeypatch
 
 
 def test_viewer_checks_its_options_before_making_a_widget(run, capsys):
-    from deform3d.config import ConfigError
+    from deform3d.core.config import ConfigError
     from deform3d.notebook import Viewer
 
     with pytest.raises(ConfigError, match="theme"):

@@ -17,9 +17,9 @@ import pytest
 from scipy import ndimage
 
 import deform3d
-from deform3d.config import RenderConfig, TrainConfig
-from deform3d.geometry import forward
-from deform3d.offscreen import Renderer
+from deform3d.core.config import RenderConfig, TrainConfig
+from deform3d.core.geometry import forward
+from deform3d.graphics.offscreen import Renderer
 
 pytestmark = [pytest.mark.gl, pytest.mark.usefixtures("gl_app")]
 
@@ -34,7 +34,7 @@ RUNS = {
 
 @pytest.fixture(scope="module")
 def runs():
-    from deform3d.trainer import train
+    from deform3d.core.trainer import train
 
     return {name: train(cfg, progress=False) for name, cfg in RUNS.items()}
 

@@ -1,4 +1,4 @@
-"""deform3d.recorder against the real bundled ffmpeg: what was written is decoded and checked.
+"""deform3d.media.recorder against the real bundled ffmpeg: what was written is decoded and checked.
 
 No mocks. Each video is decoded with ``imageio_ffmpeg.get_ffmpeg_exe()``: codec, pixel format,
 size and frame count from ffmpeg's own description, and the pixels of every frame, whose colour
@@ -22,9 +22,9 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from deform3d.config import ConfigError
-from deform3d.errors import UsageError
-from deform3d.recorder import RecordError, Recorder, RecordingInterrupted, check_target, record_frames
+from deform3d.core.config import ConfigError
+from deform3d.core.errors import UsageError
+from deform3d.media.recorder import RecordError, Recorder, RecordingInterrupted, check_target, record_frames
 from folders import unwritable_folder
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
@@ -228,7 +228,10 @@ def test_encoder_failure_is_one_line_and_leaves_nothing(tmp_path):
             for i, frame in enumerate(make_frames(200)):
                 rec.write(frame)
                 if i == 2:
-                    time.sleep(0.2)  # let ffmpeg write what it has, then pull the folder away
+                    deadline = time.monotonic() + 30  # ffmpeg has written a frame: then pull the folder away
+                    while not any(tmp_path.glob(".frames.*/frame_*.png")):
+                        assert time.monotonic() < deadline, "ffmpeg writes its frames beside the target"
+                        time.sleep(0.01)  # the poll interval of a wait on a condition
                     for hidden in tmp_path.glob(".frames.*"):
                         shutil.rmtree(hidden)
     assert "\n" not in str(e.value)
@@ -330,7 +333,7 @@ def test_target_that_is_the_wrong_kind_of_thing(tmp_path):
 
 
 def test_record_imports_neither_torch_nor_vispy_nor_scipy():
-    code = "import sys, deform3d.recorder; print(sorted({'torch', 'vispy', 'scipy'} & set(sys.modules)))"
+    code = "import sys, deform3d.media.recorder; print(sorted({'torch', 'vispy', 'scipy'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.strip() == "[]", out.stderr
 
@@ -340,7 +343,7 @@ def test_record_imports_neither_torch_nor_vispy_nor_scipy():
 CHILD = textwrap.dedent("""
     import sys, time
     import numpy as np
-    from deform3d.recorder import Recorder, RecordingInterrupted
+    from deform3d.media.recorder import Recorder, RecordingInterrupted
 
     path, total, first_delay, render = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
     frame = lambda i: np.full((48, 64, 3), i % 256, np.uint8)
@@ -350,10 +353,16 @@ CHILD = textwrap.dedent("""
             deadline = time.monotonic() + first_delay
             while time.monotonic() < deadline and rec.interrupted is None:
                 time.sleep(0.01)  # a slow first render
+            noted = False
             for i in range(total):
                 rec.write(frame(i))
                 print("frame", i + 1, flush=True)
-                time.sleep(render)
+                deadline = time.monotonic() + render
+                while time.monotonic() < deadline:  # a slow render, which says when a signal was noted
+                    if rec.interrupted and not noted:
+                        print("noted", rec.interrupted, flush=True)
+                        noted = True
+                    time.sleep(0.002)
     except RecordingInterrupted as e:
         print("stopped", e.written, flush=True)
         sys.exit(3)
@@ -377,8 +386,11 @@ def run_child(tmp_path: Path, target: str, total: int, send: signal.Signals, aft
             if line.startswith("recording") and after == 0 or line == f"frame {after}\n":
                 break
         child.send_signal(send)
-        if twice:
-            time.sleep(0.05)
+        if twice:  # the second only once the first was handled (two pending signals would be one)
+            while not (line := child.stdout.readline()).startswith("noted"):
+                assert line, f"child ended early: {child.stderr.read()}"
+                lines.append(line)
+            lines.append(line)
             child.send_signal(send)
         out, err = child.communicate(timeout=60)
     finally:

@@ -21,12 +21,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deform3d.config import RenderConfig
-from deform3d.geometry import Weights, clip_line, crease, forward, jacobian_det
-from deform3d.offscreen import Renderer
-from deform3d.scene import THEMES
-from deform3d.trajectory import Trajectory
-from deform3d.visuals import HalfPlaneVisual, OutlineVisual, PointsVisual, SheetVisual, SurfaceVisual
+from deform3d.core.config import RenderConfig
+from deform3d.core.geometry import Weights, clip_line, crease, forward, jacobian_det
+from deform3d.graphics.offscreen import Renderer
+from deform3d.graphics.scene import THEMES
+from deform3d.core.trajectory import Trajectory
+from deform3d.graphics.visuals import HalfPlaneVisual, OutlineVisual, PointsVisual, SheetVisual, SurfaceVisual
 from pngs import read_png
 
 pytestmark = [pytest.mark.gl, pytest.mark.usefixtures("gl_app")]
@@ -38,7 +38,7 @@ REGEN = os.environ.get("DEFORM3D_REGEN", "") not in ("", "0")
 
 # ---------------------------------------------------------------- hand-made runs
 
-# Weights (named as in DESIGN.md) that bend the plane visibly without squashing the chosen points
+# Weights (named as in docs/design.md) that bend the plane visibly without squashing the chosen points
 # together: tanh leaves its linear regime, the decision line crosses the plane's box diagonally.
 NETS = {
     2: dict(W1=[[-0.56, -1.75], [1.82, -1.12]], b1=[-0.5, 1.1], W2=[[2.0, 1.0], [-0.9, 1.3]], b2=[-1.5, -0.1],
@@ -563,8 +563,8 @@ def reference_run(k: int) -> Trajectory:
     if not path.exists():
         if not REGEN:
             pytest.fail(f"{path} is missing; make it with DEFORM3D_REGEN=1 pytest {__file__} -k reference")
-        from deform3d.config import TrainConfig
-        from deform3d.trainer import train
+        from deform3d.core.config import TrainConfig
+        from deform3d.core.trainer import train
 
         REFERENCE.mkdir(exist_ok=True)
         train(TrainConfig(hidden=k, points=200, epochs=30, seed=0), progress=False).save(path)

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deform3d import glsl
-from deform3d.geometry import ACTIVATION_RANGE, act, act_grad, crease, decision_surface, forward, jacobian_det, lift_projection
-from deform3d.visuals import ACTIVATION_CODE, network_uniforms, surface_uniforms
+from deform3d.graphics import glsl
+from deform3d.core.geometry import ACTIVATION_RANGE, act, act_grad, crease, decision_surface, forward, jacobian_det, lift_projection
+from deform3d.graphics.visuals import ACTIVATION_CODE, network_uniforms, surface_uniforms
 
 ROOT = Path(__file__).resolve().parents[1]
 SHADERS = sorted(p for p in (ROOT / "shaders").iterdir() if p.suffix in (".glsl", ".vert", ".frag"))
@@ -72,8 +72,8 @@ def test_an_unknown_shader_name_is_an_error_never_code(shader_folder):
 
 def test_loader_looks_in_the_package_first_then_the_repository(tmp_path, monkeypatch):
     package = tmp_path / "site" / "deform3d"
-    package.mkdir(parents=True)
-    monkeypatch.setattr(glsl, "__file__", str(package / "glsl.py"))
+    (package / "graphics").mkdir(parents=True)
+    monkeypatch.setattr(glsl, "__file__", str(package / "graphics" / "glsl.py"))
     with pytest.raises(FileNotFoundError, match="shaders are missing"):
         glsl.shader_dir()
     (tmp_path / "site" / "shaders").mkdir()  # an editable checkout: the repository's top level
@@ -295,7 +295,7 @@ def test_the_gpu_surface_reaches_as_far_as_geometry_s(make_weights):
 
 
 def test_the_gpu_surface_of_a_trained_run_reaches_as_far_as_geometry_s():
-    from deform3d.trajectory import Trajectory
+    from deform3d.core.trajectory import Trajectory
 
     run = Trajectory.load(Path(__file__).parent / "reference" / "run-k3.npz")
     checked, worst = 0, 0.0
@@ -311,3 +311,18 @@ def test_the_gpu_surface_of_a_trained_run_reaches_as_far_as_geometry_s():
         checked += 1
     assert checked >= 10
     assert worst < 0.15, f"geometry's surface reaches {worst:.2f} (lift units) past the shader's"
+
+
+def test_the_shader_s_activation_codes_are_the_activation_table_s():
+    """network.glsl branches on u_act; its interface comment names each code's activation, and
+    visuals uploads the table's code: all three must agree, or a sheet would bend the wrong way."""
+    from deform3d.core import activations
+
+    text = (ROOT / "shaders" / "network.glsl").read_text()
+    listed = re.search(r"u_act \(float: ([^)]*)\)", text).group(1)
+    codes = {name: int(code) for code, name in (part.split() for part in listed.split(","))}
+    assert codes == {name: a.glsl for name, a in activations.TABLE.items()}
+    assert ACTIVATION_CODE == {name: float(code) for name, code in codes.items()}
+    # act()'s branches: u_act < 0.5 is code 0, < 1.5 code 1, the rest code 2, in the table's order.
+    body = text[text.index("vec4 act(vec4 z)"):]
+    assert body.index("u_act < 0.5") < body.index("u_act < 1.5") < body.index("max(z, 0.0)")

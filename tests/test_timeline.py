@@ -1,4 +1,4 @@
-"""deform3d.timeline (video time -> step and camera) and deform3d.config.RecordConfig.
+"""deform3d.media.timeline (video time -> step and camera) and deform3d.core.config.RecordConfig.
 
 Pacing, holds, orbit and keyframes are checked against their definitions in the timeline module's
 docstring; camera files against every way a hand-written TOML file goes wrong.
@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deform3d.config import QUALITY, RecordConfig, RenderConfig, parse_size
-from deform3d.errors import ConfigError, UsageError
-from deform3d.timeline import FrameState, Keyframes, Orbit, Timeline, camera_from_config, pace
+from deform3d.core.config import QUALITY, RecordConfig, RenderConfig, parse_size
+from deform3d.core.errors import ConfigError, UsageError
+from deform3d.media.timeline import FrameState, Keyframes, Orbit, Timeline, camera_from_config, pace
 
 ROOT = Path(__file__).resolve().parents[1]
 CAMERA = """
@@ -197,7 +197,7 @@ def test_keyframes_are_smooth_and_do_not_overshoot(tmp_path):
 def test_the_documented_camera_file_loads(tmp_path):
     import textwrap
 
-    import deform3d.timeline as timeline
+    import deform3d.media.timeline as timeline
 
     doc = timeline.__doc__
     block = doc[doc.index("# camera.toml") : doc.index("At least two keyframes")]
@@ -260,7 +260,7 @@ def test_missing_camera_file(tmp_path):
 
 
 def test_timeline_imports_neither_torch_nor_vispy():
-    code = "import sys, deform3d.timeline; print(sorted({'torch', 'vispy'} & set(sys.modules)))"
+    code = "import sys, deform3d.media.timeline; print(sorted({'torch', 'vispy'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.strip() == "[]", out.stderr
 

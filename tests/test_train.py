@@ -1,4 +1,4 @@
-"""The trainer (deform3d.trainer) against torch itself: hand-written gradients vs autograd, _Adam and
+"""The trainer (deform3d.core.trainer) against torch itself: hand-written gradients vs autograd, _Adam and
 _SGD vs torch.optim, a whole run vs a plain torch loop, recording, reproducibility, and the
 product's headline fact (k = 2 cannot separate the circles, k = 3 and k = 4 can).
 """
@@ -14,12 +14,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from deform3d import geometry
-from deform3d.config import TrainConfig
-from deform3d.geometry import Weights
-from deform3d.model import Net
-from deform3d.progress import Progress
-from deform3d.trainer import _SGD, _Adam, _Step, initial_weights, step_metrics, train
+from deform3d.core import geometry
+from deform3d.core.config import TrainConfig
+from deform3d.core.geometry import Weights
+from deform3d.core.model import Net
+from deform3d.core.progress import Progress
+from deform3d.core.trainer import _SGD, _Adam, _Step, initial_weights, step_metrics, train
 
 KS = (2, 3, 4)
 ACTIVATIONS = ("tanh", "sigmoid", "relu")
@@ -185,7 +185,7 @@ def test_headline_width_decides_whether_the_circles_separate(k):
 
 
 def test_training_runs_on_one_thread_and_restores_the_callers_setting(monkeypatch):
-    trainer = importlib.import_module("deform3d.trainer")
+    trainer = importlib.import_module("deform3d.core.trainer")
     seen = []
 
     class Spy(Progress):  # called once an epoch, inside the training loop
@@ -202,3 +202,72 @@ def test_training_runs_on_one_thread_and_restores_the_callers_setting(monkeypatc
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_two_threads_training_at_once_each_run_on_one_thread_and_restore():
+    """Choreographed with events (no sleeps): A enters, B enters, A leaves while B is still inside.
+    B must still run on one thread, A's thread must be back to its own setting, and so must the
+    caller's once both have left, whether torch's setting is per thread or one per process."""
+    import threading
+
+    from deform3d.core.trainer import one_thread
+
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def a():
+        torch.set_num_threads(2)
+        with one_thread():
+            seen["a inside"] = torch.get_num_threads()
+            a_in.set()
+            assert b_in.wait(30)
+        seen["a after"] = torch.get_num_threads()
+        a_out.set()
+
+    def b():
+        assert a_in.wait(30)
+        with one_thread():
+            b_in.set()
+            assert a_out.wait(30)
+            seen["b inside, a gone"] = torch.get_num_threads()
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        threads = [threading.Thread(target=f) for f in (a, b)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert seen == {"a inside": 1, "a after": 2 if trainer_is_per_thread() else 1, "b inside, a gone": 1}
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def trainer_is_per_thread() -> bool:
+    from deform3d.core.trainer import _thread_count_is_per_thread
+
+    return _thread_count_is_per_thread()
+
+
+def test_two_runs_trained_at_once_equal_the_same_runs_trained_alone():
+    import threading
+
+    configs = [TrainConfig(points=40, epochs=3, hidden=k, seed=k) for k in (2, 3)]
+    alone = [train(c, progress=False) for c in configs]
+    together = [None, None]
+    start = threading.Barrier(2)
+
+    def run(i):
+        start.wait(30)
+        together[i] = train(configs[i], progress=False)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    for a, b in zip(alone, together):
+        assert np.array_equal(a.weights.flat(), b.weights.flat())
+        assert np.array_equal(a.loss, b.loss)

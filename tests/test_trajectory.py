@@ -1,4 +1,4 @@
-"""The trajectory file (deform3d.trajectory): round trip, atomic save, interpolation, and every way a
+"""The trajectory file (deform3d.core.trajectory): round trip, atomic save, interpolation, and every way a
 file can be wrong (truncated, foreign, pickled, newer schema), each a TrajectoryError naming the file.
 """
 
@@ -9,9 +9,9 @@ import json
 import numpy as np
 import pytest
 
-from deform3d.errors import UsageError
-from deform3d.geometry import Weights
-from deform3d.trajectory import FORMAT, SCHEMA_VERSION, Trajectory, TrajectoryError
+from deform3d.core.errors import UsageError
+from deform3d.core.geometry import Weights
+from deform3d.core.trajectory import FORMAT, SCHEMA_VERSION, Trajectory, TrajectoryError
 
 
 def test_round_trip_keeps_every_array_and_the_metadata(any_run, tmp_path):

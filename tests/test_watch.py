@@ -18,10 +18,10 @@ from loops import circles, flat, sequential, train_loop
 from torch import nn
 
 import deform3d
-from deform3d import geometry
-from deform3d.errors import UsageError
-from deform3d.trajectory import Trajectory
-from deform3d.watcher import Rows
+from deform3d.core import geometry
+from deform3d.core.errors import UsageError
+from deform3d.core.trajectory import Trajectory
+from deform3d.core.watcher import Rows
 
 
 def record_with_copies(model, opt, X, y, epochs: int = 3, **watch_options):

@@ -1,7 +1,7 @@
 """The picture: panels side by side (lift in 3-D | plane | input), cameras, a heads-up line.
 
-Owns: composing visuals into a VisPy SceneCanvas, themes, the static geometry of a run (input
-mesh, lift projection, boxes), and turning (fractional step, camera) into uniforms. Per frame it
+Owns: composing visuals into a VisPy SceneCanvas, themes, uploading a run's static geometry
+(core.framing: input mesh, lift projection, boxes), and turning (fractional step, camera) into uniforms. Per frame it
 sends uniforms only; vertex data is uploaded when the scene is built. Imports VisPy and numpy,
 never torch. The canvas backend (EGL offscreen, Qt window) is chosen by the caller.
 """
@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 from vispy import scene
 
-from .config import MESH_STILL, RenderConfig
-from .geometry import ACTIVATION_RANGE, forward, input_extent, input_mesh, lift_projection, surface_presence
-from .trajectory import Trajectory
+from ..core.config import RenderConfig
+from ..core.framing import RunGeometry
+from ..core.geometry import ACTIVATION_RANGE, forward, input_mesh, surface_presence
+from ..core.trajectory import Trajectory
 from .visuals import HalfPlane, Outline, Points, Sheet, Surface, network_uniforms, surface_uniforms
 
 
@@ -70,39 +71,6 @@ TITLES = {
 }
 
 
-def nice_step(span: float, lines: int = 10) -> float:
-    """A round grid spacing (1, 2, 2.5 or 5 x 10^n) giving about ``lines`` lines over ``span``."""
-    raw = span / lines
-    mag = 10 ** math.floor(math.log10(raw))
-    return mag * min((1, 2, 2.5, 5, 10), key=lambda m: abs(m * mag - raw))
-
-
-class RunGeometry:
-    """What stays fixed for a whole animation of a run: domain, mesh, projection, boxes."""
-
-    def __init__(self, run: Trajectory, mesh: int = 256):
-        self.run = run
-        self.k, self.activation = run.hidden, run.activation
-        self.lo, self.hi = input_extent(run.X)
-        self.vertices, self.faces = input_mesh(mesh, self.lo, self.hi)
-        final = run.weights[run.num_steps]
-        sample = np.concatenate([run.X, input_mesh(48, self.lo, self.hi)[0]])
-        f = forward(final, sample, self.activation)
-        self.projection = lift_projection(f.h1)
-        lo, hi = ACTIVATION_RANGE[self.activation]
-        if not np.isfinite(hi):  # relu: unbounded; frame the final run's extent
-            hi = float(max(np.abs(f.h1).max(), np.abs(f.h2).max(), 1e-3)) * 1.1
-        self.plane_range = (lo, hi)
-        if self.k == 4:
-            r = float(np.abs(self.projection(f.h1)).max()) * 1.05
-            self.lift_box = (np.full(3, -r), np.full(3, r))
-        else:
-            self.lift_box = (np.array([lo, lo, lo if self.k == 3 else 0.0]), np.array([hi, hi, hi if self.k == 3 else 0.0]))
-        self.grid_step = nice_step(float(self.hi[0] - self.lo[0]))
-        # Where the sheet is, cheaply, for the decision surface's presence: the data and a coarse grid.
-        self.extent_sample = np.concatenate([run.X, input_mesh(16, self.lo, self.hi)[0]])
-
-
 def _box_edges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
     edges = [(a, b) for a in range(8) for b in range(a + 1, 8) if bin(a ^ b).count("1") == 1]
@@ -120,7 +88,7 @@ class Scene:
                  size: tuple[int, int] | None = None, geometry: RunGeometry | None = None, show: bool = False):
         self.run, self.config, self.scale = run, config, scale
         self.theme = THEMES[config.theme]
-        self.mesh = config.mesh or MESH_STILL
+        self.mesh = config.resolved("interactive").mesh
         self.geo = geometry or RunGeometry(run, self.mesh)
         w, h = size or config.size
         # Text follows the picture's size (a 480p video keeps its heads-up line inside the frame,

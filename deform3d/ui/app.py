@@ -2,7 +2,7 @@
 
 Owns: the checks that run before any Qt import (Qt installed? a display to open a window on?),
 each failing with one line that says what to do; turning the options into a window; and the debug
-hook the window tests read. The window itself lives in ``deform3d.window``, imported only here,
+hook the window tests read. The window itself lives in ``deform3d.ui.window``, imported only here,
 only after the checks: the core and the headless paths (``train``, ``render``, ``record``) never
 import Qt.
 
@@ -22,8 +22,8 @@ import os
 import sys
 from pathlib import Path
 
-from .config import RenderConfig, TrainConfig
-from .errors import UsageError
+from ..core.config import RenderConfig, TrainConfig
+from ..core.errors import UsageError
 
 GUI_MISSING = "the window needs Qt, which is not installed: pip install 'deform3d[gui]'"
 NO_DISPLAY = ("no display to open a window on ($DISPLAY is not set); render without one: "
@@ -86,7 +86,7 @@ def show(run=None, train: TrainConfig | None = None, render: RenderConfig = Rend
         raise UsageError(f"--save-dir {save_dir} is not a folder; screenshots and videos go there")
     source = None
     if run is not None:  # a bad file is the more useful error, so it comes before the environment's
-        from .trajectory import Trajectory
+        from ..core.trajectory import Trajectory
 
         if not isinstance(run, Trajectory):
             source = Path(run)

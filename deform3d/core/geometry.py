@@ -1,4 +1,4 @@
-"""The numpy reference of deform3d's math (see DESIGN.md): every view and test agrees with this.
+"""The numpy reference of deform3d's math (see docs/design.md): every view and test agrees with this.
 
 Owns: the network's forward pass for any points (and for stacks of weights), the decision line in
 the plane, the Jacobian of input -> plane, the exact decision surface in the lift (k = 3), the lift
@@ -17,49 +17,32 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import activations
+from .activations import sigmoid
+
 # ---------------------------------------------------------------- activations
 
 #: Range of each activation: the lift lives in this box, the plane panel is fixed to it.
-ACTIVATION_RANGE = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0), "relu": (0.0, np.inf)}
+ACTIVATION_RANGE = {name: a.range for name, a in activations.TABLE.items()}
 
 
 def act(name: str, z: np.ndarray) -> np.ndarray:
     """The hidden activation, elementwise."""
-    if name == "tanh":
-        return np.tanh(z)
-    if name == "sigmoid":
-        return sigmoid(z)
-    if name == "relu":
-        return np.maximum(z, 0.0)
-    raise ValueError(f"unknown activation {name!r}")
+    return activations.get(name).numpy(z)
 
 
 def act_grad(name: str, z: np.ndarray) -> np.ndarray:
     """d act / d z at z, elementwise (relu: 0 at z <= 0, as torch does)."""
-    if name == "tanh":
-        return 1.0 - np.tanh(z) ** 2
-    if name == "sigmoid":
-        s = sigmoid(z)
-        return s * (1.0 - s)
-    if name == "relu":
-        return (z > 0).astype(np.result_type(z, np.float32))
-    raise ValueError(f"unknown activation {name!r}")
+    a = activations.get(name)
+    return a.grad(a.numpy(z), np)
 
 
 def act_inverse(name: str, h: np.ndarray) -> np.ndarray:
     """act^-1 on the open range of an invertible activation (tanh, sigmoid)."""
-    if name == "tanh":
-        return np.arctanh(h)
-    if name == "sigmoid":
-        return np.log(h) - np.log1p(-h)
-    raise ValueError(f"activation {name!r} is not invertible")
-
-
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    """Logistic function, stable for large |z|."""
-    z = np.asarray(z)
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    inverse = activations.get(name).inverse
+    if inverse is None:
+        raise ValueError(f"activation {name!r} is not invertible")
+    return inverse(h)
 
 
 # ---------------------------------------------------------------- weights
@@ -67,7 +50,7 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Weights:
-    """One network's weights (or a stack of them, with a leading axis), named as in DESIGN.md."""
+    """One network's weights (or a stack of them, with a leading axis), named as in docs/design.md."""
 
     W1: np.ndarray  # (k, 2)
     b1: np.ndarray  # (k,)

@@ -47,16 +47,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import CRF_DEFAULT, CRF_MAX, check_fps, check_size
-from .errors import ConfigError, UsageError
-from .files import check_writable
-from .progress import Progress
+from ..core.config import CRF_DEFAULT, CRF_MAX, check_fps, check_size
+from ..core.errors import ConfigError, UsageError
+from ..core.files import check_writable
+from ..core.progress import Progress
 
 VIDEO_FORMATS = {".mp4": "mp4", ".webm": "webm", ".gif": "gif"}
 SUPPORTED = ".mp4 (H.264), .webm (VP9), .gif, or a folder of PNG frames (a path ending in '/')"
 PNG_NAME = "frame_{:05d}.png"
 MAX_GIF_FPS = 50
-# x264 "veryfast" keeps encoding ahead of rendering on two shared cores (DESIGN.md: ~80 fps at 720p
+# x264 "veryfast" keeps encoding ahead of rendering on two shared cores (docs/design.md: ~80 fps at 720p
 # against ~35 for "medium"); at a constant crf the cost is a somewhat larger file, not a worse picture.
 X264_PRESET = "veryfast"
 # VP9's "good" deadline at cpu-used 5: about 3x faster than libvpx's default (cpu-used 0; measured

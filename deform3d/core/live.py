@@ -56,6 +56,7 @@ class LiveRun:
         self.finished = False
         self.error: BaseException | None = None
         self._stop = threading.Event()
+        self._changed = threading.Condition()  # for wait(): notified after each publish and at the end
         self._thread = threading.Thread(target=self._run, name="deform3d-training", daemon=True)
 
     def start(self) -> "LiveRun":
@@ -69,6 +70,13 @@ class LiveRun:
     def join(self, timeout: float | None = None) -> None:
         """Wait for the thread (tests and shutdown only; a window never calls this)."""
         self._thread.join(timeout)
+
+    def wait(self, steps: int, timeout: float | None = None) -> bool:
+        """Wait until ``steps`` steps are published or the run has ended; True if the steps are
+        there. For scripts and tests: a window polls ``published`` and never waits."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.published >= steps or self.finished, timeout)
+        return self.published >= steps
 
     @property
     def running(self) -> bool:
@@ -91,6 +99,8 @@ class LiveRun:
         self._loss[a:b], self._accuracy[a:b] = loss, acc
         self._weights = record.numpy()  # the trainer's buffer itself: later rows fill in place
         self.published = steps  # last: publishing the count is what makes rows a..steps visible
+        with self._changed:
+            self._changed.notify_all()
 
     def _run(self) -> None:
         try:
@@ -101,3 +111,5 @@ class LiveRun:
             self.error = e
         finally:
             self.finished = True
+            with self._changed:
+                self._changed.notify_all()

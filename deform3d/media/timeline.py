@@ -66,8 +66,8 @@ from pathlib import Path
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 
-from .config import PACES, RecordConfig, RenderConfig, check_fps
-from .errors import ConfigError, UsageError
+from ..core.config import PACES, RecordConfig, RenderConfig, check_fps, check_holds
+from ..core.errors import ConfigError, UsageError
 
 EASE_STRENGTH = 30.0
 KEYFRAME_KEYS = ("t", "azimuth", "elevation", "distance")
@@ -236,19 +236,10 @@ class Timeline:
         self.fps = check_fps(fps)
         if pace not in PACES:
             raise ConfigError("pace", f"must be one of {', '.join(PACES)}, got {pace!r}")
-        for name, hold in (("hold_start", hold_start), ("hold_end", hold_end)):
-            if not (isinstance(hold, (int, float)) and math.isfinite(hold) and hold >= 0):
-                raise ConfigError(name, f"must be a finite number >= 0, got {hold!r}")
         self.num_steps, self.frame_count, self.pace = int(num_steps), int(frame_count), pace
-        self.hold_start, self.hold_end = float(hold_start), float(hold_end)
+        self.hold_start, self.hold_end = check_holds(hold_start, hold_end, self.frame_count, self.fps)
         self.camera = camera_from_config(RecordConfig()) if camera is None else camera
         self._train_span = self.last_time - self.hold_start - self.hold_end
-        if self._train_span <= 0:
-            raise ConfigError(
-                "duration",
-                f"leaves no time for training: the holds take {self.hold_start:g} s + {self.hold_end:g} s "
-                f"of a {self.duration:g} s video; lengthen it or shorten --hold-start/--hold-end",
-            )
 
     @classmethod
     def from_config(cls, num_steps: int, config: RecordConfig, camera=None,

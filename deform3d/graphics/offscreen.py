@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import RenderConfig
-from .errors import UsageError
-from .files import atomic_path
+from ..core.config import RenderConfig
+from ..core.errors import UsageError
+from ..core.files import atomic_path
 
 NO_GL = ("no OpenGL for headless rendering (EGL) was found: install Mesa's EGL "
          "(Debian/Ubuntu: apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri)")
@@ -60,7 +60,7 @@ class Renderer:
         from .scene import Scene
 
         self.config = config
-        self.ssaa = config.ssaa or 1
+        self.ssaa = config.resolved("interactive").ssaa
         self.scene = Scene(run, config, scale=self.ssaa, app=egl_app())
 
     def frame(self, step: float | None = None, azimuth: float | None = None, elevation: float | None = None,

@@ -1,9 +1,11 @@
 """The Qt window of ``deform3d show``: the scene's canvas, a control bar, a training panel.
 
-Owns: widgets, keyboard shortcuts, playback, live training on screen, screenshots and recording
-of exactly what the window shows. Imports Qt (PySide6), so only ``deform3d.app`` imports it, after
+Owns: the main window: the scene's canvas, keyboard shortcuts, the status bar, and the wiring of
+the control bar and training panel (``ui.widgets``) to ``ui.playback`` (the Qt-free playback,
+live following and video capture that tests drive without a display); screenshots and recording
+of exactly what the window shows. Imports Qt (PySide6), so only ``deform3d.ui.app`` imports it, after
 checking that Qt and a display exist; never torch directly (live training comes through
-``deform3d.live``, which the window reads without waiting on it).
+``deform3d.core.live``, which the window reads without waiting on it).
 
 Frames for ``s`` (PNG) and ``v`` (video) are read back from the window's own framebuffer right
 after a frame is drawn, so a screenshot is the very frame on screen and recording costs a readback,
@@ -27,25 +29,17 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from vispy import app as vispy_app
 from vispy import gloo
 
-from .config import ACTIVATIONS, DATASETS, HIDDEN, RenderConfig, TrainConfig
-from .errors import UsageError
-from .geometry import ACTIVATION_RANGE
-from .offscreen import write_png
-from .recorder import Recorder
-from .scene import Scene
-from .trajectory import Trajectory
+from ..core.config import RenderConfig, TrainConfig
+from ..core.errors import UsageError
+from ..core.geometry import ACTIVATION_RANGE
+from ..core.trajectory import Trajectory
+from ..graphics.offscreen import write_png
+from ..graphics.scene import Scene
+from ..media.recorder import Recorder
+from .playback import DEFAULT_SPEED, SPEEDS, VIDEO_FPS, Capture, Playback, needs_reframe
+from .widgets import OPTIONS, ControlBar, TrainingPanel
 
-SPEEDS = (0.5, 1, 2, 5, 10, 20, 50)  # playback, epochs per second
-DEFAULT_SPEED = 10  # the default 100-epoch run plays in 10 s, as long as `deform3d record`'s video
-LEARNING_RATES = (0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)  # a playground's menu
-VIDEO_FPS = 30
 QT_MAX_SIZE = (1 << 24) - 1  # Qt's QWIDGETSIZE_MAX, which PySide6 does not export
-MAX_HOLD_S = 2.0  # a video holds an unchanged picture at most this long; longer idle time is cut
-OPTIONS = (("grid", "grid", "grid lines on the sheet"), ("points", "points", "the data points"),
-           ("tint", "class tint", "tint the sheet by predicted class"),
-           ("folds", "folds", "draw the folds' creases (det J = 0)"),
-           ("surface", "decision surface", "the decision surface in the lift (k = 3, tanh or sigmoid)"))
-
 
 def _unique(path: Path) -> Path:
     """``path``, or ``name-2.ext``, ``name-3.ext``... whichever does not exist yet."""
@@ -57,17 +51,15 @@ def _unique(path: Path) -> Path:
     return candidate
 
 
-class _JumpSlider(QtWidgets.QProxyStyle):
-    """A click on the slider's groove jumps there (the default only pages towards the click)."""
-
-    def styleHint(self, hint, option=None, widget=None, returnData=None):
-        if hint == QtWidgets.QStyle.StyleHint.SH_Slider_AbsoluteSetButtons:
-            return QtCore.Qt.MouseButton.LeftButton.value
-        return super().styleHint(hint, option, widget, returnData)
+def _playback(name: str) -> property:
+    """The window's ``name`` is its Playback's (the one state of where the window is in a run)."""
+    return property(lambda self: getattr(self.playback, name), lambda self, v: setattr(self.playback, name, v))
 
 
 class Window(QtWidgets.QMainWindow):
     """One window showing one run at a time: from a file, or training live (``train_live``)."""
+
+    run, live, step, playing, following, speed = map(_playback, ("run", "live", "step", "playing", "following", "speed"))
 
     def __init__(self, vapp, config: RenderConfig, save_dir: Path, state_path: Path | None = None,
                  full_detail: bool = False):
@@ -76,21 +68,15 @@ class Window(QtWidgets.QMainWindow):
         self.always_full = full_detail  # never draw the coarser mesh while the view moves
         self._dragging = False
         self.scene: Scene | None = None
-        self.run: Trajectory | None = None
-        self.live = None  # a deform3d.live.LiveRun while training live
+        self.playback = Playback(DEFAULT_SPEED)  # run, live (a core.live.LiveRun), step, playing, ...
         self.source: Path | None = None
-        self.step = 0.0
-        self.playing = False
-        self.following = False  # live: the view jumps to each newest step
-        self.speed = float(DEFAULT_SPEED)
         self.screenshots: list[str] = []
         self.videos: list[str] = []
-        self._last_tick = 0.0
         self._frames = 0
         self._frame_times: deque[float] = deque(maxlen=600)
         self._fps = 0.0
         self._pending_shot: Path | None = None
-        self._video: dict | None = None  # the recording in progress
+        self._video: Capture | None = None  # the recording in progress
         self._home: dict = {}
         self._stall_ms = 0.0  # the event loop's worst lateness while training live
         self._beat: float | None = None  # the heartbeat's last tick (None: not yet in the event loop)
@@ -122,87 +108,23 @@ class Window(QtWidgets.QMainWindow):
             bar.addPermanentWidget(w)
 
     def _control_bar(self) -> QtWidgets.QWidget:
-        box = QtWidgets.QWidget()
-        grid = QtWidgets.QGridLayout(box)
-        grid.setContentsMargins(8, 4, 8, 4)
-        self.play_button = QtWidgets.QToolButton(text="\u25b6", toolTip="play / pause (space)")
-        self.play_button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        bar = ControlBar({name: getattr(self.config, name) for name, _, _ in OPTIONS})
+        self.play_button, self.slider, self.step_label = bar.play_button, bar.slider, bar.step_label
+        self.toggles, self.playground_button = bar.toggles, bar.playground_button
         self.play_button.clicked.connect(self.toggle_play)
-        self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
-        # No base style given: QProxyStyle(base) would own (and at exit delete) the application's style.
-        self._slider_style = _JumpSlider()
-        self._slider_style.setParent(self.slider)
-        self.slider.setStyle(self._slider_style)
-        self.slider.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
-        self.slider.setToolTip("training step: left/right one step, shift one epoch, Home/End")
         self.slider.valueChanged.connect(self._on_slider)
-        self.step_label = QtWidgets.QLabel()
-        self.step_label.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont))
-        grid.addWidget(self.play_button, 0, 0)
-        grid.addWidget(self.slider, 0, 1)
-        grid.addWidget(self.step_label, 0, 2)
-        row = QtWidgets.QHBoxLayout()
-        row.addWidget(QtWidgets.QLabel("speed"))
-        self.speed_box = QtWidgets.QComboBox(toolTip="playback speed")
-        self.speed_box.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
-        for s in SPEEDS:
-            self.speed_box.addItem(f"{s:g} epoch/s" if s == 1 else f"{s:g} epochs/s", s)
-        self.speed_box.setCurrentIndex(SPEEDS.index(DEFAULT_SPEED))
-        self.speed_box.currentIndexChanged.connect(lambda i: self._set_speed(SPEEDS[i]))
-        row.addWidget(self.speed_box)
-        row.addSpacing(16)
-        self.toggles: dict[str, QtWidgets.QCheckBox] = {}
-        for name, label, tip in OPTIONS:
-            box_ = QtWidgets.QCheckBox(label, toolTip=tip, checked=getattr(self.config, name))
-            box_.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
-            box_.toggled.connect(lambda on, name=name: self.set_option(name, on))
-            self.toggles[name] = box_
-            row.addWidget(box_)
-        row.addStretch(1)
-        self.playground_button = QtWidgets.QToolButton(text="train\u2026", checkable=True,
-                                                       toolTip="train a new network here (dataset, k, activation, lr, seed)")
-        self.playground_button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
-        row.addWidget(self.playground_button)
-        grid.addLayout(row, 1, 0, 1, 3)
-        grid.setColumnStretch(1, 1)
-        return box
+        bar.speed_box.currentIndexChanged.connect(lambda i: self._set_speed(SPEEDS[i]))
+        for name, box in self.toggles.items():
+            box.toggled.connect(lambda on, name=name: self.set_option(name, on))
+        return bar
 
     def _build_playground(self) -> None:
-        dock = QtWidgets.QDockWidget("train", self)
-        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable
-                         | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable)
-        panel = QtWidgets.QWidget()
-        form = QtWidgets.QFormLayout(panel)
-        self.pg_dataset = QtWidgets.QComboBox()
-        self.pg_dataset.addItems(DATASETS)
-        self.pg_hidden = QtWidgets.QComboBox()
-        for k in HIDDEN:
-            self.pg_hidden.addItem(str(k), k)
-        self.pg_activation = QtWidgets.QComboBox()
-        self.pg_activation.addItems(ACTIVATIONS)
-        self.pg_lr = QtWidgets.QComboBox()
-        for lr in LEARNING_RATES:
-            self.pg_lr.addItem(f"{lr:g}", lr)
-        self.pg_seed = QtWidgets.QSpinBox(minimum=0, maximum=2**31 - 1)
-        self.pg_epochs = QtWidgets.QSpinBox(minimum=1, maximum=100000)
-        form.addRow("dataset", self.pg_dataset)
-        form.addRow("hidden k", self.pg_hidden)
-        form.addRow("activation", self.pg_activation)
-        form.addRow("learning rate", self.pg_lr)
-        form.addRow("seed", self.pg_seed)
-        form.addRow("epochs", self.pg_epochs)
-        self.pg_train = QtWidgets.QPushButton("train")
-        self.pg_train.setToolTip("stop the current training, train these settings live")
+        self.playground = TrainingPanel(self)
+        self.pg_hidden, self.pg_train = self.playground.hidden, self.playground.train
         self.pg_train.clicked.connect(self._train_from_playground)
-        form.addRow(self.pg_train)
-        self.pg_message = QtWidgets.QLabel(wordWrap=True)
-        form.addRow(self.pg_message)
-        dock.setWidget(panel)
-        self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        self.playground = dock
-        self.playground_button.toggled.connect(dock.setVisible)
-        dock.visibilityChanged.connect(self.playground_button.setChecked)
-        self._pg_base = TrainConfig()
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.playground)
+        self.playground_button.toggled.connect(self.playground.setVisible)
+        self.playground.visibilityChanged.connect(self.playground_button.setChecked)
 
     def _build_shortcuts(self) -> None:
         keys = {
@@ -227,21 +149,21 @@ class Window(QtWidgets.QMainWindow):
         self.source = source
         self._show_run(run)
         self.following = False
-        self._fill_playground(run)
+        self.playground.fill(run)
         self.playground.setVisible(False)
         self.seek(run.num_steps)
         self._train_label.setText("")
 
     def train_live(self, config: TrainConfig) -> None:
         """Train ``config`` in the background and show it as it grows (UsageError on bad data)."""
-        from .live import LiveRun  # torch, loaded only for live training
+        from ..core.live import LiveRun  # torch, loaded only for live training
 
         live = LiveRun(config)
         if self.live is not None:
             self.live.stop()  # the old thread ends at its next epoch; nobody waits for it
         self.live, self.source = live, None
         self._show_run(live.snapshot())
-        self._fill_playground(self.run)
+        self.playground.fill(self.run)
         self.playground.setVisible(True)
         self.following = True
         self.seek(0)
@@ -313,10 +235,7 @@ class Window(QtWidgets.QMainWindow):
 
     def seek(self, t: float, follow: bool | None = None) -> None:
         """Show fractional step ``t`` (clamped to the run); ``math.inf``: the newest step."""
-        end = self.run.num_steps
-        t = min(max(float(t), 0.0), float(end))
-        self.following = (t >= end) if follow is None else follow
-        self._set_step(t)
+        self._set_step(self.playback.seek(t, follow))
         self._update_detail()
 
     def _set_step(self, t: float) -> None:
@@ -338,9 +257,7 @@ class Window(QtWidgets.QMainWindow):
     def nudge(self, n: int, epoch: bool = False) -> None:
         """One step (or epoch, with ``epoch``) forwards (n > 0) or back; pauses playback."""
         self.set_playing(False)
-        size = self.run.steps_per_epoch if epoch else 1
-        t = (math.floor(self.step / size + 1e-9) + 1) * size if n > 0 else (math.ceil(self.step / size - 1e-9) - 1) * size
-        self.seek(t)
+        self.seek(self.playback.nudge(n, epoch))
 
     def _on_slider(self, value: int) -> None:
         self.seek(value)
@@ -353,44 +270,33 @@ class Window(QtWidgets.QMainWindow):
         self.set_playing(not self.playing)
 
     def set_playing(self, on: bool) -> None:
-        if on and self.run is not None and self.step >= self.run.num_steps and not self._training:
+        if self.playback.set_playing(on, time.perf_counter()):
             self._set_step(0.0)  # play at the end: from the start again
-        self.playing = bool(on) and self.run is not None
         self.play_button.setText("\u275a\u275a" if self.playing else "\u25b6")
         self._update_detail()
         if self.playing:
-            self._last_tick = time.perf_counter()
             self.scene.canvas.update()
         self._state_changed()
 
     def _advance(self) -> None:
         """Playback: move on by the wall-clock time since the last frame (any frame rate)."""
-        if not self.playing:
-            return
-        now = time.perf_counter()
-        dt, self._last_tick = now - self._last_tick, now
-        end = self.run.num_steps
-        t = self.step + dt * self.speed * self.run.steps_per_epoch
-        if t >= end:
-            t = float(end)
-            if not self._training:
-                self.set_playing(False)
-            elif self.step >= end:  # caught up with training: the next published steps redraw
-                self.following = True
-                return
-        self.seek(t)
+        was_playing = self.playing
+        t = self.playback.advance(time.perf_counter())
+        if was_playing and not self.playing:
+            self.set_playing(False)  # the end of the run: the button and the detail follow
+        if t is not None:
+            self.seek(t)
 
     @property
     def _training(self) -> bool:
-        return self.live is not None and not self.live.finished
+        return self.playback.training
 
     def _poll_live(self) -> None:
         """Live training: take the newest published steps (never waits on the trainer)."""
         live = self.live
         if live is None:
             return
-        if live.published > self.run.num_steps:
-            self.run = live.snapshot()
+        if self.playback.take_published():
             self.scene.run = self.run
             self.slider.blockSignals(True)
             self.slider.setMaximum(self.run.num_steps)
@@ -404,9 +310,9 @@ class Window(QtWidgets.QMainWindow):
         if live.finished:
             self._poll.stop()
             self.setWindowTitle(self._title())
-            if self.playing and self.step >= self.run.num_steps:
+            if self.playback.training_ended():
                 self.set_playing(False)  # it was waiting for steps that will not come
-            if live.error is None and (self.run.hidden == 4 or not np.isfinite(ACTIVATION_RANGE[self.run.activation][1])):
+            if live.error is None and needs_reframe(self.run):
                 self._reframe()
             self._update_detail()
             if live.error is not None:
@@ -522,48 +428,23 @@ class Window(QtWidgets.QMainWindow):
         except UsageError as e:
             self.statusBar().showMessage(f"cannot record: {e}", 8000)
             return
-        self._video = {"recorder": recorder, "path": path, "size": size, "start": None, "written": 0, "last": None}
+        self._video = Capture(recorder, path, size)
         self.setFixedSize(self.size())  # frames must keep one size: no resizing while recording
         self._rec_label.setText("\u25cf REC")
         self.scene.canvas.update()
         self._state_changed()
 
     def _record_frame(self, image: np.ndarray, now: float) -> None:
-        """Slot j of the video (time j / fps) shows the newest frame drawn before it: real time."""
-        v = self._video
-        w, h = v["size"]
-        frame = image[:h, :w]
-        if v["start"] is None:
-            v["start"] = now
-        else:
-            self._fill(now)
-        v["last"] = frame
-
-    def _fill(self, now: float) -> None:
-        """Write the held frame into every slot before ``now`` (at most MAX_HOLD_S of them)."""
-        v = self._video
-        due = int((now - v["start"]) * VIDEO_FPS)
-        hold = due - v["written"]
-        cap = int(MAX_HOLD_S * VIDEO_FPS)
-        if hold > cap:  # idle for long: keep MAX_HOLD_S of it, cut the rest
-            v["start"] += (hold - cap) / VIDEO_FPS
-            hold = cap
         try:
-            for _ in range(max(hold, 0)):
-                v["recorder"].write(v["last"])
-                v["written"] += 1
+            self._video.frame(image, now)
         except UsageError as e:  # RecordError: ffmpeg failed (disk full...); the target is untouched
-            v["recorder"].abort()
+            self._video.abort()
             self._end_recording(f"recording failed: {e}")
 
     def _stop_recording(self) -> None:
         v = self._video
-        if v["last"] is not None:
-            self._fill(time.perf_counter() + 1.0 / VIDEO_FPS)  # the last frame gets its slot
-        if self._video is None:
-            return  # failed while filling
         try:
-            path = v["recorder"].close()
+            path = v.stop(time.perf_counter())
         except UsageError as e:
             self._end_recording(f"recording failed: {e}")
             return
@@ -571,7 +452,7 @@ class Window(QtWidgets.QMainWindow):
             self._end_recording("nothing recorded")
             return
         self.videos.append(str(path))
-        self._end_recording(f"saved {path} ({v['written']} frames, {v['written'] / VIDEO_FPS:.1f} s)")
+        self._end_recording(f"saved {path} ({v.written} frames, {v.written / VIDEO_FPS:.1f} s)")
 
     def _end_recording(self, message: str) -> None:
         self._video = None
@@ -597,39 +478,18 @@ class Window(QtWidgets.QMainWindow):
         if self._fps_label.text() != text:
             self._fps_label.setText(text)
         if self._video is not None:
-            seconds = self._video["written"] / VIDEO_FPS
+            seconds = self._video.written / VIDEO_FPS
             self._rec_label.setText(f"\u25cf REC {int(seconds // 60):02d}:{int(seconds % 60):02d}")
 
     # ------------------------------------------------------------ the training panel
 
-    def _fill_playground(self, run: Trajectory) -> None:
-        try:
-            base = TrainConfig(**run.meta.get("config", {}))
-        except (TypeError, UsageError):  # a run from another version, or made by hand
-            base = TrainConfig(hidden=run.hidden, activation=run.activation)
-        self._pg_base = base
-        if self.pg_dataset.findText(base.dataset) < 0:
-            self.pg_dataset.addItem(base.dataset)
-        self.pg_dataset.setCurrentText(base.dataset)
-        self.pg_hidden.setCurrentIndex(self.pg_hidden.findData(base.hidden))
-        self.pg_activation.setCurrentText(base.activation)
-        if self.pg_lr.findData(base.lr) < 0:
-            self.pg_lr.addItem(f"{base.lr:g}", base.lr)
-        self.pg_lr.setCurrentIndex(self.pg_lr.findData(base.lr))
-        self.pg_seed.setValue(base.seed)
-        self.pg_epochs.setValue(base.epochs)
-
     def _train_from_playground(self) -> None:
         try:
-            config = dataclasses.replace(
-                self._pg_base, dataset=self.pg_dataset.currentText(), hidden=self.pg_hidden.currentData(),
-                activation=self.pg_activation.currentText(), lr=float(self.pg_lr.currentData()),
-                seed=self.pg_seed.value(), epochs=self.pg_epochs.value())
-            self.train_live(config)
+            self.train_live(self.playground.config())
         except UsageError as e:
-            self.pg_message.setText(str(e))
+            self.playground.message.setText(str(e))
             return
-        self.pg_message.setText("")
+        self.playground.message.setText("")
         self.scene.canvas.native.setFocus()
 
     # ------------------------------------------------------------ debug state and closing
@@ -681,7 +541,7 @@ class Window(QtWidgets.QMainWindow):
             "full_detail": scene.full_detail,
             "options": {name: getattr(self.config, name) for name, _, _ in OPTIONS},
             "screenshots": self.screenshots, "videos": self.videos,
-            "recording": str(self._video["path"]) if self._video else None,
+            "recording": str(self._video.path) if self._video else None,
             "canvas": [origin.x(), origin.y(), widget.width(), widget.height()],
             "canvas_pixels": list(scene.canvas.physical_size), "panels": panels,
             "slider_track": [g0.x(), g1.x(), g0.y()],

@@ -8,22 +8,43 @@ hand-written gradients and optimizers to torch's autograd and torch.optim within
 
 from __future__ import annotations
 
+import functools
 import math
 import platform
+import threading
 from contextlib import contextmanager
 
 import numpy as np
 import torch
 
+from . import activations
 from .config import TrainConfig
 from .data import Dataset, load_dataset
 from .geometry import Weights
-from .model import Net
+from .model import Net, torch_act
 from .progress import Progress
 from .trajectory import Trajectory
 
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
+
+
+_one_thread_lock = threading.Lock()
+_one_thread_users = 0  # callers inside one_thread() now, in any thread
+_one_thread_outer = 1  # torch's thread count before the first of them entered
+
+
+@functools.cache
+def _thread_count_is_per_thread() -> bool:
+    """Whether torch.set_num_threads in one thread leaves the others alone (OpenMP builds, as the
+    Linux wheels are) or is one setting for the whole process (builds on torch's native pool)."""
+    before = torch.get_num_threads()
+    probe = threading.Thread(target=torch.set_num_threads, args=(before + 1,))
+    probe.start()
+    probe.join()
+    per_thread = torch.get_num_threads() == before
+    torch.set_num_threads(before)
+    return per_thread
 
 
 @contextmanager
@@ -33,18 +54,40 @@ def one_thread():
     This network's ops are tiny: a second intra-op thread only adds synchronisation, and on a busy
     CPU its waits stall. Measured on this 2-core machine with other jobs running: a default run
     took 1.2 s on one thread and 6 to 40 s on two.
+
+    Two threads may train at once (a window's live run beside a script's). Where the setting is per
+    thread, each caller restores its own. Where it is one for the process, saving it per caller
+    would let the first to finish raise it under the other, and leave the process on one thread
+    once the other restored the 1 it saw: there the first to enter saves it and the last to leave
+    restores it (a count under a lock).
     """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    global _one_thread_users, _one_thread_outer
+    with _one_thread_lock:
+        per_thread = _thread_count_is_per_thread()
+        mine = torch.get_num_threads()
+        if _one_thread_users == 0:
+            _one_thread_outer = mine
+        _one_thread_users += 1
+        torch.set_num_threads(1)
     try:
         yield
     finally:
-        torch.set_num_threads(threads)
+        with _one_thread_lock:
+            _one_thread_users -= 1
+            if per_thread:
+                torch.set_num_threads(mine)
+            elif _one_thread_users == 0:
+                torch.set_num_threads(_one_thread_outer)
+
+
+# Seeding goes through torch's global generator (nn.Linear's initialisation takes no generator in
+# every torch this supports): one thread at a time, or two runs at once would draw each other's.
+_seed_lock = threading.Lock()
 
 
 def initial_weights(config: TrainConfig) -> torch.Tensor:
     """The seeded initial weights as a flat vector (torch's default nn.Linear initialisation)."""
-    with torch.random.fork_rng(devices=[]):
+    with _seed_lock, torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         net = Net(config.hidden, config.activation)
     return torch.cat([p.detach().reshape(-1) for p in net.parameters_in_order()]).clone()
@@ -55,6 +98,7 @@ class _Step:
 
     def __init__(self, theta: torch.Tensor, k: int, activation: str):
         self.k, self.activation = k, activation
+        self._fn, self._grad = torch_act(activation), activations.get(activation).grad
         self.grad = torch.zeros_like(theta)
         self.p = self._views(theta)
         self.g = self._views(self.grad)
@@ -68,14 +112,9 @@ class _Step:
         return out
 
     def _act(self, z: torch.Tensor):
-        """(act(z), act'(z)) computed together, reusing act(z) where the derivative allows."""
-        if self.activation == "tanh":
-            h = torch.tanh(z)
-            return h, 1 - h * h
-        if self.activation == "sigmoid":
-            h = torch.sigmoid(z)
-            return h, h * (1 - h)
-        return torch.relu(z), (z > 0).to(z.dtype)
+        """(act(z), act'(z)) computed together: the derivative reuses act(z) (activations.TABLE)."""
+        h = self._fn(z)
+        return h, self._grad(h, torch)
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> None:
         p, g = self.p, self.g
@@ -131,7 +170,7 @@ def train(config: TrainConfig = TrainConfig(), data: Dataset | None = None, prog
     weights and the batch order). ``progress``: None shows a bar on a terminal, False never.
     ``on_epoch(record, steps)``: called after each epoch with the (total + 1, 5k + 5) float32
     tensor every step's weights go into and the number of steps done; rows 0..steps are final and
-    never written again, so another thread may read them without a lock (``deform3d.live``). An
+    never written again, so another thread may read them without a lock (``deform3d.core.live``). An
     exception it raises stops training and propagates.
     """
     data = load_dataset(config) if data is None else data
@@ -190,7 +229,7 @@ def step_metrics(record: torch.Tensor, X: torch.Tensor, y: torch.Tensor, k: int,
 
     Batched over steps (a few large matmuls) after training, so recording stays a row copy.
     """
-    act = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}[activation]
+    act = torch_act(activation)
     losses, accs = [], []
     with torch.no_grad(), one_thread():
         for a in range(0, len(record), chunk):
@@ -205,10 +244,10 @@ def step_metrics(record: torch.Tensor, X: torch.Tensor, y: torch.Tensor, k: int,
 
 
 def versions() -> dict:
-    import deform3d
+    from . import __version__
 
     return {
-        "deform3d": deform3d.__version__,
+        "deform3d": __version__,
         "python": platform.python_version(),
         "numpy": np.__version__,
         "torch": torch.__version__,

@@ -14,10 +14,11 @@ from vispy.scene.visuals import create_visual_node
 from vispy.visuals import Visual
 
 from . import glsl
-from .geometry import ACTIVATION_RANGE, Projection, Weights, clip_line, fold_minors
+from ..core import activations
+from ..core.geometry import ACTIVATION_RANGE, Projection, Weights, clip_line, fold_minors
 
 SPACES = {"lift": 0.0, "plane": 1.0, "input": 2.0}
-ACTIVATION_CODE = {"tanh": 0.0, "sigmoid": 1.0, "relu": 2.0}
+ACTIVATION_CODE = {name: float(a.glsl) for name, a in activations.TABLE.items()}  # u_act
 
 
 def _pad(a: np.ndarray, shape=(4, 4)) -> np.ndarray:

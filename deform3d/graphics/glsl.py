@@ -16,11 +16,11 @@ _INCLUDE = re.compile(r'^[ \t]*#include[ \t]+"([^"]+)"[ \t]*$', re.M)
 
 def shader_dir() -> Path:
     """Where the .glsl files are: the package's copy (wheel) or the repository's (editable)."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "shaders", here.parent / "shaders"):
+    package = Path(__file__).resolve().parents[1]  # deform3d/, where the wheel's force-include puts them
+    for candidate in (package / "shaders", package.parent / "shaders"):
         if candidate.is_dir():
             return candidate
-    raise FileNotFoundError(f"deform3d's shaders are missing (looked in {here / 'shaders'} and {here.parent / 'shaders'})")
+    raise FileNotFoundError(f"deform3d's shaders are missing (looked in {package / 'shaders'} and {package.parent / 'shaders'})")
 
 
 @lru_cache(maxsize=None)

@@ -8,7 +8,7 @@ that they cannot drift apart.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 from .errors import ConfigError
 
@@ -89,6 +89,11 @@ class TrainConfig:
 PANELS = ("lift", "plane", "input")
 THEMES = ("light", "dark")
 MESH_STILL, MESH_VIDEO = 256, 128  # RenderConfig.mesh None: sheet vertices per side by use
+# RenderConfig's None defaults by use, chosen here only (RenderConfig.resolved). A still is looked
+# at closely and paid for once: 2x supersampling, the full mesh. Video frames move, and motion hides
+# what 2x and 256^2 add at 4x and 2x the cost. An interactive view (the window, the notebook viewer,
+# a bare Renderer) draws at its own size at the full mesh (the window halves it in motion).
+USES = {"still": (2, MESH_STILL), "video": (1, MESH_VIDEO), "interactive": (1, MESH_STILL)}  # (ssaa, mesh)
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,13 @@ class RenderConfig:
             if not 8 <= self.mesh <= 2048:
                 raise ConfigError("mesh", f"must be 8..2048 vertices per side, got {self.mesh}")
 
+    def resolved(self, use: str, **changes) -> "RenderConfig":
+        """This config with ``changes`` made and ssaa and mesh, where None, filled in for ``use``:
+        "still", "video" or "interactive" (see USES). The one place those defaults are chosen."""
+        ssaa, mesh = USES[use]
+        config = replace(self, **changes) if changes else self
+        return replace(config, ssaa=config.ssaa or ssaa, mesh=config.mesh or mesh)
+
 
 # ---------------------------------------------------------------- video
 
@@ -185,6 +197,21 @@ def check_fps(fps, name: str = "fps") -> float:
     return float(fps)
 
 
+def check_holds(hold_start, hold_end, frame_count: int, fps: float, length: str = "duration") -> tuple[float, float]:
+    """The holds (seconds) as floats, or ConfigError: each finite and >= 0, and together shorter than
+    the time from the first frame to the last, (frame_count - 1) / fps, so that training shows.
+    ``length``: the option blamed when the video is too short ("duration" or "frames")."""
+    _positive_float("hold_start", hold_start, allow_zero=True)
+    _positive_float("hold_end", hold_end, allow_zero=True)
+    if hold_start + hold_end >= (frame_count - 1) / fps:
+        raise ConfigError(
+            length,
+            f"leaves no time for training: the holds take {hold_start:g} s + {hold_end:g} s "
+            f"of a {frame_count / fps:g} s video; lengthen it or shorten --hold-start/--hold-end",
+        )
+    return float(hold_start), float(hold_end)
+
+
 def parse_size(text: str) -> tuple[int, int]:
     """``"1280x720"`` -> ``(1280, 720)``; ConfigError("size", ...) on anything else."""
     parts = str(text).lower().split("x")
@@ -203,7 +230,7 @@ class RecordConfig:
     ``height``, ``frame_rate``, ``frame_count`` and ``seconds``, never from the raw fields.
     The first frame is held ``hold_start`` s and the last ``hold_end`` s, inside that length.
     ``pace``: "linear" in steps, or "ease" (early training, where most change happens, gets more
-    screen time; see ``deform3d.timeline``). Camera: a steady orbit of ``orbit`` degrees per second
+    screen time; see ``deform3d.media.timeline``). Camera: a steady orbit of ``orbit`` degrees per second
     (0: still) that starts from the RenderConfig's view (azimuth, elevation, distance), so a video
     opens on the same view as ``deform3d render``; or ``camera``, a TOML keyframe file that
     replaces the orbit and the view.
@@ -235,8 +262,6 @@ class RecordConfig:
             if self.frames < 2:
                 raise ConfigError("frames", f"must be at least 2, got {self.frames}")
         _choice("pace", self.pace, PACES)
-        _positive_float("hold_start", self.hold_start, allow_zero=True)
-        _positive_float("hold_end", self.hold_end, allow_zero=True)
         if isinstance(self.orbit, bool) or not isinstance(self.orbit, (int, float)) or not math.isfinite(self.orbit):
             raise ConfigError("orbit", f"must be a finite number of degrees per second, got {self.orbit!r}")
         if self.camera is not None and (not isinstance(self.camera, str) or not self.camera):
@@ -248,14 +273,7 @@ class RecordConfig:
         length = "frames" if self.frames is not None else "duration"
         if self.frame_count < 2:
             raise ConfigError(length, f"gives {self.frame_count} frame(s) at {self.frame_rate:g} fps; a video needs at least 2")
-        # The last frame is shown at (frame_count - 1) / fps: the holds must leave time to train in.
-        last = (self.frame_count - 1) / self.frame_rate
-        if self.hold_start + self.hold_end >= last:
-            raise ConfigError(
-                length,
-                f"leaves no time for training: the holds take {self.hold_start:g} s + {self.hold_end:g} s "
-                f"of a {self.seconds:g} s video; lengthen it or shorten --hold-start/--hold-end",
-            )
+        check_holds(self.hold_start, self.hold_end, self.frame_count, self.frame_rate, length)
 
     @property
     def width(self) -> int:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import frontend
 from .config import HIDDEN
 from .errors import UsageError
 from .files import atomic_path
@@ -95,7 +96,7 @@ class Trajectory:
             raise UsageError(f"--{name} must be between 0 and {limit:g} for this run, got {value:g}")
         return float(value) * {"step": 1, "epoch": self.steps_per_epoch, "at": self.num_steps}[name]
 
-    # ------------------------------------------------------------ notebook (deform3d.notebook, loaded on use)
+    # ------------------------------------------------------------ notebook (attached from above: core.frontend)
 
     def video(self, path=None, **options):
         """This run training as an inline notebook video: an embedded ``IPython.display.Video``.
@@ -107,16 +108,12 @@ class Trajectory:
         >>> run.video(duration=4)                         # doctest: +SKIP
         <IPython.core.display.Video object>
         """
-        from .notebook import video
-
-        return video(self, path, **options)
+        return frontend.notebook().video(self, path, **options)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         # A summary line and a PNG still of the last step; a video only when asked (.video()),
         # since a repr runs for every cell that ends with a run (why: deform3d.notebook).
-        from .notebook import repr_mimebundle
-
-        return repr_mimebundle(self, include, exclude)
+        return frontend.notebook().repr_mimebundle(self, include, exclude)
 
     # ------------------------------------------------------------ file
 

@@ -10,9 +10,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import activations
 from .geometry import Weights
 
-_ACT = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu}
+
+def torch_act(name: str):
+    """The torch function of activation ``name`` (activations.TABLE names it)."""
+    return getattr(torch, activations.get(name).torch)
 
 
 class Net(nn.Module):
@@ -20,15 +24,14 @@ class Net(nn.Module):
 
     def __init__(self, hidden: int = 3, activation: str = "tanh"):
         super().__init__()
-        if activation not in _ACT:
-            raise ValueError(f"unknown activation {activation!r}")
+        torch_act(activation)  # ValueError now for an unknown name, not at the first forward pass
         self.hidden, self.activation = hidden, activation
         self.fc1 = nn.Linear(2, hidden)
         self.fc2 = nn.Linear(hidden, 2)
         self.out = nn.Linear(2, 1)
 
     def forward(self, x: torch.Tensor):
-        act = _ACT[self.activation]
+        act = torch_act(self.activation)
         h1 = act(self.fc1(x))
         h2 = act(self.fc2(h1))
         p = torch.sigmoid(self.out(h2)).squeeze(-1)
@@ -39,7 +42,7 @@ class Net(nn.Module):
         return [self.fc1.weight, self.fc1.bias, self.fc2.weight, self.fc2.bias, self.out.weight, self.out.bias]
 
     def weights(self) -> Weights:
-        """The current weights as numpy (float32), named as in DESIGN.md."""
+        """The current weights as numpy (float32), named as in docs/design.md."""
         flat = torch.cat([p.detach().reshape(-1) for p in self.parameters_in_order()])
         return Weights.from_flat(flat.numpy().astype(np.float32), self.hidden)
 

@@ -1,0 +1,10 @@
+"""Layer 2, graphics: a run drawn with OpenGL through VisPy, on screen or headless (EGL).
+
+Owns: ``glsl`` (the one shader loader; the ``.glsl`` files live in the top-level ``shaders/``),
+``visuals`` (the GPU visuals: sheet, half-plane, points, decision surface), ``scene`` (a run's
+panels, camera and uniforms for one step) and ``offscreen`` (the headless renderer and PNG writer).
+
+May import: ``deform3d.core`` (never its torch modules: a render reads a recorded run), numpy and
+VisPy. Never torch, Qt or IPython, nor ``media``, ``ui`` or the front ends. Named ``graphics``,
+not ``render``, because ``deform3d.render`` is the API function. This ``__init__`` imports nothing.
+"""
