@@ -13,6 +13,8 @@ import base64
 import re
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +62,14 @@ def pointer(kind: str, x: float, y: float, button: int = 1, buttons=(1,)) -> dic
 def resize(width: float, height: float, ratio: float = 1.0) -> dict:
     return rfb_event("resize", width=width, height=height, pwidth=int(width * ratio), pheight=int(height * ratio),
                      ratio=ratio)
+
+
+def rest(viewer) -> None:
+    """Let the view come to rest, as a user pausing does: its next frame is the full one."""
+    from deform3d.notebook import SETTLE_S
+
+    time.sleep(max(0.0, SETTLE_S - (time.monotonic() - viewer._last_motion)) + 0.01)
+    assert not viewer.moving()
 
 
 def assert_same_picture(actual: np.ndarray, expected: np.ndarray) -> None:
@@ -180,6 +190,7 @@ def test_viewer_resize_and_drag_match_render(egl, run):
     assert (viewer.azimuth, viewer.elevation) == (az - 30, el + 10)  # VisPy's turntable: 0.5 degree per pixel
     viewer.handle_event(pointer("pointer_move", 200, 150, buttons=()))  # a hover after the drag moves nothing
     assert (viewer.azimuth, viewer.elevation) == (az - 30, el + 10)
+    rest(viewer)
 
     turned = viewer.get_frame()
     assert (turned != first).any(axis=2).mean() > 0.01, "the drag did not change the picture"
@@ -196,10 +207,12 @@ def test_viewer_wheel_zooms_from_the_fitted_view_and_matches_render(egl, run):
     viewer.handle_event(rfb_event("wheel", x=80, y=90, dx=0, dy=1, buttons=(), modifiers=()))
     # The first notch starts from the distance VisPy fits (1.1 ** 0.01 away): no jump.
     assert viewer.distance is not None
+    rest(viewer)
     nudged = viewer.get_frame()
     assert (np.abs(nudged.astype(int) - fitted).max(axis=2) > 40).mean() < 0.01
 
     viewer.handle_event(rfb_event("wheel", x=80, y=90, dx=0, dy=-400, buttons=(), modifiers=()))
+    rest(viewer)
     zoomed = viewer.get_frame()
     assert (zoomed != fitted).any(axis=2).mean() > 0.01
     assert_same_picture(zoomed, deform3d.render(run, **{**viewer.render_options(), "ssaa": 1}))
@@ -217,6 +230,7 @@ def test_viewer_slider_sets_the_step_and_shows_the_numbers(egl, run):
     assert viewer.step == run.steps_per_epoch and viewer.slider.value == run.steps_per_epoch
     viewer.slider.value = 3  # as the browser would
     assert viewer.step == 3.0
+    rest(viewer)
     assert viewer.info.value == f"epoch {3 / run.steps_per_epoch:.1f} · loss {run.loss[3]:.3g} · accuracy {100 * run.accuracy[3]:.1f}%"
     assert_same_picture(viewer.get_frame(), deform3d.render(run, step=3, size=SIZE, ssaa=1))
 
@@ -256,3 +270,70 @@ def test_viewer_checks_its_options_before_making_a_widget(run, capsys):
         Viewer(run, epoch=6)
     # jupyter_rfb displays its output area when the widget is made: nothing was displayed.
     assert "RFBOutputContext" not in capsys.readouterr().out
+
+
+@pytest.mark.gl
+def test_viewer_draws_from_any_thread(egl, run):
+    """JupyterLab 4.6 sends widget messages on a kernel subshell thread, not the one that displayed
+    the viewer: frames must come from any thread (an EGL context is current on one at a time)."""
+    from deform3d.notebook import Viewer
+
+    viewer = Viewer(run, size=SIZE)
+    first = viewer.get_frame()  # the main thread, as the display call does
+    frames, errors = {}, []
+
+    def on_thread(name, work):
+        def body():
+            try:
+                frames[name] = work()
+            except Exception as e:  # reported below, with the thread it happened on
+                errors.append(f"{name}: {type(e).__name__}: {e}")
+
+        thread = threading.Thread(target=body, name=name)
+        thread.start()
+        thread.join(timeout=60)
+
+    def drag():
+        viewer.handle_event(pointer("pointer_down", 100, 90))
+        viewer.handle_event(pointer("pointer_move", 160, 110))
+        return viewer.get_frame()  # mid-drag: the reduced frame
+
+    on_thread("subshell-1", drag)
+    viewer.handle_event(pointer("pointer_up", 160, 110, buttons=()))
+    rest(viewer)
+    on_thread("subshell-2", viewer.get_frame)
+    assert not errors, errors
+    assert frames["subshell-1"].shape == (SIZE[1] // 2, SIZE[0] // 2, 3), "a moving view draws a reduced frame"
+    turned = frames["subshell-2"]
+    assert turned.shape == first.shape
+    assert (turned != first).any(axis=2).mean() > 0.01, "the drag did not change the picture"
+    assert_same_picture(turned, deform3d.render(run, **{**viewer.render_options(), "ssaa": 1}))
+    viewer.handle_event(rfb_event("close"))
+
+
+@pytest.mark.gl
+def test_a_moving_view_draws_a_reduced_frame_then_the_full_one(egl, run):
+    from deform3d.notebook import Viewer
+
+    viewer, still = Viewer(run, size=SIZE), Viewer(run, size=SIZE)
+    full = viewer.get_frame()
+    still.get_frame()
+    viewer.set_step(3)  # as play does
+    assert viewer.moving()
+    moving = viewer.get_frame()
+    assert moving.shape == (SIZE[1] // 2, SIZE[0] // 2, 3)
+    assert np.abs(moving.astype(int).mean((0, 1)) - full.mean((0, 1))).max() < 20, "not the same view"
+    rest(viewer)
+    # The full frame is as if the view had never moved: the same steps, no reduced frame between.
+    still.set_step(3)
+    rest(still)
+    assert_same_picture(viewer.get_frame(), still.get_frame())
+    for v in (viewer, still):
+        v.handle_event(rfb_event("close"))
+
+
+def test_deform3d_notebook_is_a_lazy_attribute():
+    code = ("import sys, deform3d; assert 'deform3d.notebook' not in sys.modules; "
+            "print(deform3d.notebook.Viewer.__name__, 'notebook' in dir(deform3d))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["Viewer", "True"]
