@@ -22,13 +22,16 @@ import base64
 import dataclasses
 import html
 import math
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from . import api
+from .api import public
 from .config import RenderConfig, check_size
 from .errors import UsageError
+from .recorder import RecordingInterrupted
 
 try:  # the notebook extra; without it Viewer explains what to install (see Viewer.__new__)
     import ipywidgets
@@ -80,6 +83,7 @@ def png_bytes(image) -> bytes:
         return write_png(image, Path(folder) / "still.png").read_bytes()
 
 
+@public
 def still(run, *, step: float | None = None, epoch: float | None = None, at: float | None = None,
           size: tuple[int, int] = STILL_SIZE, **options):
     """One frame of a run as an ``IPython.display.Image`` (PNG), for a notebook cell.
@@ -93,10 +97,33 @@ def still(run, *, step: float | None = None, epoch: float | None = None, at: flo
     <IPython.core.display.Image object>
     """
     image = api.render(run, step=step, epoch=epoch, at=at, size=size, **options)
-    return _ipython_display().Image(data=png_bytes(image), format="png", width=image.shape[1], height=image.shape[0])
+    run = api.load(run)
+    moment = run.resolve_step(step, epoch, at)
+    alt = f"{summary(run)}; shown at step {moment:g} (epoch {moment / run.steps_per_epoch:.1f})"
+    return _ipython_display().Image(data=png_bytes(image), format="png", width=image.shape[1], height=image.shape[0],
+                                    alt=alt)
 
 
-def video(run, path: str | Path | None = None, *, html_attributes: str = "controls loop", **options):
+class _CellLines:
+    """stderr for a recording into a temporary file: its lines name the cell, not a path about to vanish."""
+
+    jupyter_cell = True  # deform3d.progress: the kernel's stderr, so the bar is a widget
+
+    def __init__(self, temporary: Path):
+        self.temporary = str(temporary)
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text.replace(f"kept in {self.temporary}", "shown below"))
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+
+@public
+def video(run, path: str | Path | None = None, *, html_attributes: str = "controls loop", progress=True, **options):
     """Record a run training and return it as an inline, embedded ``IPython.display.Video``.
 
     ``run``: a Trajectory or a ``.npz`` path. ``path``: where to keep the video too (``.mp4`` or
@@ -104,6 +131,8 @@ def video(run, path: str | Path | None = None, *, html_attributes: str = "contro
     ``options``: as for ``deform3d.record``; the defaults here are short and small
     (``quality="low"``: 854 x 480 at 15 fps, ``duration=6``). The video is embedded as base64, so
     it plays in a notebook saved to disk and in its HTML export, with no file beside it.
+    ``progress``: as for ``deform3d.record`` (in a notebook, a bar in the cell). Interrupted
+    (the kernel's stop button), it returns the part recorded so far, and a line says so.
 
     >>> run = deform3d.train(hidden=3, epochs=20)                  # doctest: +SKIP
     >>> video(run, duration=4, orbit=30)                           # doctest: +SKIP
@@ -116,7 +145,13 @@ def video(run, path: str | Path | None = None, *, html_attributes: str = "contro
         mimetype = {".mp4": "video/mp4", ".webm": "video/webm"}.get(target.suffix.lower())
         if mimetype is None:
             raise UsageError(f"an inline video must be .mp4 or .webm, got {target}; for a .gif use deform3d.record")
-        api.record(run, target, progress=False, **options)
+        rec, view, camera = api._video_plan(target, options)
+        stream = _CellLines(target) if path is None else None
+        try:
+            api._record(api.load(run), target, rec, view, camera, progress, stream=stream)
+        except RecordingInterrupted as stop:  # the recorder's line on stderr said how much
+            if stop.path is None:
+                return None  # interrupted before the first frame: nothing to show
         data = target.read_bytes()
     return display.Video(data=data, embed=True, mimetype=mimetype, html_attributes=html_attributes)
 
@@ -136,7 +171,12 @@ def repr_mimebundle(run, include=None, exclude=None) -> dict:
             image = api.render(run, size=STILL_SIZE)
         except UsageError:  # no EGL here: the text says what the run is; a picture is a bonus
             return bundle
-        bundle["image/png"] = png_bytes(image)
+        png = png_bytes(image)
+        bundle["image/png"] = png
+        # JupyterLab shows only the richest type: HTML carries both the line and the picture.
+        text = html.escape(summary(run))
+        bundle["text/html"] = (f"<div>{text}</div><img src=\"data:image/png;base64,{base64.b64encode(png).decode()}\" "
+                               f"width=\"{image.shape[1]}\" height=\"{image.shape[0]}\" alt=\"{text}\">")
     return bundle
 
 
@@ -176,6 +216,7 @@ class Viewer(RemoteFrameBuffer):
             raise UsageError(f"deform3d.notebook.Viewer needs jupyter_rfb and ipywidgets ({_MISSING}): {NOTEBOOK_EXTRA}")
         return super().__new__(cls, *args, **kwargs)
 
+    @public
     def __init__(self, run, *, step: float | None = None, epoch: float | None = None, at: float | None = None,
                  size: tuple[int, int] = VIEWER_SIZE, **options):
         # Every check before the widget exists: a bad option leaves no half-made widget behind.

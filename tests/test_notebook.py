@@ -337,3 +337,41 @@ def test_deform3d_notebook_is_a_lazy_attribute():
             "print(deform3d.notebook.Viewer.__name__, 'notebook' in dir(deform3d))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["Viewer", "True"]
+
+
+@pytest.mark.gl
+def test_an_interrupted_video_shows_the_part_it_made(egl, run, tmp_path, monkeypatch, capsys):
+    import os
+    import signal
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    done = []
+
+    def stop_after_four(frames, total):  # the kernel's stop button sends SIGINT, as this does
+        done.append((frames, total))
+        if frames == 4:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    video = run.video(size=(160, 96), mesh=32, frames=12, fps=6, hold_start=0, hold_end=0, progress=stop_after_four)
+    mp4 = base64.b64decode(re.search(r'base64,([^"]+)"', video._repr_html_()).group(1))
+    assert mp4[4:8] == b"ftyp", "the part made is a playable video"
+    assert done[-1] == (4, 12), "the recording stopped at the next frame"
+    err = capsys.readouterr().err
+    assert "4 of 12 frames, shown below" in err and "Traceback" not in err and str(tmp_path) not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_api_errors_carry_one_clear_line_and_no_internal_frames(run):
+    import traceback
+
+    from deform3d.notebook import still
+
+    for call in (lambda: deform3d.render(run, theme="sepia"), lambda: still(run, epoch=99),
+                 lambda: deform3d.load("/nonexistent/run.npz")):
+        with pytest.raises(UsageError) as info:
+            call()
+        frames = [f.filename for f in traceback.extract_tb(info.value.__traceback__)]
+        # This test's frame, its lambda, then the entry point that re-raised: nothing deeper.
+        assert len(frames) <= 3 and frames[-1].endswith("api.py"), frames
+        assert info.value.__suppress_context__
