@@ -375,3 +375,28 @@ def test_api_errors_carry_one_clear_line_and_no_internal_frames(run):
         # This test's frame, its lambda, then the entry point that re-raised: nothing deeper.
         assert len(frames) <= 3 and frames[-1].endswith("api.py"), frames
         assert info.value.__suppress_context__
+
+
+@pytest.mark.gl
+@pytest.mark.timeout(300)
+def test_training_and_recording_show_a_progress_widget_in_a_cell(egl, tmp_path, monkeypatch):
+    import nbformat
+    from nbclient import NotebookClient
+
+    for name in ("DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import deform3d\nrun = deform3d.train(epochs=300)"),  # seconds: past the delay
+                nbformat.v4.new_code_cell("run.video(size=(320, 180), frames=90, fps=15)")]
+    NotebookClient(nb, timeout=240, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    for cell, label in zip(nb.cells, ("training", "recording run.mp4")):
+        widgets = [o.data for o in cell.outputs if o.output_type == "display_data"
+                   and "application/vnd.jupyter.widget-view+json" in o.data]
+        assert any(d["text/plain"].startswith(f"{label}:") for d in widgets), cell.outputs
+        assert not [o for o in cell.outputs if o.output_type == "error" or o.get("name") == "stderr"], cell.outputs
+    # The bars' last state (nbclient keeps the widgets' state): each ran to its end.
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"].values()
+    finished = {m["state"]["max"] for m in state if m["model_name"] == "FloatProgressModel"
+                and m["state"]["value"] == m["state"]["max"]}
+    assert {18900, 90} <= finished, finished
+    assert "<video" in nb.cells[1].outputs[-1].data["text/html"]
