@@ -265,9 +265,10 @@ def count_frames(cdp: CDP, selector: str) -> None:
             .observe(img, {{attributes: true, attributeFilter: ['src']}}); return true; }})()""")
 
 
-def drag(cdp: CDP, box: dict, dx: float, dy: float, seconds: float, moves: int = 60) -> tuple[float, int]:
+def drag(cdp: CDP, box: dict, dx: float, dy: float, seconds: float, moves: int = 60, midway=None) -> tuple[float, int]:
     """A left-button drag across the middle of ``box``: ``moves`` steps over ``seconds``.
 
+    ``midway``: called halfway through, the button still down (e.g. to take a screenshot).
     Returns (seconds the drag took, frames shown from the press until the release).
     """
     x0, y0 = box["x"] + box["width"] / 2 - dx / 2, box["y"] + box["height"] / 2 - dy / 2
@@ -276,6 +277,8 @@ def drag(cdp: CDP, box: dict, dx: float, dy: float, seconds: float, moves: int =
     cdp.mouse("mousePressed", x0, y0)
     for i in range(1, moves + 1):
         cdp.mouse("mouseMoved", x0 + dx * i / moves, y0 + dy * i / moves)
+        if midway is not None and i == moves // 2:
+            midway()
         time.sleep(max(0.0, start + seconds * i / moves - time.monotonic()))
     cdp.mouse("mouseReleased", x0 + dx, y0 + dy, buttons=0)
     took = time.monotonic() - start

@@ -87,7 +87,9 @@ def test_demo_notebook_runs_in_jupyterlab_and_the_viewer_turns(egl, tmp_path):
         keep(tmp_path / "viewer-before.png")
         before = browser.pixels(page, VIEWER_IMG)
         browser.count_frames(page, VIEWER_IMG)
-        seconds, frames = browser.drag(page, box, dx=160, dy=40, seconds=2.0)
+        seconds, frames = browser.drag(page, box, dx=160, dy=40, seconds=2.0,
+                                       midway=lambda: page.screenshot(tmp_path / "viewer-dragging.png", clip=box))
+        keep(tmp_path / "viewer-dragging.png")
         print(f"drag: {frames} frames in {seconds:.2f} s = {frames / seconds:.1f} frames/s at "
               f"{box['width']:.0f}x{box['height']:.0f}")
 
