@@ -53,8 +53,10 @@ STILL_SIZE = (768, 432)
 VIEWER_SIZE = (800, 450)
 MAX_PIXEL_RATIO = 2  # a 3x or 4x screen still gets 2x frames: every pixel is rendered on the CPU
 # While the view moves (a drag, play, the slider, the wheel) frames have half the width and height
-# and the coarse mesh (Scene.set_detail): on a CPU rasterizer that is what makes motion fluid.
-# Once nothing has moved for SETTLE_S seconds, the full frame follows.
+# and the coarse mesh (Scene.set_detail), from a second scene built at half the scale (so its text,
+# lines and layout are the full picture's, shrunk; the browser stretches it back): on a CPU
+# rasterizer that is what makes motion fluid. Once nothing has moved for SETTLE_S seconds, the
+# full frame follows.
 MOTION_DIVISOR = 2
 SETTLE_S = 0.25
 
@@ -238,6 +240,7 @@ class Viewer(RemoteFrameBuffer):
         self._logical = config.size  # CSS pixels, from the browser's resize events
         self._ratio = 1  # integer device pixel ratio the scene is built for
         self._scene = None  # built at the first frame, at the size the browser reports
+        self._motion_scene = None  # the same at 1 / MOTION_DIVISOR the scale, built at the first motion
         self._geometry = None  # kept across rebuilds: it depends on the run and the mesh only
         self._drag = None  # (x, y, azimuth, elevation) where a drag started
         self._last_motion = -math.inf  # time.monotonic() of the last change that moved the view
@@ -336,16 +339,34 @@ class Viewer(RemoteFrameBuffer):
     def _ssaa(self) -> int:
         return self.config.ssaa or 1
 
-    def _ensure_scene(self):
-        """The scene, built at the first frame at the size the browser reports. On the GL thread."""
+    def _ensure_scene(self, motion: bool = False):
+        """The full scene (or the motion one), built when first drawn, at the size the browser
+        reports. On the GL thread."""
         from .offscreen import egl_app
         from .scene import Scene
 
+        if motion:
+            if self._motion_scene is None:
+                # A fractional scale: every pixel size (fonts, lines, sprites) halves with the canvas.
+                self._motion_scene = Scene(self.run, self.config, scale=self._ratio / MOTION_DIVISOR, app=egl_app(),
+                                           size=self._logical, geometry=self._geometry)
+                self._motion_scene.set_detail(False)
+                self._geometry = self._motion_scene.geo
+            return self._motion_scene
         if self._scene is None:
             self._scene = Scene(self.run, self.config, scale=self._ratio * self._ssaa, app=egl_app(),
                                 size=self._logical, geometry=self._geometry)
             self._geometry = self._scene.geo
         return self._scene
+
+    def _close_scenes(self, full: bool = True) -> None:
+        """Free the motion scene (and the full one): their canvases' GL memory. On the GL thread."""
+        scenes = ("_motion_scene", "_scene") if full else ("_motion_scene",)
+        for name in scenes:
+            scene = getattr(self, name)
+            if scene is not None:
+                scene.canvas.close()
+                setattr(self, name, None)
 
     def moving(self) -> bool:
         """Whether the view is moving (a drag, play, a recent slider, wheel or step change)."""
@@ -370,15 +391,10 @@ class Viewer(RemoteFrameBuffer):
         return downsample(image, self._ssaa)
 
     def _draw(self, step, azimuth, elevation, distance, reduced: bool):
-        scene = self._ensure_scene()
-        scene.set_detail(not reduced)
+        scene = self._ensure_scene(motion=reduced)
         scene.set_step(step)
         scene.set_camera(azimuth, elevation, distance)
-        if not reduced:
-            return scene.canvas.render(alpha=False)
-        w, h = self._logical
-        size = (max(16, w * self._ratio // MOTION_DIVISOR), max(16, h * self._ratio // MOTION_DIVISOR))
-        return scene.canvas.render(alpha=False, size=size)  # the whole view, into fewer pixels
+        return scene.canvas.render(alpha=False)
 
     def _settle_later(self) -> None:
         try:  # jupyter_rfb draws from the event loop of the thread its messages arrive on
@@ -402,10 +418,9 @@ class Viewer(RemoteFrameBuffer):
 
     def _apply_size(self, logical: tuple[int, int], ratio: int) -> None:
         self._logical = logical
-        if self._scene is not None and ratio != self._ratio:
-            # Line widths, point sizes and fonts are baked in at the scene's scale: build anew.
-            self._scene.canvas.close()
-            self._scene = None
+        # Line widths, point sizes and fonts are baked in at a scene's scale: a new ratio builds
+        # both anew; the motion scene, cheap and built at the next motion, is rebuilt on any change.
+        self._close_scenes(full=ratio != self._ratio)
         self._ratio = ratio
         if self._scene is not None:
             canvas = self._scene.canvas
@@ -463,11 +478,9 @@ class Viewer(RemoteFrameBuffer):
         elif kind == "double_click":
             self.azimuth, self.elevation, self.distance = self.config.azimuth, self.config.elevation, self.config.distance
         elif kind == "close":
-            if self._scene is not None:
-                from .offscreen import gl_call
+            from .offscreen import gl_call
 
-                gl_call(self._scene.canvas.close)
-                self._scene = None
+            gl_call(self._close_scenes)
             return
         else:
             return

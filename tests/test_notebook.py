@@ -322,7 +322,13 @@ def test_a_moving_view_draws_a_reduced_frame_then_the_full_one(egl, run):
     assert viewer.moving()
     moving = viewer.get_frame()
     assert moving.shape == (SIZE[1] // 2, SIZE[0] // 2, 3)
-    assert np.abs(moving.astype(int).mean((0, 1)) - full.mean((0, 1))).max() < 20, "not the same view"
+    # The whole view in fewer pixels (not a corner of it): close to the full frame shrunk, but
+    # for the text and the coarser sheet's edges.
+    from deform3d.offscreen import downsample
+
+    shrunk = downsample(deform3d.render(run, step=3, size=SIZE, ssaa=1), 2)
+    near = (np.abs(moving.astype(int) - shrunk).max(axis=2) <= 48).mean()
+    assert near > 0.9, f"only {near:.0%} of the reduced frame matches the full one shrunk"
     rest(viewer)
     # The full frame is as if the view had never moved: the same steps, no reduced frame between.
     still.set_step(3)
