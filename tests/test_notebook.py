@@ -126,6 +126,13 @@ def test_notebook_runs_headless_and_shows_videos(egl, tmp_path, monkeypatch):
 
     viewer = [d for d in data if "application/vnd.jupyter.widget-view+json" in d and "<img" in d.get("text/html", "")]
     assert len(viewer) == 1, "the Viewer shows a live widget with a PNG snapshot for static exports"
+    assert not [d for d in data if "RFBOutputContext" in d.get("text/plain", "")], "a stray widget output"
+    # JupyterLab shows only the richest type: the run's own HTML has its summary line and the still.
+    run_html = [d["text/html"] for d in data if d.get("text/plain", "").startswith("deform3d run: k = 3")]
+    assert run_html and "<div>deform3d run: k = 3" in run_html[0] and 'alt="deform3d run: k = 3' in run_html[0]
+    nbconvert = pytest.importorskip("nbconvert")
+    exported, _ = nbconvert.HTMLExporter().from_notebook_node(nb)
+    assert "RFBOutputContext" not in exported
     assert list(tmp_path.iterdir()) == [], "the notebook left files behind"
 
 
