@@ -86,7 +86,9 @@ def main() -> int:
         each = ", ".join(f"{x:.1f}" for x in r["all"])
         print(f"{name:52s} {r['size']:>9s} {r['fps']:9.1f}  {each}" + (f"  ERRORS: {len(r['errors'])}" if r["errors"] else ""))
     if len(rows) == 2:
-        print(f"ratio (this tree / baseline): {rows[1][1]['fps'] / rows[0][1]['fps']:.2f}x")
+        base = rows[0][1]["fps"]
+        print(f"ratio (this tree / baseline): {rows[1][1]['fps'] / base:.2f}x" if base else
+              "ratio: the baseline drew no frame while dragged (see its ERRORS)")
     return 0
 
 
