@@ -13,7 +13,8 @@ The Python API (the CLI is built on it; options and defaults are the CLI's, defi
     deform3d.demo("out/demo")                            k = 2, 3, 4 on the circles
     deform3d.load("run.npz")                             -> Trajectory
     with deform3d.watch(model, optimizer, X, y) as run:  your own torch loop, recorded -> Trajectory
-    deform3d.notebook.Viewer(run)                        interactive view in Jupyter (extra: notebook)
+    deform3d.notebook.Viewer(run)                        interactive view in Jupyter (extra: notebook;
+                                                         deform3d.notebook loads on first use)
 
 In Jupyter a run shows itself as a still; ``run.video()`` embeds a video.
 
@@ -45,8 +46,8 @@ __all__ = ["train", "render", "record", "show", "demo", "load", "watch"]
 
 
 def __dir__():
-    # The API is loaded lazily (below), so name it here for dir() and help(deform3d).
-    return sorted(set(globals()) | set(__all__))
+    # The API and the notebook module are loaded lazily (below): name them for dir() and help().
+    return sorted(set(globals()) | set(__all__) | {"notebook"})
 
 
 def __getattr__(name):
@@ -55,4 +56,8 @@ def __getattr__(name):
         from . import api
 
         return getattr(api, name)
+    if name == "notebook":  # `deform3d.notebook.Viewer(run)` in a fresh kernel, with no import of it first
+        import importlib
+
+        return importlib.import_module(".notebook", __name__)
     raise AttributeError(f"module 'deform3d' has no attribute {name!r}")

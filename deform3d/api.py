@@ -9,13 +9,16 @@ their defaults (``help(deform3d.render)``), generated from the config dataclasse
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from .core.config import RecordConfig, RenderConfig, TrainConfig
 from .core.errors import UsageError
+from .core.progress import check_progress
 
 
 def _options(*configs, skip=()):
@@ -36,6 +39,23 @@ def _options(*configs, skip=()):
     return wrap
 
 
+def public(fn):
+    """Mark an API entry point: a UsageError leaves it with its one clear line and no internal frames.
+
+    The message says what is wrong and how to fix it; the frames between the entry point and
+    where it was raised only push that line down a notebook cell. The caller's frames stay.
+    """
+
+    @functools.wraps(fn)  # keeps the signature _options made
+    def entry(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except UsageError as e:
+            raise e.with_traceback(None) from None
+
+    return entry
+
+
 def _split(options: dict, *configs) -> list[dict]:
     """Share out keyword options among config classes by field name; unknown names are errors."""
     parts, left = [], dict(options)
@@ -47,6 +67,7 @@ def _split(options: dict, *configs) -> list[dict]:
     return parts
 
 
+@public
 def load(run):
     """A Trajectory from a Trajectory (returned as is) or the path of a ``.npz`` file.
 
@@ -59,12 +80,14 @@ def load(run):
     return run if isinstance(run, Trajectory) else Trajectory.load(run)
 
 
+@public
 @_options(TrainConfig)
-def train(*, progress: bool | None = False, **options):
+def train(*, progress: bool | Callable[[int, int], object] = True, **options):
     """Train 2 -> k -> 2 -> 1 and return every step's weights as a Trajectory.
 
-    Options are TrainConfig's fields (dataset, hidden, lr, epochs, seed, ...). ``progress``: a bar
-    on stderr (None: only on a terminal).
+    Options are TrainConfig's fields (dataset, hidden, lr, epochs, seed, ...). ``progress``: True
+    shows it (a bar on a terminal, a widget in Jupyter, a line every tenth in a log; nothing for
+    work under half a second), False not, a callable gets (done, total) after each epoch.
 
     >>> run = deform3d.train(hidden=3, epochs=20)     # doctest: +SKIP
     >>> run.num_steps, float(run.accuracy[-1])         # doctest: +SKIP
@@ -72,6 +95,7 @@ def train(*, progress: bool | None = False, **options):
     """
     from .core.data import load_dataset
 
+    check_progress(progress)
     config = TrainConfig(**options)
     data = load_dataset(config)  # numpy only: a bad dataset is reported before torch loads
     from .core.trainer import train as _train
@@ -79,6 +103,7 @@ def train(*, progress: bool | None = False, **options):
     return _train(config, data=data, progress=progress)
 
 
+@public
 def watch(model, optimizer, X, y, *, dataset: str = "custom", steps_per_epoch: int | None = None):
     """Record a network you train in your own PyTorch loop: a context manager, then a Trajectory.
 
@@ -113,6 +138,7 @@ def watch(model, optimizer, X, y, *, dataset: str = "custom", steps_per_epoch: i
     return WatchedRun(model, optimizer, X, y, dataset=dataset, steps_per_epoch=steps_per_epoch)
 
 
+@public
 @_options(RenderConfig)
 def render(run, *, step: float | None = None, epoch: float | None = None, at: float | None = None, **options) -> np.ndarray:
     """Render one frame of a run headless: an (height, width, 3) uint8 RGB array.
@@ -147,23 +173,27 @@ def _video_plan(out, options: dict):
     return rec, view, camera
 
 
+@public
 @_options(RecordConfig, RenderConfig)
-def record(run, out, *, progress: bool | None = None, **options) -> Path:
+def record(run, out, *, progress: bool | Callable[[int, int], object] = True, **options) -> Path:
     """Record a video of a run training: returns the path written.
 
     ``out``'s extension picks the format: .mp4 (H.264), .webm (VP9), .gif, or a folder of PNGs
     (a path ending in '/'). Options are RecordConfig's (quality, size, fps, duration, frames,
     pace, orbit, camera, crf, ...) and RenderConfig's (panels, theme, azimuth, elevation, ...).
-    Ctrl-C keeps a valid, shorter video and raises KeyboardInterrupt.
+    Ctrl-C keeps a valid, shorter video and raises KeyboardInterrupt. ``progress``: as for train,
+    a callable gets (frames done, frames in all) after each frame.
 
     >>> deform3d.record("run.npz", "run.mp4", quality="low", duration=6)   # doctest: +SKIP
     PosixPath('run.mp4')
     """
+    check_progress(progress)
     rec, view, camera = _video_plan(out, options)
     return _record(load(run), out, rec, view, camera, progress)
 
 
-def _record(run, out, rec: RecordConfig, view: RenderConfig, camera, progress) -> Path:
+def _record(run, out, rec: RecordConfig, view: RenderConfig, camera, progress, stream=None) -> Path:
+    """Record a checked plan (``_video_plan``); ``stream``: where the bar and the recorder's lines go."""
     from .graphics.offscreen import Renderer
     from .media.recorder import Recorder
     from .media.timeline import Timeline
@@ -171,12 +201,13 @@ def _record(run, out, rec: RecordConfig, view: RenderConfig, camera, progress) -
     timeline = Timeline.from_config(run.num_steps, rec, camera)
     view = view.resolved("video")
     with Renderer(run, view) as r, Recorder(out, (rec.width, rec.height), rec.frame_rate, crf=rec.crf,
-                                            total=len(timeline), progress=progress) as video:
+                                            total=len(timeline), progress=progress, stream=stream) as video:
         for state in timeline:
             video.write(r.frame(state.step, state.azimuth, state.elevation, state.distance))
     return Path(out)
 
 
+@public
 @_options(RenderConfig, skip=("ssaa",))  # a window draws at its own size: supersampling is for stills
 def show(run=None, *, train: TrainConfig | bool = False, save_dir: str | Path = ".", play: bool = False,
          full_detail: bool = False, **options) -> int:
@@ -201,8 +232,9 @@ def show(run=None, *, train: TrainConfig | bool = False, save_dir: str | Path = 
     return _show(run, config, RenderConfig(**options), save_dir, play, full_detail)  # a path: the title names the file
 
 
+@public
 @_options(RecordConfig, RenderConfig)
-def demo(out: str | Path = "out/demo", *, progress: bool | None = None, echo=None, **options) -> list[Path]:
+def demo(out: str | Path = "out/demo", *, progress: bool | Callable[[int, int], object] = True, echo=None, **options) -> list[Path]:
     """The original experiment: k = 2, 3, 4 on the circles, a video each and a contact sheet.
 
     Writes ``circles-k{K}.npz`` and ``circles-k{K}.mp4`` for each k and ``contact-sheet.png`` (the

@@ -124,7 +124,8 @@ def config_from(args, config, skip=()):
 
 
 def _progress(args):
-    return False if getattr(args, "quiet", False) else None
+    # A bar on a terminal, a line every tenth in a log (deform3d.progress); --quiet: nothing.
+    return not args.quiet
 
 
 # ---------------------------------------------------------------- commands
@@ -241,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     when.add_argument("--epoch", type=float, metavar="N", help="epoch (fractions interpolate)")
     when.add_argument("--at", type=float, metavar="F", help="fraction of training, 0..1")
     add_config_options(p, RenderConfig, "picture")
+    p.add_argument("--quiet", action="store_true", help="no progress output (a still shows none; taken as by every command)")
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("record", help="record a video of a run training (trains first if no run is given)",
@@ -268,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep the full mesh while playing or dragging (default: half the mesh in motion, for speed)")
     add_config_options(p, RenderConfig, "picture (size: the picture inside the window)", skip=("ssaa",))
     add_config_options(p, TrainConfig, "training (live, with --train or no RUN.npz)")
+    p.add_argument("--quiet", action="store_true", help="no progress output (the window shows training itself; taken as by every command)")
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("demo", help="the main job: k = 2, 3, 4 on the circles, a video each and a contact sheet",

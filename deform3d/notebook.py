@@ -17,22 +17,28 @@ imports this module; this module imports VisPy only when a frame is rendered, an
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import html
 import math
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 from . import api
+from .api import public
 from .core.config import RenderConfig, check_size
 from .core.errors import UsageError
+from .media.recorder import RecordingInterrupted
 
 try:  # the notebook extra; without it Viewer explains what to install (see Viewer.__new__)
     import ipywidgets
+    import jupyter_rfb.widget as _rfb_widget
     from jupyter_rfb import RemoteFrameBuffer
 except ImportError as e:  # pragma: no cover - exercised only where the extra is missing
-    ipywidgets = None
+    ipywidgets = _rfb_widget = None
     RemoteFrameBuffer = object
     _MISSING = e
 else:
@@ -46,6 +52,13 @@ VIDEO_DEFAULTS = {"quality": "low", "duration": 6.0}
 STILL_SIZE = (768, 432)
 VIEWER_SIZE = (800, 450)
 MAX_PIXEL_RATIO = 2  # a 3x or 4x screen still gets 2x frames: every pixel is rendered on the CPU
+# While the view moves (a drag, play, the slider, the wheel) frames have half the width and height
+# and the coarse mesh (Scene.set_detail), from a second scene built at half the scale (so its text,
+# lines and layout are the full picture's, shrunk; the browser stretches it back): on a CPU
+# rasterizer that is what makes motion fluid. Once nothing has moved for SETTLE_S seconds, the
+# full frame follows.
+MOTION_DIVISOR = 2
+SETTLE_S = 0.25
 
 
 def _ipython_display():
@@ -72,6 +85,7 @@ def png_bytes(image) -> bytes:
         return write_png(image, Path(folder) / "still.png").read_bytes()
 
 
+@public
 def still(run, *, step: float | None = None, epoch: float | None = None, at: float | None = None,
           size: tuple[int, int] = STILL_SIZE, **options):
     """One frame of a run as an ``IPython.display.Image`` (PNG), for a notebook cell.
@@ -85,10 +99,33 @@ def still(run, *, step: float | None = None, epoch: float | None = None, at: flo
     <IPython.core.display.Image object>
     """
     image = api.render(run, step=step, epoch=epoch, at=at, size=size, **options)
-    return _ipython_display().Image(data=png_bytes(image), format="png", width=image.shape[1], height=image.shape[0])
+    run = api.load(run)
+    moment = run.resolve_step(step, epoch, at)
+    alt = f"{summary(run)}; shown at step {moment:g} (epoch {moment / run.steps_per_epoch:.1f})"
+    return _ipython_display().Image(data=png_bytes(image), format="png", width=image.shape[1], height=image.shape[0],
+                                    alt=alt)
 
 
-def video(run, path: str | Path | None = None, *, html_attributes: str = "controls loop", **options):
+class _CellLines:
+    """stderr for a recording into a temporary file: its lines name the cell, not a path about to vanish."""
+
+    jupyter_cell = True  # deform3d.progress: the kernel's stderr, so the bar is a widget
+
+    def __init__(self, temporary: Path):
+        self.temporary = str(temporary)
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text.replace(f"kept in {self.temporary}", "shown below"))
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+
+@public
+def video(run, path: str | Path | None = None, *, html_attributes: str = "controls loop", progress=True, **options):
     """Record a run training and return it as an inline, embedded ``IPython.display.Video``.
 
     ``run``: a Trajectory or a ``.npz`` path. ``path``: where to keep the video too (``.mp4`` or
@@ -96,6 +133,8 @@ def video(run, path: str | Path | None = None, *, html_attributes: str = "contro
     ``options``: as for ``deform3d.record``; the defaults here are short and small
     (``quality="low"``: 854 x 480 at 15 fps, ``duration=6``). The video is embedded as base64, so
     it plays in a notebook saved to disk and in its HTML export, with no file beside it.
+    ``progress``: as for ``deform3d.record`` (in a notebook, a bar in the cell). Interrupted
+    (the kernel's stop button), it returns the part recorded so far, and a line says so.
 
     >>> run = deform3d.train(hidden=3, epochs=20)                  # doctest: +SKIP
     >>> video(run, duration=4, orbit=30)                           # doctest: +SKIP
@@ -108,7 +147,13 @@ def video(run, path: str | Path | None = None, *, html_attributes: str = "contro
         mimetype = {".mp4": "video/mp4", ".webm": "video/webm"}.get(target.suffix.lower())
         if mimetype is None:
             raise UsageError(f"an inline video must be .mp4 or .webm, got {target}; for a .gif use deform3d.record")
-        api.record(run, target, progress=False, **options)
+        rec, view, camera = api._video_plan(target, options)
+        stream = _CellLines(target) if path is None else None
+        try:
+            api._record(api.load(run), target, rec, view, camera, progress, stream=stream)
+        except RecordingInterrupted as stop:  # the recorder's line on stderr said how much
+            if stop.path is None:
+                return None  # interrupted before the first frame: nothing to show
         data = target.read_bytes()
     return display.Video(data=data, embed=True, mimetype=mimetype, html_attributes=html_attributes)
 
@@ -128,7 +173,12 @@ def repr_mimebundle(run, include=None, exclude=None) -> dict:
             image = api.render(run, size=STILL_SIZE)
         except UsageError:  # no EGL here: the text says what the run is; a picture is a bonus
             return bundle
-        bundle["image/png"] = png_bytes(image)
+        png = png_bytes(image)
+        bundle["image/png"] = png
+        # JupyterLab shows only the richest type: HTML carries both the line and the picture.
+        text = html.escape(summary(run))
+        bundle["text/html"] = (f"<div>{text}</div><img src=\"data:image/png;base64,{base64.b64encode(png).decode()}\" "
+                               f"width=\"{image.shape[1]}\" height=\"{image.shape[0]}\" alt=\"{text}\">")
     return bundle
 
 
@@ -168,6 +218,7 @@ class Viewer(RemoteFrameBuffer):
             raise UsageError(f"deform3d.notebook.Viewer needs jupyter_rfb and ipywidgets ({_MISSING}): {NOTEBOOK_EXTRA}")
         return super().__new__(cls, *args, **kwargs)
 
+    @public
     def __init__(self, run, *, step: float | None = None, epoch: float | None = None, at: float | None = None,
                  size: tuple[int, int] = VIEWER_SIZE, **options):
         # Every check before the widget exists: a bad option leaves no half-made widget behind.
@@ -175,24 +226,37 @@ class Viewer(RemoteFrameBuffer):
         run = api.load(run)
         first = run.resolve_step(step, epoch, at)
         w, h = config.size
-        super().__init__(css_width=f"{w}px", css_height=f"{h}px")
+        # jupyter_rfb displays its output area (where errors in callbacks go) as an output of its
+        # own, which prints "RFBOutputContext()" outside Lab and in HTML exports; it goes into the
+        # Viewer's own box instead (see ``widget``), so errors still show below the picture.
+        shown, _rfb_widget.display = _rfb_widget.display, lambda *args, **kwargs: None
+        try:
+            super().__init__(css_width=f"{w}px", css_height=f"{h}px")
+        finally:
+            _rfb_widget.display = shown
         self._set_cursor("grab")
         self.run, self.config, self.step = run, config, first
         self.azimuth, self.elevation, self.distance = config.azimuth, config.elevation, config.distance
         self._logical = config.size  # CSS pixels, from the browser's resize events
         self._ratio = 1  # integer device pixel ratio the scene is built for
         self._scene = None  # built at the first frame, at the size the browser reports
+        self._motion_scene = None  # the same at 1 / MOTION_DIVISOR the scale, built at the first motion
         self._geometry = None  # kept across rebuilds: it depends on the run and the mesh only
         self._drag = None  # (x, y, azimuth, elevation) where a drag started
+        self._last_motion = -math.inf  # time.monotonic() of the last change that moved the view
+        self._reduced = False  # the last frame sent was a reduced one: a full one is owed
 
         n = self.run.num_steps
+        # The slider takes the room left by the play button and the numbers, which never clip.
         self.slider = ipywidgets.IntSlider(value=int(round(self.step)), min=0, max=n, description="step",
-                                           continuous_update=True, layout=ipywidgets.Layout(width="55%"))
+                                           continuous_update=True,
+                                           layout=ipywidgets.Layout(flex="1 1 auto", width="auto", min_width="160px"))
         self.play = ipywidgets.Play(value=self.slider.value, min=0, max=n, step=max(1, n // 150), interval=80,
-                                    description="play training")
+                                    description="play training", layout=ipywidgets.Layout(flex="0 0 auto"))
         ipywidgets.jslink((self.play, "value"), (self.slider, "value"))
-        self.info = ipywidgets.Label()
+        self.info = ipywidgets.Label(layout=ipywidgets.Layout(flex="0 0 auto", width="auto"))
         self.slider.observe(self._on_slider, names="value")
+        self.play.observe(self._on_play, names="playing")
         self._update_info()
 
     def _set_cursor(self, name: str) -> None:
@@ -205,7 +269,8 @@ class Viewer(RemoteFrameBuffer):
     def widget(self):
         """The picture above a row with the play button, the step slider and the run's numbers."""
         if getattr(self, "_box", None) is None:
-            self._box = ipywidgets.VBox([self, ipywidgets.HBox([self.play, self.slider, self.info])])
+            row = ipywidgets.HBox([self.play, self.slider, self.info], layout=ipywidgets.Layout(width="100%"))
+            self._box = ipywidgets.VBox([self, row, self._output_context])
         return self._box
 
     def _ipython_display_(self):
@@ -236,6 +301,7 @@ class Viewer(RemoteFrameBuffer):
     def set_step(self, step: float) -> None:
         """Show fractional optimizer step ``step`` (clipped to the run); moves the slider too."""
         self.step = min(max(float(step), 0.0), float(self.run.num_steps))
+        self._last_motion = time.monotonic()
         if self.slider.value != int(round(self.step)):
             self.slider.value = int(round(self.step))  # its observer keeps the exact fraction below
         self._update_info()
@@ -244,8 +310,13 @@ class Viewer(RemoteFrameBuffer):
     def _on_slider(self, change) -> None:
         if int(round(self.step)) != change["new"]:
             self.step = float(change["new"])
+        self._last_motion = time.monotonic()
         self._update_info()
         self.request_draw()
+
+    def _on_play(self, change) -> None:
+        if not change["new"]:
+            self.request_draw()  # playing stopped: the full frame
 
     def _update_info(self) -> None:
         run, i = self.run, int(round(self.step))
@@ -268,45 +339,103 @@ class Viewer(RemoteFrameBuffer):
     def _ssaa(self) -> int:
         return self.config.resolved("interactive").ssaa
 
-    def _ensure_scene(self):
+    def _ensure_scene(self, motion: bool = False):
+        """The full scene (or the motion one), built when first drawn, at the size the browser
+        reports. On the GL thread."""
         from .graphics.offscreen import egl_app
         from .graphics.scene import Scene
 
+        if motion:
+            if self._motion_scene is None:
+                # A fractional scale: every pixel size (fonts, lines, sprites) halves with the canvas.
+                self._motion_scene = Scene(self.run, self.config, scale=self._ratio / MOTION_DIVISOR, app=egl_app(),
+                                           size=self._logical, geometry=self._geometry)
+                self._motion_scene.set_detail(False)
+                self._geometry = self._motion_scene.geo
+            return self._motion_scene
         if self._scene is None:
             self._scene = Scene(self.run, self.config, scale=self._ratio * self._ssaa, app=egl_app(),
                                 size=self._logical, geometry=self._geometry)
             self._geometry = self._scene.geo
         return self._scene
 
-    def get_frame(self):
-        """The current picture: (H, W, 3) uint8, H x W the logical size times the pixel ratio."""
-        from .graphics.offscreen import downsample
+    def _close_scenes(self, full: bool = True) -> None:
+        """Free the motion scene (and the full one): their canvases' GL memory. On the GL thread."""
+        scenes = ("_motion_scene", "_scene") if full else ("_motion_scene",)
+        for name in scenes:
+            scene = getattr(self, name)
+            if scene is not None:
+                scene.canvas.close()
+                setattr(self, name, None)
 
-        scene = self._ensure_scene()
-        scene.set_step(self.step)
-        scene.set_camera(self.azimuth, self.elevation, self.distance)
-        return downsample(scene.canvas.render(alpha=False), self._ssaa)
+    def moving(self) -> bool:
+        """Whether the view is moving (a drag, play, a recent slider, wheel or step change)."""
+        return (self._drag is not None or bool(getattr(self.play, "playing", False))
+                or time.monotonic() - self._last_motion < SETTLE_S)
+
+    def get_frame(self):
+        """The current picture: (H, W, 3) uint8, H x W the logical size times the pixel ratio.
+
+        While the view moves (``moving()``), a reduced frame instead: half the width and height
+        (the browser stretches it) and the coarse mesh; the full one follows once it rests.
+        Any thread may call it: the drawing itself runs on deform3d's GL thread.
+        """
+        from .graphics.offscreen import downsample, gl_call
+
+        moving = self.moving()
+        image = gl_call(self._draw, self.step, self.azimuth, self.elevation, self.distance, moving)
+        self._reduced = moving
+        if moving:
+            self._settle_later()
+            return image
+        return downsample(image, self._ssaa)
+
+    def _draw(self, step, azimuth, elevation, distance, reduced: bool):
+        scene = self._ensure_scene(motion=reduced)
+        scene.set_step(step)
+        scene.set_camera(azimuth, elevation, distance)
+        return scene.canvas.render(alpha=False)
+
+    def _settle_later(self) -> None:
+        try:  # jupyter_rfb draws from the event loop of the thread its messages arrive on
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no event loop (a plain script): the caller asks for frames itself
+        loop.call_later(SETTLE_S, self._settle)
+
+    def _settle(self) -> None:
+        if self._reduced and not self.moving():
+            self.request_draw()  # the view came to rest: the full frame
 
     def _resize(self, width: float, height: float, ratio: float) -> None:
+        from .graphics.offscreen import gl_call
+
         w, h = check_size((max(16, int(round(width))), max(16, int(round(height)))))
         ratio = min(max(1, int(round(ratio))), MAX_PIXEL_RATIO)
         if (w, h) == self._logical and ratio == self._ratio:
             return
-        self._logical = (w, h)
-        if self._scene is not None and ratio != self._ratio:
-            # Line widths, point sizes and fonts are baked in at the scene's scale: build anew.
-            self._scene.canvas.close()
-            self._scene = None
+        gl_call(self._apply_size, (w, h), ratio)
+
+    def _apply_size(self, logical: tuple[int, int], ratio: int) -> None:
+        self._logical = logical
+        # Line widths, point sizes and fonts are baked in at a scene's scale: a new ratio builds
+        # both anew; the motion scene, cheap and built at the next motion, is rebuilt on any change.
+        self._close_scenes(full=ratio != self._ratio)
         self._ratio = ratio
         if self._scene is not None:
             canvas = self._scene.canvas
             s = self._ratio * self._ssaa
-            canvas.size = (w * s, h * s)
+            canvas.size = (logical[0] * s, logical[1] * s)
             # EGL takes the new framebuffer size, but the scene's layout follows only a resize event.
             canvas.events.resize(size=canvas.size, physical_size=canvas.physical_size)
 
     def _auto_distance(self) -> float:
         """The lift camera's distance when ``distance`` is None (VisPy's fit for this viewbox)."""
+        from .graphics.offscreen import gl_call
+
+        return gl_call(self._fitted_distance)
+
+    def _fitted_distance(self) -> float:
         scene = self._ensure_scene()
         scene.set_camera(self.azimuth, self.elevation, None)
         view = scene.views["lift"]
@@ -330,24 +459,28 @@ class Viewer(RemoteFrameBuffer):
             # VisPy's TurntableCamera drag: half a degree per pixel, elevation clamped to the poles.
             self.azimuth = (az0 - 0.5 * (event["x"] - x0) + 180.0) % 360.0 - 180.0
             self.elevation = min(90.0, max(-90.0, el0 + 0.5 * (event["y"] - y0)))
+            self._last_motion = time.monotonic()
         elif kind == "pointer_up":
             if self._drag is None:
                 return
             self._drag = None
             self._set_cursor("grab")
-            return
+            if not self._reduced:
+                return
+            # the view came to rest: the full frame follows (after SETTLE_S, see moving())
         elif kind == "wheel":
             if "lift" not in self.config.panels or not event.get("dy"):
                 return
             # As VisPy's wheel zoom: 1.1x per 100 pixels of scroll, down moves away.
             base = self.distance if self.distance is not None else self._auto_distance()
             self.distance = min(max(base * 1.1 ** (event["dy"] / 100.0), 1e-3), 1e3)
+            self._last_motion = time.monotonic()
         elif kind == "double_click":
             self.azimuth, self.elevation, self.distance = self.config.azimuth, self.config.elevation, self.config.distance
         elif kind == "close":
-            if self._scene is not None:
-                self._scene.canvas.close()
-                self._scene = None
+            from .graphics.offscreen import gl_call
+
+            gl_call(self._close_scenes)
             return
         else:
             return

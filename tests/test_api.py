@@ -27,7 +27,7 @@ CLI_TO_API = {cli: field for (_config, field), cli in RENAMED.items()}
 
 # Flags with no API parameter of that name, and why (per command; "*" for every command).
 CLI_ONLY = {
-    ("*", "quiet"): "the API's progress= (a bar only on a terminal by default; --quiet is progress=False)",
+    ("*", "quiet"): "the API's progress= (True by default; --quiet is progress=False)",
     ("train", "out"): "api.train returns the Trajectory; the CLI saves it with run.save(out)",
     ("render", "out"): "api.render returns the (H, W, 3) array; the CLI writes it as PNG",
     ("record", "save_run"): "in Python: run = deform3d.train(...); run.save(path); deform3d.record(run, ...)",

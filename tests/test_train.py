@@ -160,15 +160,11 @@ def test_same_seed_same_weights_bit_for_bit():
     assert not np.array_equal(a.weights.flat(), c.weights.flat())
 
 
-def test_progress_bar_only_on_a_terminal():
-    quiet = io.StringIO()  # not a TTY
-    with Progress(10, "training", "step", stream=quiet) as bar:
-        bar.update(10)
-    assert quiet.getvalue() == ""
-    shown = io.StringIO()
-    with Progress(10, "training", "step", enabled=True, stream=shown) as bar:
-        bar.update(10)
-    assert "10/10 steps" in shown.getvalue() and shown.getvalue().endswith("\n")
+def test_progress_is_reported_once_an_epoch():
+    seen = []
+    run = train(TrainConfig(points=100, epochs=3), progress=lambda done, total: seen.append((done, total)))
+    per_epoch = run.steps_per_epoch
+    assert seen == [(per_epoch * e, run.num_steps) for e in (1, 2, 3)]
 
 
 @pytest.mark.slow

@@ -162,12 +162,13 @@ class _SGD:
         self.theta.add_(grad, alpha=-self.lr)
 
 
-def train(config: TrainConfig = TrainConfig(), data: Dataset | None = None, progress: bool | None = None,
+def train(config: TrainConfig = TrainConfig(), data: Dataset | None = None, progress=True,
           on_epoch=None) -> Trajectory:
     """Train the network a config describes; return every step's weights as a Trajectory.
 
     Bit-for-bit reproducible on the CPU for a given config (the seed drives the data, the initial
-    weights and the batch order). ``progress``: None shows a bar on a terminal, False never.
+    weights and the batch order). ``progress``: True/None, False or a callable (done, total), as in
+    deform3d.progress.
     ``on_epoch(record, steps)``: called after each epoch with the (total + 1, 5k + 5) float32
     tensor every step's weights go into and the number of steps done; rows 0..steps are final and
     never written again, so another thread may read them without a lock (``deform3d.core.live``). An
@@ -188,7 +189,7 @@ def train(config: TrainConfig = TrainConfig(), data: Dataset | None = None, prog
     order = torch.Generator().manual_seed(config.seed)
 
     s = 0
-    with torch.no_grad(), one_thread(), Progress(total, "training", "step", enabled=False if progress is False else None) as bar:
+    with torch.no_grad(), one_thread(), Progress(total, "training", "step", progress) as bar:
         for _ in range(config.epochs):
             perm = torch.randperm(n, generator=order)
             Xp, yp = X[perm], y[perm]

@@ -1,14 +1,24 @@
 """Headless rendering through EGL: frames as numpy arrays, with no display and no GPU needed.
 
 Owns: arranging EGL before VisPy loads (Mesa needs ``EGL_PLATFORM=surfaceless``; the user never
-sets it), the clear error where no GL exists, supersampling, and the Renderer that turns
-(step, camera) into an (H, W, 3) uint8 frame. Imports VisPy lazily; never torch.
+sets it), the clear error where no GL exists, supersampling, the Renderer that turns
+(step, camera) into an (H, W, 3) uint8 frame, and the process's one GL thread.
+
+The GL thread: an EGL context is current on one thread at a time, and VisPy makes a canvas's
+context current where the canvas is made and drawn. Callers come from many threads (a notebook's
+widget messages arrive on a kernel subshell thread, the display call on the main one), so every
+call into VisPy for an offscreen canvas, from creating the application to closing a canvas, goes
+through ``gl_call``, which runs it on one long-lived daemon thread and hands back its result or
+its exception. Any thread may then ask for a frame. Imports VisPy lazily; never torch.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import sys
+import threading
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +31,66 @@ NO_GL = ("no OpenGL for headless rendering (EGL) was found: install Mesa's EGL "
          "(Debian/Ubuntu: apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri)")
 
 _app = None
+_gl_thread: "_GLThread | None" = None
+_gl_lock = threading.Lock()
+
+
+class _GLThread:
+    """One daemon thread that runs the calls it is given, in order (see the module docstring).
+
+    A daemon, so a kernel or script exits without closing canvases first; a call's exception is
+    re-raised in the caller's thread. Not a ThreadPoolExecutor: its workers are joined at exit,
+    which would make exit wait for a frame being drawn.
+    """
+
+    def __init__(self):
+        self._calls: queue.SimpleQueue = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._serve, name="deform3d-gl", daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            fn, args, kwargs, future = self._calls.get()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as e:  # handed to the caller, whatever it is
+                future.set_exception(e)
+            del fn, args, kwargs, future  # drop references (a closed canvas) before waiting again
+
+    def call(self, fn, *args, **kwargs):
+        if threading.current_thread() is self.thread:
+            return fn(*args, **kwargs)  # already on it (a call made from inside a call)
+        future: Future = Future()
+        self._calls.put((fn, args, kwargs, future))
+        try:
+            return future.result()
+        finally:
+            del future  # the exception's traceback refers to the frame holding it
+
+
+def gl_call(fn, *args, **kwargs):
+    """Run ``fn(*args, **kwargs)`` on the process's GL thread; return its result or raise its error."""
+    global _gl_thread
+    if _gl_thread is None:
+        with _gl_lock:
+            if _gl_thread is None:
+                _gl_thread = _GLThread()
+    return _gl_thread.call(fn, *args, **kwargs)
 
 
 def egl_app():
-    """VisPy's EGL application, set up once per process. Raises UsageError where EGL is missing."""
+    """VisPy's EGL application, set up once per process. Raises UsageError where EGL is missing.
+
+    Canvases made with it must be made, drawn and closed through ``gl_call``.
+    """
+    if _app is not None:
+        return _app
+    return gl_call(_make_egl_app)
+
+
+def _make_egl_app():
     global _app
     if _app is not None:
         return _app
@@ -61,19 +127,23 @@ class Renderer:
 
         self.config = config
         self.ssaa = config.resolved("interactive").ssaa
-        self.scene = Scene(run, config, scale=self.ssaa, app=egl_app())
+        app = egl_app()
+        self.scene = gl_call(Scene, run, config, scale=self.ssaa, app=app)
 
     def frame(self, step: float | None = None, azimuth: float | None = None, elevation: float | None = None,
               distance: float | None = None) -> np.ndarray:
+        image = gl_call(self._draw, step, azimuth, elevation, distance)
+        return downsample(image, self.ssaa)  # numpy only: no need to hold the GL thread for it
+
+    def _draw(self, step, azimuth, elevation, distance) -> np.ndarray:
         if step is not None:
             self.scene.set_step(step)
         if azimuth is not None or elevation is not None or distance is not None:
             self.scene.set_camera(azimuth, elevation, distance)
-        image = self.scene.canvas.render(alpha=False)
-        return downsample(image, self.ssaa)
+        return self.scene.canvas.render(alpha=False)
 
     def close(self) -> None:
-        self.scene.canvas.close()
+        gl_call(self.scene.canvas.close)
 
     def __enter__(self):
         return self

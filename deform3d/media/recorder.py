@@ -168,7 +168,8 @@ class Recorder:
     path: the target (format by extension, see the module docstring). size: (width, height)
     pixels. fps: frames per second. crf: constant quality for .mp4/.webm (None: CRF_DEFAULT).
     total: frames expected, for the progress bar and the interrupt message (None: unknown).
-    progress: a bar with frames/s and ETA on ``stream`` (None: only when it is a terminal).
+    progress: True/None, False or a callable (done, total), as in deform3d.progress (a bar with
+    frames/s and ETA on a terminal, a widget in Jupyter, a line every tenth elsewhere).
     stream: where the bar and the interrupt line go (default stderr).
 
     All checks of ``check_target`` run in the constructor, before any work. ffmpeg starts at the
@@ -180,7 +181,7 @@ class Recorder:
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self, path: str | Path, size, fps: float, *, crf: int | None = None,
-                 total: int | None = None, progress: bool | None = None, stream=None):
+                 total: int | None = None, progress=True, stream=None):
         self.target = check_target(path, size, fps, crf)
         self.path = self.target.path
         self.width, self.height = check_size(size)
@@ -196,9 +197,8 @@ class Recorder:
         self._log = None
         self._closed = False
         self._saved_handlers: dict = {}
-        show = self.stream.isatty() if progress is None else progress
         self._bar = Progress(self.total or 0, f"recording {self.path.name}", "frame",
-                             enabled=bool(show and self.total), stream=self.stream)
+                             progress if self.total else False, stream=self.stream)
 
     # ------------------------------------------------------------ context and signals
 
@@ -317,7 +317,7 @@ class Recorder:
 
     def _end_bar(self) -> None:
         if self._bar is not None:
-            self._bar.__exit__(None, None, None)  # the last count, then a newline
+            self._bar.close()  # the last count, then a newline
             self._bar = None
 
     def _read_log(self) -> str:
@@ -412,7 +412,7 @@ class Recorder:
 
 
 def record_frames(frames, path: str | Path, size, fps: float, *, crf: int | None = None,
-                  total: int | None = None, progress: bool | None = None, stream=None) -> Path:
+                  total: int | None = None, progress=True, stream=None) -> Path:
     """Write an iterable of frames ((height, width, 3|4) uint8 each) to ``path``; returns the path.
 
     ``total`` defaults to ``len(frames)`` when it has one. Interrupted by SIGINT or SIGTERM, it
