@@ -16,6 +16,8 @@ import numpy as np
 from vispy import scene
 
 from .config import MESH_STILL, RenderConfig
+from .layout import fit_text, font_points, layout, ticks
+from .timeline import EASE_STRENGTH, pace
 from .geometry import ACTIVATION_RANGE, forward, input_extent, input_mesh, lift_projection, surface_presence
 from .trajectory import Trajectory
 from .visuals import HalfPlane, Outline, Points, Sheet, Surface, network_uniforms, surface_uniforms
@@ -63,13 +65,6 @@ THEMES = {
     ),
 }
 
-TITLES = {
-    "lift": {2: "lift  h1 in R^2 (flat)", 3: "lift  h1 in R^3", 4: "lift  h1 in R^4, projected to 3-D"},
-    "plane": "plane  h2, with the decision line",
-    "input": "input  x, with the decision boundary",
-}
-
-
 def nice_step(span: float, lines: int = 10) -> float:
     """A round grid spacing (1, 2, 2.5 or 5 x 10^n) giving about ``lines`` lines over ``span``."""
     raw = span / lines
@@ -101,6 +96,62 @@ class RunGeometry:
         self.grid_step = nice_step(float(self.hi[0] - self.lo[0]))
         # Where the sheet is, cheaply, for the decision surface's presence: the data and a coarse grid.
         self.extent_sample = np.concatenate([run.X, input_mesh(16, self.lo, self.hi)[0]])
+        self._follow = None  # the follow framing's knots, made when first asked for
+
+    def lift_points(self, h1: np.ndarray) -> np.ndarray:
+        """Lift coordinates h1 (..., k) -> the 3-D panel's coordinates (k = 2: flat at z = 0)."""
+        return self.projection(h1)
+
+    def _follow_knots(self):
+        """The follow framing at knots evenly spaced in eased training progress (see framing_at)."""
+        if self._follow is None:
+            run = self.run
+            a = np.linspace(0.0, 1.0, FOLLOW_KNOTS)
+            steps = np.unique(np.round(run.num_steps * pace(a, "ease")).astype(int))
+            a = np.log1p(EASE_STRENGTH * steps / max(run.num_steps, 1)) / np.log1p(EASE_STRENGTH)
+            border = np.concatenate([input_mesh(33, self.lo, self.hi)[0], run.X])
+            f = forward(run.weights[steps], border, self.activation)
+            lift = self.lift_points(f.h1)  # (S, n, 3)
+            self._follow = (a, _smooth_boxes(lift.min(axis=1), lift.max(axis=1)),
+                            _smooth_boxes(f.h2.min(axis=1), f.h2.max(axis=1)))
+        return self._follow
+
+    def framing_at(self, step: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(lift lo, lift hi, plane lo, plane hi): boxes around the sheet near training step ``step``.
+
+        Computed once for the run at knots evenly spaced in eased progress log(1 + 30 s / N) (how
+        videos spend their time), and smoothed there: each box's size changes by at most
+        FOLLOW_RATE per knot (growing early, before the sheet does, so it never outgrows its box)
+        and its centre moves smoothly. Any moment, in a still, a video or a window, gets the same
+        framing: it is a function of the step alone, interpolated between knots.
+        """
+        a_k, lift, plane = self._follow_knots()
+        a = float(np.log1p(EASE_STRENGTH * max(step, 0.0) / max(self.run.num_steps, 1)) / np.log1p(EASE_STRENGTH))
+        pick = lambda boxes: [np.array([np.interp(a, a_k, boxes[i][:, j]) for j in range(boxes[i].shape[1])])  # noqa: E731
+                              for i in (0, 1)]
+        return (*pick(lift), *pick(plane))
+
+
+FOLLOW_KNOTS = 320
+FOLLOW_RATE = 0.022  # the largest change in a followed box's size per knot (~ a frame of a 10 s video)
+
+
+def _smooth_boxes(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Boxes (S, d) along a path, smoothed: centres by a short moving average, sizes (half the
+    diagonal) by the smallest rate-limited envelope that still contains each raw box."""
+    centre, half = (lo + hi) / 2, (hi - lo) / 2
+    radius = np.maximum(np.linalg.norm(half, axis=1), 1e-3)
+    log_r = np.log(radius)
+    for order in (range(1, len(log_r)), range(len(log_r) - 2, -1, -1)):  # forward, then backward
+        for i in order:
+            j = i - 1 if order.step == 1 else i + 1
+            log_r[i] = max(log_r[i], log_r[j] - FOLLOW_RATE)
+    kernel = np.ones(9) / 9
+    padded = np.pad(centre, ((4, 4), (0, 0)), mode="edge")
+    centre = np.stack([np.convolve(padded[:, j], kernel, mode="valid") for j in range(centre.shape[1])], axis=1)
+    scale = (np.exp(log_r) / radius)[:, None]  # grow each box about its smoothed centre
+    half = np.maximum(half * scale, 1e-3) + np.abs((lo + hi) / 2 - centre)
+    return centre - half, centre + half
 
 
 def _box_edges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -113,7 +164,8 @@ class Scene:
     """A SceneCanvas showing a run; ``set_step(t)`` and ``set_camera(...)`` change uniforms only.
 
     ``scale`` multiplies every size in pixels (fonts, line widths, sprites): the offscreen
-    renderer draws at ``scale`` x the output size for supersampling.
+    renderer draws at ``scale`` x the output size for supersampling. The layout (deform3d.layout)
+    follows the canvas: a resize lays the picture out anew.
     """
 
     def __init__(self, run: Trajectory, config: RenderConfig = RenderConfig(), scale: int = 1, app=None,
@@ -123,14 +175,14 @@ class Scene:
         self.mesh = config.mesh or MESH_STILL
         self.geo = geometry or RunGeometry(run, self.mesh)
         w, h = size or config.size
-        # Text follows the picture's size (a 480p video keeps its heads-up line inside the frame,
-        # a 4k one gets text of the same proportions); lines and sprites only grow, never shrink
-        # below their 720p widths, so they stay crisp and visible in small pictures.
-        ui = min(max(min(w / 1280, h / 500), 0.4), 4.0)
-        self.text_px, self.line_px = scale * ui, scale * max(ui, 1.0)
+        # Lines and sprites only grow with the picture, never shrink below their 720p widths, so
+        # they stay crisp and visible in small pictures; text sizes come from the layout.
+        ui = min(max(min(w / 1280, h / 720), 0.4), 4.0)
+        self.line_px = scale * max(ui, 1.0)
         self.marker_px = 5.0 * self.line_px  # a data point's diameter (its sprite is 2 px wider)
         self.canvas = scene.SceneCanvas(size=(w * scale, h * scale), bgcolor=self.theme.background, show=show,
                                         app=app, keys=None, title="deform3d")
+        self.panels = tuple(p for p in config.panels if p != "curve")
         self.views: dict[str, scene.ViewBox] = {}
         self._network_visuals = []
         self._sheets, self._point_sets = [], []
@@ -138,33 +190,124 @@ class Scene:
         self._fill = None  # the plane panel's class half-planes
         self._surface_exists = False  # this step has a decision surface (surface_uniforms not None)
         self._meshes = None  # {full: (VertexBuffer, IndexBuffer)}, made by the first set_detail
+        self._texts = {}  # name -> Text visual in canvas pixels (heads-up line, titles, legend)
+        self._axis_texts = []  # (Text, cap px) in panel coordinates: tick labels and axis names
+        self._legend = []  # the legend's symbols (visuals in canvas pixels)
+        self.layout = None
         self.full_detail = True
+        self.step = None
+        self._distance = config.distance
+        self._lift_frame = None  # the lift's box the camera frames: the sheet's (follow) or act's (fixed)
         self._build()
         self._apply_options()
-        self.step = None
         self.set_camera(config.azimuth, config.elevation, config.distance)
         self.set_step(run.num_steps)
+        self.canvas.events.resize.connect(lambda event: self._relayout())
 
     # ------------------------------------------------------------ building
 
-    def _text(self, text, size, color, **kw):
-        return scene.widgets.Label(text, color=color, font_size=size * self.text_px, **kw)
+    def _label(self, name, color, anchor_x="left"):
+        text = scene.visuals.Text("", color=color, anchor_x=anchor_x, anchor_y="center",
+                                  parent=self.canvas.central_widget)
+        self._texts[name] = text
+        return text
 
     def _build(self):
-        t, s = self.theme, self.text_px
-        grid = self.canvas.central_widget.add_grid(margin=round(6 * s), spacing=round(4 * s))
-        n = len(self.config.panels)
-        self.hud = self._text("", 11, t.text)
-        self.hud.height_max = 30 * s
-        grid.add_widget(self.hud, row=0, col=0, col_span=n)
-        for col, panel in enumerate(self.config.panels):
-            title = TITLES[panel] if panel != "lift" else TITLES["lift"][self.geo.k]
-            label = self._text(title, 9, t.muted)
-            label.height_max = 22 * s
-            grid.add_widget(label, row=1, col=col)
-            view = grid.add_view(row=2, col=col)
+        t = self.theme
+        self.hud = self._label("hud", t.text)
+        for panel in self.panels:
+            view = scene.widgets.ViewBox(parent=self.canvas.central_widget)
             self.views[panel] = view
+            self._label(f"title:{panel}", t.text)
             getattr(self, f"_build_{panel}")(view)
+        self._curve = None
+        if "curve" in self.config.panels:
+            self._build_curve()
+        self._relayout()
+
+    def _relayout(self):
+        """Place every view and text for the canvas's current size (deform3d.layout)."""
+        s = self.scale
+        w, h = self.canvas.size
+        lay = self.layout = layout((w / s, h / s), self.panels, legend=self.config.legend, curve=self._curve is not None)
+        box = lambda r: tuple(v * s for v in r)  # noqa: E731  layout px -> canvas px
+        for panel, view in self.views.items():
+            x, y, vw, vh = box(lay.views[panel])
+            view.pos, view.size = (x, y), (vw, vh)
+            title = self._texts[f"title:{panel}"]
+            tx, ty, tw, th = box(lay.titles[panel])
+            title.pos, title.font_size = (tx, ty + th / 2), font_points(lay.cap * s)
+            title.text = fit_text(self._titles(panel), lay.cap * s, tw)
+        x, y, hw, hh = box(lay.hud)
+        self.hud.pos, self.hud.font_size = (x, y + hh / 2), font_points(lay.hud_cap * s)
+        self._hud_width = hw
+        self._build_legend(box(lay.legend) if lay.legend is not None else None, lay.cap * s)
+        if self._curve is not None:
+            x, y, cw, ch = box(lay.curve)
+            self._curve.pos, self._curve.size = (x, y), (cw, ch)
+        for text, cap in self._axis_texts:
+            text.font_size = font_points(cap * s * lay.cap / 8.0 * 0.9)
+        if self.step is not None:
+            self._update_hud(force=True)
+            self._fit_lift()
+
+    def _titles(self, panel: str) -> list[str]:
+        """A panel's title, most detailed first (the layout keeps the longest that fits)."""
+        k = self.geo.k
+        if panel == "lift":
+            if k == 4:
+                share = f"{100 * self.geo.projection.explained:.0f}%"
+                return [f"lift h1 in R^4, shown by PCA to 3-D ({share} of its variance)",
+                        f"lift h1: PCA of R^4 ({share})", f"lift (PCA {share})"]
+            return [f"lift h1 = act(W1 x + b1) in R^{k}" + (", a flat map" if k == 2 else ""), f"lift h1 in R^{k}", "lift"]
+        if panel == "plane":
+            return ["plane h2 = act(W2 h1 + b2), with the decision line", "plane h2, with the decision line", "plane h2"]
+        return ["input x, with the decision boundary", "input x", "input"]
+
+    def _legend_items(self) -> list[tuple[str, str, tuple]]:
+        """(kind, label, colour) of what the picture shows: classes, line, surface, crease."""
+        t, c, labels = self.theme, self.config, self.run.meta.get("labels") or ("class 0", "class 1")
+        items = [("dot", str(labels[0]), t.class0), ("dot", str(labels[1]), t.class1),
+                 ("line", "decision line", t.boundary)]
+        if self._surface is not None and c.surface:
+            items.append(("square", "decision surface", t.surface))
+        if c.folds and self.geo.k >= 3:
+            items.append(("dash", "fold crease", t.crease))
+        return items
+
+    def _build_legend(self, box, cap):
+        for v in self._legend:
+            v.parent = None
+        self._legend = []
+        if box is None:
+            return
+        x, y, w, h = box
+        cy = y + h / 2
+        size = cap * 1.1
+        for kind, label, color in self._legend_items():
+            if x + size * 1.6 + len(label) * 0.78 * cap > box[0] + w:
+                break  # what does not fit is left out, never drawn over something else
+            if kind == "dot":
+                sym = scene.visuals.Markers(parent=self.canvas.central_widget)
+                sym.set_data(np.array([[x + size / 2, cy]]), face_color=color, edge_color=self.theme.rim,
+                             size=size, edge_width=max(1.0, 0.1 * size))
+            elif kind == "square":
+                sym = scene.visuals.Rectangle(center=(x + size / 2, cy), width=size, height=size * 0.8, color=color,
+                                              parent=self.canvas.central_widget)
+            else:
+                pts = np.array([[x, cy], [x + size * 1.6, cy]])
+                if kind == "dash":
+                    pts = np.array([[x + i * size * 0.4, cy] for i in range(5)])
+                    sym = scene.visuals.Line(pts, color=color, width=max(1.5, 0.18 * cap), connect="segments",
+                                             parent=self.canvas.central_widget)
+                else:
+                    sym = scene.visuals.Line(pts, color=color, width=max(1.5, 0.22 * cap), parent=self.canvas.central_widget)
+            self._legend.append(sym)
+            sx = x + (size * 1.6 if kind in ("line", "dash") else size) + 0.5 * cap
+            text = scene.visuals.Text(label, color=self.theme.text, anchor_x="left", anchor_y="center",
+                                      font_size=font_points(cap), pos=(sx, cy), parent=self.canvas.central_widget)
+            self._legend.append(text)
+            x = sx + len(label) * 0.78 * cap + 1.6 * cap
 
     def _sheet(self, view, space):
         t = self.theme
@@ -186,6 +329,11 @@ class Scene:
         self._point_sets.append(pts)
         return pts
 
+    def _axis_text(self, view, text, pos, cap=8.0, **kw):
+        label = scene.visuals.Text(text, color=self.theme.muted, pos=pos, parent=view.scene, **kw)
+        self._axis_texts.append((label, cap))
+        return label
+
     def _build_lift(self, view):
         lo, hi = self.geo.lift_box
         self.lift_sheet = self._sheet(view, "lift")
@@ -196,9 +344,25 @@ class Scene:
         self._points(view, "lift")
         scene.visuals.Line(_box_edges(lo, hi), connect="segments", color=self.theme.box, width=1.0 * self.line_px,
                            parent=view.scene)
+        # Axis names at the middle of three edges of the box, ticks of the activation's range on one.
+        span = hi - lo
+        off = 0.12 * float(span.max())
+        if self.geo.k == 4:
+            names = ("PC1", "PC2", "PC3")
+        else:
+            names = ("h1_1", "h1_2", "h1_3")
+        self._axis_text(view, names[0], (lo[0] + 0.75 * span[0], lo[1] - 1.5 * off, lo[2]))
+        self._axis_text(view, names[1], (hi[0] + off, lo[1] + 0.75 * span[1], lo[2]))
+        if self.geo.k >= 3:
+            self._axis_text(view, names[2], (lo[0] - off, lo[1] - off, (lo[2] + hi[2]) / 2))
+        if self.geo.k != 4:
+            for v in ticks(lo[0], hi[0]):
+                self._axis_text(view, f"{v:g}", (v, lo[1] - off * 0.45, lo[2]), cap=7.0)
         center = (lo + hi) / 2
         self._fit_scale = float(np.linalg.norm(hi - lo)) * 1.15
-        view.camera = scene.TurntableCamera(fov=30.0, center=tuple(center), up="+z")
+        # k = 2's lift is a flat map: seen face on, from above, with no perspective.
+        fov = 0.0 if self.geo.k == 2 else 30.0
+        view.camera = scene.TurntableCamera(fov=fov, center=tuple(center), up="+z")
 
     def _build_plane(self, view):
         lo, hi = self.geo.plane_range
@@ -214,6 +378,12 @@ class Scene:
         outline.set_uniforms(color=self.theme.outline)
         self._network_visuals.append(outline)
         self._points(view, "plane")
+        span = hi - lo
+        for v in ticks(lo, hi):
+            self._axis_text(view, f"{v:g}", (v, lo - 0.05 * span), cap=7.0, anchor_y="top")
+            self._axis_text(view, f"{v:g}", (lo - 0.03 * span, v), cap=7.0, anchor_x="right")
+        self._axis_text(view, "h2_1", (lo + 0.75 * span, lo - 0.05 * span), anchor_y="top")
+        self._axis_text(view, "h2_2", (lo - 0.03 * span, lo + 0.75 * span), anchor_x="right")
 
     def _build_input(self, view):
         self._sheet(view, "input")
@@ -226,14 +396,41 @@ class Scene:
         scene.visuals.Line(square, color=self.theme.box, width=1.0 * self.line_px, parent=view.scene)
         m = 0.04 * (x1 - x0)
         view.camera = scene.PanZoomCamera(rect=(x0 - m, y0 - m, x1 - x0 + 2 * m, y1 - y0 + 2 * m), aspect=1.0)
+        view.camera.interactive = True
+
+    def _build_curve(self):
+        """A strip of loss and accuracy over the whole run, with a cursor at the current step."""
+        run, t = self.run, self.theme
+        view = self._curve = scene.widgets.ViewBox(parent=self.canvas.central_widget)
+        epochs = np.arange(run.num_steps + 1) / run.steps_per_epoch
+        every = max(1, len(epochs) // 2000)
+        x = epochs[::every]
+        acc = np.asarray(run.accuracy, np.float64)[::every]
+        loss = np.asarray(run.loss, np.float64)[::every]
+        loss = loss / max(float(np.nanmax(loss)), 1e-12)  # the loss on its own scale: 1 = its worst
+        end = float(epochs[-1]) or 1.0
+        scene.visuals.Line(np.array([[0, 0], [end, 0], [end, 1], [0, 1], [0, 0]], np.float32), color=t.box,
+                           width=1.0 * self.line_px, parent=view.scene)
+        scene.visuals.Line(np.column_stack([x, loss]).astype(np.float32), color=t.muted, width=1.5 * self.line_px,
+                           parent=view.scene)
+        scene.visuals.Line(np.column_stack([x, acc]).astype(np.float32), color=t.text, width=2.0 * self.line_px,
+                           parent=view.scene)
+        self._cursor = scene.visuals.Line(np.array([[0, 0], [0, 1]], np.float32), color=t.class1,
+                                          width=2.0 * self.line_px, parent=view.scene)
+        self._axis_text(view, "accuracy", (0.01 * end, 0.93), anchor_y="top")
+        self._axis_text(view, "loss (of its worst)", (0.01 * end, 0.55), anchor_y="top")
+        self._axis_text(view, f"epoch {end:g}", (end, -0.04), anchor_x="right", anchor_y="top")
+        view.camera = scene.PanZoomCamera(rect=(-0.01 * end, -0.18, 1.02 * end, 1.26))
 
     # ------------------------------------------------------------ per frame: uniforms only
 
     def set_options(self, **flags: bool) -> None:
         """Turn parts on or off without rebuilding: ``grid``, ``points``, ``tint``, ``folds``,
-        ``surface`` (RenderConfig's names and meanings). Uniforms and visibility only."""
+        ``surface``, ``legend`` (RenderConfig's names and meanings). Uniforms and visibility only."""
         self.config = dataclasses.replace(self.config, **flags)
         self._apply_options()
+        if "legend" in flags or "folds" in flags or "surface" in flags:
+            self._relayout()
 
     def set_detail(self, full: bool = True) -> None:
         """Sheets with the config's mesh (``full``), or half as many vertices per side.
@@ -289,26 +486,95 @@ class Scene:
             if self._surface_exists:
                 color = self.theme.surface
                 self._surface.set_uniforms(**su, color=(*color[:3], color[3] * presence))
+        if self._curve is not None:
+            e = t / self.run.steps_per_epoch
+            self._cursor.set_data(np.array([[e, -0.02], [e, 1.02]], np.float32))
+        self._frame_views()
+        self._update_hud()
+
+    def _update_hud(self, force: bool = False) -> None:
+        t, run = self.step, self.run
         i = int(round(t))
-        run = self.run
-        # Fixed-width fields, so the centred line does not jitter from frame to frame.
-        text = (f"k = {self.geo.k}   {run.meta.get('dataset', '')}   epoch {t / run.steps_per_epoch:5.1f}"
-                f"   step {i:>5d} / {run.num_steps}   loss {run.loss[i]:<8.3g}   accuracy {100 * run.accuracy[i]:5.1f}%")
-        if text != self.hud.text:  # new text means new glyph buffers: upload only on change
+        epoch, loss, acc = t / run.steps_per_epoch, run.loss[i], 100 * run.accuracy[i]
+        dataset = run.meta.get("dataset", "")
+        # Fixed-width fields, most detail first; the layout keeps the longest that fits.
+        text = fit_text([
+            f"k = {self.geo.k}   {dataset}   epoch {epoch:5.1f}   step {i:>5d} / {run.num_steps}   "
+            f"loss {loss:<8.3g}   accuracy {acc:5.1f}%",
+            f"k = {self.geo.k}   {dataset}   epoch {epoch:5.1f}   loss {loss:<7.2g}   accuracy {acc:5.1f}%",
+            f"k={self.geo.k}  epoch {epoch:5.1f}  acc {acc:5.1f}%",
+        ], self.layout.hud_cap * self.scale, self._hud_width)
+        if force or text != self.hud.text:  # new text means new glyph buffers: upload only on change
             self.hud.text = text
 
+    def _frame_views(self) -> None:
+        """Follow framing: the lift's and the plane's cameras frame the sheet of this moment
+        (RunGeometry.framing_at, smooth in time); fixed: the activation's whole box."""
+        follow = self.config.framing == "follow"
+        if follow:
+            lift_lo, lift_hi, plane_lo, plane_hi = self.geo.framing_at(self.step)
+        if follow:
+            lo, hi = self.geo.lift_box
+            # A collapsed sheet is framed at no less than a tenth of the box, not zoomed to a dot.
+            floor = 0.05 * (hi - lo).max()
+            mid = (lift_lo + lift_hi) / 2
+            half = np.maximum((lift_hi - lift_lo) / 2, floor)
+            self._lift_frame = (mid - half, mid + half)
+        else:
+            self._lift_frame = self.geo.lift_box
+        self._fit_lift()
+        view = self.views.get("plane")
+        if view is not None:
+            lo, hi = self.geo.plane_range
+            span = hi - lo
+            if follow:
+                # The sheet's box with room for the markers, never larger than the range's own.
+                # (more room left and below, where the box's tick labels are)
+                a = np.maximum(plane_lo, lo) - 0.13 * span
+                b = np.minimum(plane_hi, hi) + 0.05 * span
+                side = max(float((b - a).max()), 0.2 * span)
+                c = (a + b) / 2
+                rect = (c[0] - side / 2, c[1] - side / 2, side, side)
+            else:
+                rect = (lo - 0.13 * span, lo - 0.13 * span, 1.18 * span, 1.18 * span)
+            view.camera.rect = rect
+
+    def _fit_lift(self) -> None:
+        """Zoom the lift's camera so the framed box (its 8 corners, seen from the camera's angles)
+        fills 90% of the view in its tighter direction: no wasted panel, nothing cut off."""
+        view = self.views.get("lift")
+        if view is None or self._lift_frame is None:
+            return
+        lo, hi = self._lift_frame
+        cam = view.camera
+        cam.center = tuple((lo + hi) / 2)
+        corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+        self._fit_scale = float(np.linalg.norm(hi - lo)) * 1.15  # a first guess, then one correction
+        cam.scale_factor, cam.distance = self._fit_scale, self._distance
+        w, h = view.size
+        if self._distance is None and w > 1 and h > 1:
+            p = self.pixels("lift", corners) / self.canvas.pixel_scale
+            fill = max(np.ptp(p[:, 0]) / w, np.ptp(p[:, 1]) / h)
+            if np.isfinite(fill) and fill > 0:
+                self._fit_scale *= fill / 0.9
+                cam.scale_factor = self._fit_scale
+
     def set_camera(self, azimuth: float | None = None, elevation: float | None = None, distance: float | None = None) -> None:
-        """Turn the lift's camera (degrees); distance None fits the lift's box."""
+        """Turn the lift's camera (degrees); distance None fits the framed sheet (or box).
+
+        k = 2's lift is a flat map and is always seen face on: its angles are fixed."""
         view = self.views.get("lift")
         if view is None:
             return
         cam = view.camera
+        if self.geo.k == 2:
+            azimuth, elevation = 0.0, 90.0
         if azimuth is not None:
             cam.azimuth = azimuth
         if elevation is not None:
             cam.elevation = elevation
-        cam.scale_factor = self._fit_scale
-        cam.distance = distance  # None: VisPy derives it from the field of view and scale_factor
+        self._distance = distance  # None: VisPy derives it from the field of view and scale_factor
+        self._fit_lift()
         # A headlight from above the camera: its direction in lift coordinates, for the shading.
         az, el = math.radians(cam.azimuth), math.radians(min(cam.elevation + 25.0, 89.0))
         light = (math.sin(az) * math.cos(el), -math.cos(az) * math.cos(el), math.sin(el))
