@@ -35,7 +35,7 @@ HELP = {
     "seed": ("seed for the data, the initial weights and the batch order", "N"),
     # RenderConfig
     "size": ("picture size in pixels", "WxH"),
-    "panels": (f"panels left to right, from {', '.join(PANELS)}", "P,P"),
+    "panels": (f"panels, from {', '.join(PANELS)} (curve: loss and accuracy over the run, a strip below)", "P,P"),
     "theme": (f"{' or '.join(THEMES)}", "NAME"),
     "azimuth": ("lift camera azimuth, degrees", "DEG"),
     "elevation": ("lift camera elevation, degrees", "DEG"),
@@ -47,6 +47,8 @@ HELP = {
     "tint": ("tint the sheet and the plane's half-planes by predicted class, as strongly as the network is sure", None),
     "folds": ("draw the folds' creases (det J = 0), dashed grey", None),
     "surface": ("the decision surface in the lift (k = 3)", None),
+    "legend": ("a legend of the classes, the decision line, surface and crease", None),
+    "framing": ("follow: cameras frame the sheet of the moment, smoothly; fixed: the activation's whole box", "NAME"),
     # RecordConfig
     "quality": (f"size and frame rate preset: {', '.join(f'{q} {w}x{h}@{f}' for q, (w, h, f) in QUALITY.items())}", "NAME"),
     "fps": ("frames per second (default: the quality's)", "N"),

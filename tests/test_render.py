@@ -90,6 +90,12 @@ def square_points() -> np.ndarray:
 # ---------------------------------------------------------------- reading pixels
 
 
+def bare(scene) -> None:
+    """No annotations: the axes' tick labels and names (text inside the panels) hidden."""
+    for text in scene._axis_texts:
+        text.visible = False
+
+
 def hide(scene, panel: str, kind, predicate=lambda v: True) -> list:
     """Hide the visuals of class ``kind`` in a panel (optionally only those matching predicate)."""
     found = [v for v in scene.views[panel].scene.children if isinstance(v, kind) and predicate(v)]
@@ -181,8 +187,9 @@ def test_decision_line_pixels_lie_on_the_analytic_line_along_its_whole_clipped_l
     w = weights(**NETS[3])
     run = hand_run([w], square_points())
     cfg = RenderConfig(size=(400, 300), ssaa=1, panels=("plane",), theme=theme, grid=False, tint=False,
-                       folds=False, points=False, mesh=16)
+                       folds=False, points=False, mesh=16, legend=False, framing="fixed")
     with Renderer(run, cfg) as r:
+        bare(r.scene)
         hide(r.scene, "plane", SheetVisual)  # only the line is drawn in the boundary colour now
         hide(r.scene, "plane", OutlineVisual)
         img = r.frame()
@@ -251,8 +258,10 @@ def test_sprites_land_where_geometry_puts_the_points_in_every_panel(k):
 def test_sheet_contour_in_the_plane_coincides_with_the_decision_line(k):
     w = weights(**NETS[k])
     run = hand_run([w], square_points())
-    cfg = RenderConfig(size=(400, 300), ssaa=1, panels=("plane",), grid=False, tint=False, folds=False, points=False)
+    cfg = RenderConfig(size=(400, 300), ssaa=1, panels=("plane",), grid=False, tint=False, folds=False, points=False,
+                       legend=False, framing="fixed")
     with Renderer(run, cfg) as r:
+        bare(r.scene)
         hide(r.scene, "plane", HalfPlaneVisual)  # no line, no fills: the dark pixels are the sheet's z3 = 0
         hide(r.scene, "plane", OutlineVisual)
         img = r.frame()
@@ -299,7 +308,10 @@ def crease_pixels(r, panel: str) -> np.ndarray:
     off = r.frame().astype(int)
     r.scene.set_options(folds=True)
     assert np.array_equal(r.frame(), on), "folds on -> off -> on must give the first frame again"
-    return np.abs(on - off).sum(axis=-1) > 24
+    # A pixel of the crease: at least a quarter of the way to the crease's colour (antialiasing's
+    # faintest fringe, a tenth of a pixel's coverage past the line's edge, is not the line).
+    full = np.abs(255 * np.asarray(r.scene.theme.crease[:3]) - off).sum(axis=-1)
+    return np.abs(on - off).sum(axis=-1) > np.maximum(0.25 * full, 24)
 
 
 def crease_contour(w: Weights, activation: str, lo, hi, n: int = 1200) -> np.ndarray:
@@ -330,7 +342,7 @@ def test_the_crease_is_drawn_on_the_numpy_curve_det_j_0_and_nowhere_else(source)
         run = reference_run(3)
         w = run.weights[run.num_steps]
     cfg = RenderConfig(size=(480, 360), ssaa=1, panels=("input",), grid=False, tint=False, folds=True,
-                       points=False, mesh=64)
+                       points=False, mesh=64, legend=False)
     with Renderer(run, cfg) as r:
         ink = crease_pixels(r, "input")
         box = panel_box(r.scene, "input")
@@ -346,15 +358,15 @@ def test_the_crease_is_drawn_on_the_numpy_curve_det_j_0_and_nowhere_else(source)
 
     gap, nearest = cKDTree(contour).query(pix)
     assert gap.max() <= 1.5, f"crease pixel {pix[gap.argmax()]} is {gap.max():.2f} px from the numpy crease"
-    # And the whole curve is drawn: dashes of 8 px with gaps of 5 leave no point of the curve
-    # further than 2.5 px (plus antialiasing) from ink.
+    # And the whole curve is drawn: dashes of 8 px with gaps of 5 (measured along a straight screen
+    # direction, so a bend stretches a gap a little) leave no point of the curve far from ink.
     reach, _ = cKDTree(pix).query(contour[inside])
-    assert np.quantile(reach, 0.99) <= 4.0, f"the crease is missing near {contour[inside][reach.argmax()]}"
+    assert np.quantile(reach, 0.99) <= 6.0, f"the crease is missing near {contour[inside][reach.argmax()]}"
 
 
 def test_k_2_never_shows_a_crease_in_any_panel_at_any_step():
     run = reference_run(2)
-    cfg = RenderConfig(size=(480, 180), ssaa=1, panels=("lift", "plane", "input"), folds=True, mesh=64)
+    cfg = RenderConfig(size=(480, 180), ssaa=1, panels=("lift", "plane", "input"), folds=True, mesh=64, legend=False)
     signs = []
     with Renderer(run, cfg) as r:
         for step in np.linspace(0, run.num_steps, 9):
@@ -599,7 +611,7 @@ def test_reference_image(name, k, theme, panels, step, gl_renderer):
     from vispy.io import write_png
 
     run = reference_run(k)
-    cfg = RenderConfig(size=(320, 180), ssaa=2, theme=theme, panels=panels)
+    cfg = RenderConfig(size=(480, 270), ssaa=2, theme=theme, panels=panels)
     with Renderer(run, cfg) as r:
         image = r.frame(step)
     path = REFERENCE / f"{name}.png"

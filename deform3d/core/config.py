@@ -86,7 +86,8 @@ class TrainConfig:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-PANELS = ("lift", "plane", "input")
+PANELS = ("lift", "plane", "input", "curve")  # curve: a strip of loss and accuracy under the others
+FRAMINGS = ("follow", "fixed")
 THEMES = ("light", "dark")
 MESH_STILL, MESH_VIDEO = 256, 128  # RenderConfig.mesh None: sheet vertices per side by use
 # RenderConfig's None defaults by use, chosen here only (RenderConfig.resolved). A still is looked
@@ -121,15 +122,20 @@ class RenderConfig:
     tint: bool = True
     folds: bool = True
     surface: bool = True
+    legend: bool = True
+    framing: str = "follow"
 
     def __post_init__(self):
         object.__setattr__(self, "size", check_size(self.size))
         panels = tuple(self.panels)
         if not panels or len(set(panels)) != len(panels):
-            raise ConfigError("panels", f"must name one to three distinct panels of {', '.join(PANELS)}, got {','.join(panels)!r}")
+            raise ConfigError("panels", f"must name distinct panels of {', '.join(PANELS)}, got {','.join(panels)!r}")
         for p in panels:
             _choice("panels", p, PANELS)
+        if panels == ("curve",):
+            raise ConfigError("panels", "curve is a strip under the other panels: name at least one of lift, plane, input too")
         object.__setattr__(self, "panels", panels)
+        _choice("framing", self.framing, FRAMINGS)
         _choice("theme", self.theme, THEMES)
         for name in ("azimuth", "elevation"):
             v = getattr(self, name)

@@ -48,3 +48,11 @@ class RunGeometry:
         self.grid_step = nice_step(float(self.hi[0] - self.lo[0]))
         # Where the sheet is, cheaply, for the decision surface's presence: the data and a coarse grid.
         self.extent_sample = np.concatenate([run.X, input_mesh(16, self.lo, self.hi)[0]])
+        # The sheet for cameras that follow it: a 17 x 17 lattice (its edge included: the sheet's
+        # extremes lie on it or near) and every data point (each must stay whole in view).
+        self.follow_sample = np.concatenate([input_mesh(17, self.lo, self.hi)[0], run.X])
+
+    def box_corners(self) -> np.ndarray:
+        """The 8 corners (8, 3) of the lift's box in the 3-D panel's coordinates."""
+        lo, hi = self.lift_box
+        return np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])

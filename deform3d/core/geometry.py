@@ -407,6 +407,7 @@ class Projection:
 
     M: np.ndarray
     center: np.ndarray
+    explained: float = 1.0  # share of the lift's variance the 3-D view keeps (k = 4's PCA; else 1)
 
     def __call__(self, h1: np.ndarray) -> np.ndarray:
         return (np.asarray(h1, dtype=np.float64) - self.center) @ self.M.T
@@ -433,10 +434,11 @@ def lift_projection(h1: np.ndarray) -> Projection:
     if k == 3:
         return Projection(np.eye(3), np.zeros(3))
     center = h1.mean(axis=0)
-    _, _, vt = np.linalg.svd(h1 - center, full_matrices=False)
+    _, sv, vt = np.linalg.svd(h1 - center, full_matrices=False)
     M = vt[:3]
     flip = np.sign(M[np.arange(3), np.abs(M).argmax(axis=1)])
-    return Projection(M * flip[:, None], center)
+    total = float((sv**2).sum())
+    return Projection(M * flip[:, None], center, float((sv[:3] ** 2).sum()) / total if total > 0 else 1.0)
 
 
 # ---------------------------------------------------------------- the input plane

@@ -19,6 +19,7 @@ from ..core.config import RenderConfig
 from ..core.framing import RunGeometry
 from ..core.geometry import ACTIVATION_RANGE, forward, input_mesh, surface_presence
 from ..core.trajectory import Trajectory
+from .layout import fit_text, font_points, layout, text_width, ticks
 from .visuals import HalfPlane, Outline, Points, Sheet, Surface, network_uniforms, surface_uniforms
 
 
@@ -71,6 +72,9 @@ TITLES = {
 }
 
 
+FILL = 0.94  # the share of the lift's view (its tighter direction) that the framed sheet fills
+
+
 def _box_edges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
     edges = [(a, b) for a in range(8) for b in range(a + 1, 8) if bin(a ^ b).count("1") == 1]
@@ -81,7 +85,8 @@ class Scene:
     """A SceneCanvas showing a run; ``set_step(t)`` and ``set_camera(...)`` change uniforms only.
 
     ``scale`` multiplies every size in pixels (fonts, line widths, sprites): the offscreen
-    renderer draws at ``scale`` x the output size for supersampling.
+    renderer draws at ``scale`` x the output size for supersampling. The layout (deform3d.layout)
+    follows the canvas: a resize lays the picture out anew.
     """
 
     def __init__(self, run: Trajectory, config: RenderConfig = RenderConfig(), scale: int = 1, app=None,
@@ -91,14 +96,14 @@ class Scene:
         self.mesh = config.resolved("interactive").mesh
         self.geo = geometry or RunGeometry(run, self.mesh)
         w, h = size or config.size
-        # Text follows the picture's size (a 480p video keeps its heads-up line inside the frame,
-        # a 4k one gets text of the same proportions); lines and sprites only grow, never shrink
-        # below their 720p widths, so they stay crisp and visible in small pictures.
-        ui = min(max(min(w / 1280, h / 500), 0.4), 4.0)
-        self.text_px, self.line_px = scale * ui, scale * max(ui, 1.0)
+        # Lines and sprites only grow with the picture, never shrink below their 720p widths, so
+        # they stay crisp and visible in small pictures; text sizes come from the layout.
+        ui = min(max(min(w / 1280, h / 720), 0.4), 4.0)
+        self.line_px = scale * max(ui, 1.0)
         self.marker_px = 5.0 * self.line_px  # a data point's diameter (its sprite is 2 px wider)
         self.canvas = scene.SceneCanvas(size=(w * scale, h * scale), bgcolor=self.theme.background, show=show,
                                         app=app, keys=None, title="deform3d")
+        self.panels = tuple(p for p in config.panels if p != "curve")
         self.views: dict[str, scene.ViewBox] = {}
         self._network_visuals = []
         self._sheets, self._point_sets = [], []
@@ -106,33 +111,132 @@ class Scene:
         self._fill = None  # the plane panel's class half-planes
         self._surface_exists = False  # this step has a decision surface (surface_uniforms not None)
         self._meshes = None  # {full: (VertexBuffer, IndexBuffer)}, made by the first set_detail
+        self._texts = {}  # name -> Text visual in canvas pixels (heads-up line, titles, legend)
+        self._axis_texts = []  # Text in panel coordinates: tick labels and axis names
+        self._hud_width = 0.0
+        self._legend = []  # the legend's symbols (visuals in canvas pixels)
+        self.layout = None
         self.full_detail = True
+        self.step = None
+        self._distance = config.distance
+        self._lift_points = None  # what the lift's camera frames: the sheet's sample (follow) or the box's corners
         self._build()
         self._apply_options()
-        self.step = None
         self.set_camera(config.azimuth, config.elevation, config.distance)
         self.set_step(run.num_steps)
+        self.canvas.events.resize.connect(lambda event: self._relayout())
 
     # ------------------------------------------------------------ building
 
-    def _text(self, text, size, color, **kw):
-        return scene.widgets.Label(text, color=color, font_size=size * self.text_px, **kw)
+    def _label(self, name, color, anchor_x="left"):
+        text = scene.visuals.Text("", color=color, anchor_x=anchor_x, anchor_y="center",
+                                  parent=self.canvas.central_widget)
+        self._texts[name] = text
+        return text
 
     def _build(self):
-        t, s = self.theme, self.text_px
-        grid = self.canvas.central_widget.add_grid(margin=round(6 * s), spacing=round(4 * s))
-        n = len(self.config.panels)
-        self.hud = self._text("", 11, t.text)
-        self.hud.height_max = 30 * s
-        grid.add_widget(self.hud, row=0, col=0, col_span=n)
-        for col, panel in enumerate(self.config.panels):
-            title = TITLES[panel] if panel != "lift" else TITLES["lift"][self.geo.k]
-            label = self._text(title, 9, t.muted)
-            label.height_max = 22 * s
-            grid.add_widget(label, row=1, col=col)
-            view = grid.add_view(row=2, col=col)
+        t = self.theme
+        self.hud = self._label("hud", t.text)
+        for panel in self.panels:
+            view = scene.widgets.ViewBox(parent=self.canvas.central_widget)
             self.views[panel] = view
+            self._label(f"title:{panel}", t.text)
             getattr(self, f"_build_{panel}")(view)
+        self._curve = None
+        if "curve" in self.config.panels:
+            self._build_curve()
+        self._relayout()
+
+    def _relayout(self):
+        """Place every view and text for the canvas's current size (deform3d.layout)."""
+        s = self.scale
+        w, h = self.canvas.size
+        lay = self.layout = layout((w / s, h / s), self.panels, legend=self.config.legend, curve=self._curve is not None)
+        box = lambda r: tuple(v * s for v in r)  # noqa: E731  layout px -> canvas px
+        for panel, view in self.views.items():
+            x, y, vw, vh = box(lay.views[panel])
+            view.pos, view.size = (x, y), (vw, vh)
+            title = self._texts[f"title:{panel}"]
+            title.visible = panel in lay.titles
+            if title.visible:
+                tx, ty, tw, th = box(lay.titles[panel])
+                title.pos, title.font_size = (tx, ty + th / 2), font_points(lay.cap * s)
+                title.text = fit_text(self._titles(panel), lay.cap * s, tw)
+        self.hud.visible = lay.hud is not None
+        if self.hud.visible:
+            x, y, hw, hh = box(lay.hud)
+            self.hud.pos, self.hud.font_size = (x, y + hh / 2), font_points(lay.hud_cap * s)
+            self._hud_width = hw
+        self._build_legend(box(lay.legend) if lay.legend is not None else None, lay.cap * s)
+        if self._curve is not None:
+            self._curve.visible = lay.curve is not None
+            if self._curve.visible:
+                x, y, cw, ch = box(lay.curve)
+                self._curve.pos, self._curve.size = (x, y), (cw, ch)
+        for text in self._axis_texts:  # ticks and axis names: only where there is room for titles
+            text.font_size = font_points(lay.cap * s * 0.9)
+            text.visible = bool(lay.titles)
+        if self.step is not None:
+            self._update_hud(force=True)
+            self._fit_lift()
+
+    def _titles(self, panel: str) -> list[str]:
+        """A panel's title, most detailed first (the layout keeps the longest that fits)."""
+        k = self.geo.k
+        if panel == "lift":
+            if k == 4:
+                share = f"{100 * self.geo.projection.explained:.0f}%"
+                return [f"lift h1 in R^4, shown by PCA to 3-D ({share} of its variance)",
+                        f"lift h1: PCA of R^4 ({share})", f"lift (PCA {share})"]
+            return [f"lift h1 = act(W1 x + b1) in R^{k}" + (", a flat map" if k == 2 else ""), f"lift h1 in R^{k}", "lift"]
+        if panel == "plane":
+            return ["plane h2 = act(W2 h1 + b2), with the decision line", "plane h2, with the decision line", "plane h2"]
+        return ["input x, with the decision boundary", "input x", "input"]
+
+    def _legend_items(self) -> list[tuple[str, str, tuple]]:
+        """(kind, label, colour) of what the picture shows: classes, line, surface, crease."""
+        t, c, labels = self.theme, self.config, self.run.meta.get("labels") or ("class 0", "class 1")
+        items = [("dot", str(labels[0]), t.class0), ("dot", str(labels[1]), t.class1),
+                 ("line", "decision line", t.boundary)]
+        if self._surface is not None and c.surface:
+            items.append(("square", "decision surface", t.surface))
+        if c.folds and self.geo.k >= 3:
+            items.append(("dash", "fold crease", t.crease))
+        return items
+
+    def _build_legend(self, box, cap):
+        for v in self._legend:
+            v.parent = None
+        self._legend = []
+        if box is None:
+            return
+        x, y, w, h = box
+        cy = y + h / 2
+        size = cap * 1.1
+        for kind, label, color in self._legend_items():
+            if x + size * 1.6 + len(label) * 0.78 * cap > box[0] + w:
+                break  # what does not fit is left out, never drawn over something else
+            if kind == "dot":
+                sym = scene.visuals.Markers(parent=self.canvas.central_widget)
+                sym.set_data(np.array([[x + size / 2, cy]]), face_color=color, edge_color=self.theme.rim,
+                             size=size, edge_width=max(1.0, 0.1 * size))
+            elif kind == "square":
+                sym = scene.visuals.Rectangle(center=(x + size / 2, cy), width=size, height=size * 0.8, color=color,
+                                              parent=self.canvas.central_widget)
+            else:
+                pts = np.array([[x, cy], [x + size * 1.6, cy]])
+                if kind == "dash":
+                    pts = np.array([[x + i * size * 0.4, cy] for i in range(5)])
+                    sym = scene.visuals.Line(pts, color=color, width=max(1.5, 0.18 * cap), connect="segments",
+                                             parent=self.canvas.central_widget)
+                else:
+                    sym = scene.visuals.Line(pts, color=color, width=max(1.5, 0.22 * cap), parent=self.canvas.central_widget)
+            self._legend.append(sym)
+            sx = x + (size * 1.6 if kind in ("line", "dash") else size) + 0.5 * cap
+            text = scene.visuals.Text(label, color=self.theme.text, anchor_x="left", anchor_y="center",
+                                      font_size=font_points(cap), pos=(sx, cy), parent=self.canvas.central_widget)
+            self._legend.append(text)
+            x = sx + len(label) * 0.78 * cap + 1.6 * cap
 
     def _sheet(self, view, space):
         t = self.theme
@@ -154,6 +258,11 @@ class Scene:
         self._point_sets.append(pts)
         return pts
 
+    def _axis_text(self, view, text, pos, **kw):
+        label = scene.visuals.Text(text, color=self.theme.muted, pos=pos, parent=view.scene, **kw)
+        self._axis_texts.append(label)
+        return label
+
     def _build_lift(self, view):
         lo, hi = self.geo.lift_box
         self.lift_sheet = self._sheet(view, "lift")
@@ -164,9 +273,25 @@ class Scene:
         self._points(view, "lift")
         scene.visuals.Line(_box_edges(lo, hi), connect="segments", color=self.theme.box, width=1.0 * self.line_px,
                            parent=view.scene)
+        # Axis names at the middle of three edges of the box, ticks of the activation's range on one.
+        span = hi - lo
+        off = 0.12 * float(span.max())
+        if self.geo.k == 4:
+            names = ("PC1", "PC2", "PC3")
+        else:
+            names = ("h1_1", "h1_2", "h1_3")
+        self._axis_text(view, names[0], (lo[0] + 0.75 * span[0], lo[1] - 1.5 * off, lo[2]))
+        self._axis_text(view, names[1], (hi[0] + off, lo[1] + 0.75 * span[1], lo[2]))
+        if self.geo.k >= 3:
+            self._axis_text(view, names[2], (lo[0] - off, lo[1] - off, (lo[2] + hi[2]) / 2))
+        if self.geo.k != 4:
+            for v in ticks(lo[0], hi[0]):
+                self._axis_text(view, f"{v:g}", (v, lo[1] - off * 0.45, lo[2]))
         center = (lo + hi) / 2
         self._fit_scale = float(np.linalg.norm(hi - lo)) * 1.15
-        view.camera = scene.TurntableCamera(fov=30.0, center=tuple(center), up="+z")
+        # k = 2's lift is a flat map: seen face on, from above, with no perspective.
+        fov = 0.0 if self.geo.k == 2 else 30.0
+        view.camera = scene.TurntableCamera(fov=fov, center=tuple(center), up="+z")
 
     def _build_plane(self, view):
         lo, hi = self.geo.plane_range
@@ -182,6 +307,13 @@ class Scene:
         outline.set_uniforms(color=self.theme.outline)
         self._network_visuals.append(outline)
         self._points(view, "plane")
+        span = hi - lo
+        for i, v in enumerate(ticks(lo, hi)):
+            if i > 0:  # the corner's value is written once, on the vertical axis
+                self._axis_text(view, f"{v:g}", (v, lo - 0.02 * span), anchor_y="top")
+            self._axis_text(view, f"{v:g}", (lo - 0.02 * span, v), anchor_x="right")
+        self._axis_text(view, "h2_1", (lo + 0.75 * span, lo - 0.02 * span), anchor_y="top")
+        self._axis_text(view, "h2_2", (lo - 0.02 * span, lo + 0.75 * span), anchor_x="right")
 
     def _build_input(self, view):
         self._sheet(view, "input")
@@ -194,14 +326,41 @@ class Scene:
         scene.visuals.Line(square, color=self.theme.box, width=1.0 * self.line_px, parent=view.scene)
         m = 0.04 * (x1 - x0)
         view.camera = scene.PanZoomCamera(rect=(x0 - m, y0 - m, x1 - x0 + 2 * m, y1 - y0 + 2 * m), aspect=1.0)
+        view.camera.interactive = True
+
+    def _build_curve(self):
+        """A strip of loss and accuracy over the whole run, with a cursor at the current step."""
+        run, t = self.run, self.theme
+        view = self._curve = scene.widgets.ViewBox(parent=self.canvas.central_widget)
+        epochs = np.arange(run.num_steps + 1) / run.steps_per_epoch
+        every = max(1, len(epochs) // 2000)
+        x = epochs[::every]
+        acc = np.asarray(run.accuracy, np.float64)[::every]
+        loss = np.asarray(run.loss, np.float64)[::every]
+        loss = loss / max(float(np.nanmax(loss)), 1e-12)  # the loss on its own scale: 1 = its worst
+        end = float(epochs[-1]) or 1.0
+        scene.visuals.Line(np.array([[0, 0], [end, 0], [end, 1], [0, 1], [0, 0]], np.float32), color=t.box,
+                           width=1.0 * self.line_px, parent=view.scene)
+        scene.visuals.Line(np.column_stack([x, loss]).astype(np.float32), color=t.muted, width=1.5 * self.line_px,
+                           parent=view.scene)
+        scene.visuals.Line(np.column_stack([x, acc]).astype(np.float32), color=t.text, width=2.0 * self.line_px,
+                           parent=view.scene)
+        self._cursor = scene.visuals.Line(np.array([[0, 0], [0, 1]], np.float32), color=t.class1,
+                                          width=2.0 * self.line_px, parent=view.scene)
+        self._axis_text(view, "accuracy", (0.3 * end, 0.86), anchor_x="left", anchor_y="top")
+        self._axis_text(view, "loss (of its worst)", (0.3 * end, 0.45), anchor_x="left", anchor_y="top")
+        self._axis_text(view, f"epoch {end:g}", (end, -0.04), anchor_x="right", anchor_y="top")
+        view.camera = scene.PanZoomCamera(rect=(-0.01 * end, -0.18, 1.02 * end, 1.26))
 
     # ------------------------------------------------------------ per frame: uniforms only
 
     def set_options(self, **flags: bool) -> None:
         """Turn parts on or off without rebuilding: ``grid``, ``points``, ``tint``, ``folds``,
-        ``surface`` (RenderConfig's names and meanings). Uniforms and visibility only."""
+        ``surface``, ``legend`` (RenderConfig's names and meanings). Uniforms and visibility only."""
         self.config = dataclasses.replace(self.config, **flags)
         self._apply_options()
+        if "legend" in flags or "folds" in flags or "surface" in flags:
+            self._relayout()
 
     def set_detail(self, full: bool = True) -> None:
         """Sheets with the config's mesh (``full``), or half as many vertices per side.
@@ -257,26 +416,122 @@ class Scene:
             if self._surface_exists:
                 color = self.theme.surface
                 self._surface.set_uniforms(**su, color=(*color[:3], color[3] * presence))
+        if self._curve is not None:
+            e = t / self.run.steps_per_epoch
+            self._cursor.set_data(np.array([[e, -0.02], [e, 1.02]], np.float32))
+        self._frame_views()
+        self._update_hud()
+
+    def _update_hud(self, force: bool = False) -> None:
+        t, run = self.step, self.run
         i = int(round(t))
-        run = self.run
-        # Fixed-width fields, so the centred line does not jitter from frame to frame.
-        text = (f"k = {self.geo.k}   {run.meta.get('dataset', '')}   epoch {t / run.steps_per_epoch:5.1f}"
-                f"   step {i:>5d} / {run.num_steps}   loss {run.loss[i]:<8.3g}   accuracy {100 * run.accuracy[i]:5.1f}%")
-        if text != self.hud.text:  # new text means new glyph buffers: upload only on change
+        epoch, loss, acc = t / run.steps_per_epoch, run.loss[i], 100 * run.accuracy[i]
+        dataset = run.meta.get("dataset", "")
+        # Fixed-width fields, most detail first; the layout keeps the longest that fits.
+        text = fit_text([
+            f"k = {self.geo.k}   {dataset}   epoch {epoch:5.1f}   step {i:>5d} / {run.num_steps}   "
+            f"loss {loss:<8.3g}   accuracy {acc:5.1f}%",
+            f"k = {self.geo.k}   {dataset}   epoch {epoch:5.1f}   loss {loss:<7.2g}   accuracy {acc:5.1f}%",
+            f"k={self.geo.k}  epoch {epoch:5.1f}  acc {acc:5.1f}%",
+        ], self.layout.hud_cap * self.scale, self._hud_width)
+        if force or text != self.hud.text:  # new text means new glyph buffers: upload only on change
             self.hud.text = text
 
+    def _frame_views(self) -> None:
+        """Follow framing: the lift's and the plane's cameras frame the sheet of this moment (a
+        sparse sample of it through the forward pass: continuous in the weights and the camera, so
+        a video's framing moves as smoothly as its sheet); fixed: the activation's whole box."""
+        follow = self.config.framing == "follow"
+        if follow:
+            f = forward(self.run.weights_at(self.step), self.geo.follow_sample, self.geo.activation)
+            self._lift_points = self.geo.projection(f.h1)
+        else:
+            self._lift_points = self.geo.box_corners()
+        self._fit_lift()
+        view = self.views.get("plane")
+        if view is not None:
+            lo, hi = self.geo.plane_range
+            span = hi - lo
+            if follow:
+                # The sheet's box with room for the markers, never larger than the fixed view, never
+                # smaller than a fifth of it.
+                a = np.maximum(f.h2.min(axis=0), lo) - 0.04 * span
+                b = np.minimum(f.h2.max(axis=0), hi) + 0.04 * span
+                side = max(float((b - a).max()), 0.2 * span)
+                c = (a + b) / 2
+            else:
+                side, c = 1.08 * span, np.full(2, (lo + hi) / 2)
+            # Room left of and below the content for the tick labels and axis names, in pixels.
+            cap = self.layout.cap * self.scale * 0.9
+            left, bottom = text_width("h2_2", cap) + cap, 2.6 * cap
+            px = max(min(view.size) - left, 1.0)
+            per_px = side / px
+            rect = (c[0] - side / 2 - left * per_px, c[1] - side / 2 - bottom * per_px,
+                    side + left * per_px, side + bottom * per_px)
+            view.camera.rect = rect
+
+    def _fit_lift(self) -> None:
+        """Aim and zoom the lift's camera so the framed points (the sheet, or the box's corners),
+        seen from the camera's angles, sit centred and fill FILL of the view in its tighter direction.
+        An explicit distance keeps its zoom; only the aim follows."""
+        view = self.views.get("lift")
+        if view is None or self._lift_points is None:
+            return
+        pts = self._lift_points
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        box_lo, box_hi = self.geo.lift_box
+        floor = 0.1 * float(np.linalg.norm(box_hi - box_lo))  # a collapsed sheet is not zoomed to a dot
+        cam = view.camera
+        # A sheet seen end-on projects small, but zooming in on it must not bring the camera (at
+        # scale / (2 tan(fov / 2)) from the centre) inside the sheet's own depth: keep it 1.6
+        # bounding radii away.
+        floor = max(floor, 2 * math.tan(math.radians(cam.fov) / 2) * 1.6 * 0.5 * float(np.linalg.norm(hi - lo)))
+        centre = (lo + hi) / 2
+        cam.center = tuple(centre)
+        self._fit_scale = max(float(np.linalg.norm(hi - lo)), floor) * 1.15  # a first guess, corrected below
+        cam.scale_factor, cam.distance = self._fit_scale, self._distance
+        w, h = view.size
+        if w <= 1 or h <= 1:
+            return
+        # Re-aim and re-zoom, three rounds (perspective makes each round approximate): move the
+        # centre so that the points' on-screen box is centred in the view (the projection's 2 x 3
+        # Jacobian at the centre, solved least-norm for the offset), then scale to fill FILL.
+        px = self.canvas.pixel_scale  # pixels() are physical; the view's box is logical
+        middle = np.asarray(view.pos, np.float64) + np.array([w, h]) / 2
+        for _ in range(3):
+            p = self.pixels("lift", pts) / px
+            e = 1e-3 * max(float(np.linalg.norm(hi - lo)), floor)
+            base = self.pixels("lift", np.vstack([centre, centre + e * np.eye(3)])) / px
+            J = (base[1:] - base[0]).T / e  # d pixel / d world
+            offset = (p.min(axis=0) + p.max(axis=0)) / 2 - middle
+            if np.all(np.isfinite(J)) and np.all(np.isfinite(offset)):
+                centre = centre + np.linalg.pinv(J) @ offset
+                cam.center = tuple(centre)
+            if self._distance is None:
+                # (the markers' radius, plus a pixel, is kept clear of the view's edges)
+                room = self.marker_px + 4 * self.scale
+                p = self.pixels("lift", pts) / px
+                fill = max(np.ptp(p[:, 0]) / max(w - room, 1.0), np.ptp(p[:, 1]) / max(h - room, 1.0))
+                if np.isfinite(fill) and fill > 0:
+                    self._fit_scale = max(self._fit_scale * fill / FILL, floor)
+                    cam.scale_factor = self._fit_scale
+
     def set_camera(self, azimuth: float | None = None, elevation: float | None = None, distance: float | None = None) -> None:
-        """Turn the lift's camera (degrees); distance None fits the lift's box."""
+        """Turn the lift's camera (degrees); distance None fits the framed sheet (or box).
+
+        k = 2's lift is a flat map and is always seen face on: its angles are fixed."""
         view = self.views.get("lift")
         if view is None:
             return
         cam = view.camera
+        if self.geo.k == 2:
+            azimuth, elevation = 0.0, 90.0
         if azimuth is not None:
             cam.azimuth = azimuth
         if elevation is not None:
             cam.elevation = elevation
-        cam.scale_factor = self._fit_scale
-        cam.distance = distance  # None: VisPy derives it from the field of view and scale_factor
+        self._distance = distance  # None: VisPy derives it from the field of view and scale_factor
+        self._fit_lift()
         # A headlight from above the camera: its direction in lift coordinates, for the shading.
         az, el = math.radians(cam.azimuth), math.radians(min(cam.elevation + 25.0, 89.0))
         light = (math.sin(az) * math.cos(el), -math.cos(az) * math.cos(el), math.sin(el))
