@@ -179,19 +179,23 @@ def _train_grid(options: dict) -> tuple[list, dict, list]:
     options = dict(options)
     names = {f.name for f in dataclasses.fields(TrainConfig)} - {"points"}
     train = {k: options.pop(k) for k in list(options) if k in names}
+    given = sorted(train)
+    if "hidden" not in train and not any(isinstance(v, (list, tuple)) for v in train.values()):
+        train["hidden"] = (2, 3, 4)  # nothing to vary was named: the lecture's comparison of widths
     axes = [(k, list(v) if isinstance(v, (list, tuple)) else [v]) for k, v in train.items()]
     configs = [TrainConfig(**dict(zip([k for k, _ in axes], combo))) for combo in itertools.product(*(v for _, v in axes))]
-    return configs, options, sorted(train)
+    return configs, options, given
 
 
-@_options(RecordConfig, RenderConfig, TrainConfig)
-def compare(runs=None, out="compare.mp4", *, progress: bool | None = None, timecodes: str | Path | None = None,
+@_options(RecordConfig, RenderConfig)
+def compare(runs, out, *, progress: bool | None = None, timecodes: str | Path | None = None,
             epoch: float | None = None, echo=None, **options) -> Path:
     """Several runs side by side in one video or still, at the same epoch in every cell.
 
-    ``runs``: Trajectories or ``.npz`` paths; None trains them from the training options, where a
-    list gives one run per value (``hidden=(2, 3, 4)``, ``seed=(0, 1, 2)``; several lists: every
-    combination). ``out``: a video as for ``record``, or a ``.png`` for a still at ``epoch``
+    ``runs``: Trajectories or ``.npz`` paths; None trains them from training options (TrainConfig's
+    fields but ``points``, which here is the picture's), where a list gives one run per value
+    (``hidden=(2, 3, 4)``, ``seed=(0, 1, 2)``; several lists: every combination); with no list,
+    ``hidden`` defaults to (2, 3, 4). ``out``: a video as for ``record``, or a ``.png`` for a still at ``epoch``
     (default: the end). The cells share one camera path and one clock (``pace="change"`` measures
     every run), each under a label naming k, activation, dataset, epoch and accuracy now.
     ``timecodes``: a .csv with a row per frame and cell (``cell`` is the run's index).

@@ -201,8 +201,8 @@ def _train_lists(args) -> dict:
     out = {}
     for f in fields(TrainConfig):
         text = getattr(args, f.name, None)
-        if text is None:
-            continue
+        if not isinstance(text, str):
+            continue  # not given: argparse leaves a non-string default unconverted
         convert = _converter(f.type)
         values = []
         for part in str(text).split(","):
@@ -223,8 +223,6 @@ def cmd_compare(args) -> int:
     if args.runs and training:
         names = ", ".join("--" + n.replace("_", "-") for n in training)
         raise UsageError(f"{names}: training options are used only when no RUN.npz is given; drop them, or drop the runs to train first")
-    if not args.runs and "hidden" not in training and not any(isinstance(v, list) for v in training.values()):
-        training["hidden"] = [2, 3, 4]  # nothing to vary was named: the lecture's comparison
     path = api.compare(args.runs or None, args.out, progress=_progress(args), timecodes=args.timecodes,
                        epoch=args.epoch, echo=None if args.quiet else print, **options, **training)
     print(f"{len(args.runs) or 'the trained'} runs side by side -> {path}"
@@ -308,8 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
         if f.name == "points":
             continue  # --points here is the picture's (show the data); train per-class sizes with `deform3d train`
         text, metavar = HELP[f.name]
-        group.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=None, metavar=metavar.split("|")[0] + "[,...]",
-                           help=f"{text} (default: {f.default})")
+        default = "2,3,4 unless another option is a list" if f.name == "hidden" else f.default
+        group.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=f.default, metavar=metavar.split("|")[0] + "[,...]",
+                           help=f"{text} (default: {default})")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_compare)
 

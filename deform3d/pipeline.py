@@ -8,7 +8,7 @@ notebook, a benchmark, a test) iterates ``frames`` rather than driving a Scene b
 drawn and what the time codes say cannot drift apart.
 
 Imports numpy and the light deform3d modules only; the renderers (VisPy, via deform3d.offscreen and
-deform3d.compare) load when frames are first asked for. Never torch.
+deform3d.grid) load when frames are first asked for. Never torch.
 """
 
 from __future__ import annotations
@@ -74,14 +74,14 @@ def states(runs, timeline: Timeline) -> Iterator[Frame]:
 
 
 def renderer(runs, view: RenderConfig):
-    """The renderer ``frames`` draws with: an offscreen Renderer for one run, a compare.Grid for a
+    """The renderer ``frames`` draws with: an offscreen Renderer for one run, a grid.Grid for a
     list. Both have ``frame(steps, azimuth, elevation, distance)`` and ``close()``."""
     many, single = _as_list(runs)
     if single:
         from .offscreen import Renderer
 
         return _Single(Renderer(many[0], view))
-    from .compare import Grid
+    from .grid import Grid
 
     return Grid(many, view)
 
