@@ -201,8 +201,8 @@ def _train_lists(args) -> dict:
     out = {}
     for f in fields(TrainConfig):
         text = getattr(args, f.name, None)
-        if not isinstance(text, str):
-            continue  # not given: argparse leaves a non-string default unconverted
+        if not isinstance(text, str) or text == f.default:
+            continue  # not given (argparse leaves a default unconverted), or given as the default
         convert = _converter(f.type)
         values = []
         for part in str(text).split(","):

@@ -106,10 +106,11 @@ def frames(runs, timeline: Timeline, view: RenderConfig, renderer_=None) -> Iter
     ``runs``: a Trajectory (one picture per frame, as ``deform3d record`` draws it) or a list of
     them (a grid of cells at one epoch, as ``deform3d compare`` draws it; the timeline must come from
     ``Timeline.for_runs`` of that list). ``view``: the picture (its ``size`` is the frame's; mesh
-    None: the video mesh). ``renderer_``: one already made by ``renderer`` (kept open; else made
-    here and closed when the generator finishes or is closed).
+    None: the video mesh, scaled to each cell's size in a grid). ``renderer_``: one already made by
+    ``renderer`` (kept open; else made here and closed when the generator finishes or is closed).
     """
-    view = dataclasses.replace(view, mesh=view.mesh or MESH_VIDEO)
+    if not isinstance(runs, (list, tuple)):
+        view = dataclasses.replace(view, mesh=view.mesh or MESH_VIDEO)
     own = renderer_ is None
     r = renderer(runs, view) if own else renderer_
     try:
