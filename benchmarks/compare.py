@@ -1,6 +1,6 @@
 """Side by side against alone: ``deform3d compare`` of k = 2, 3, 4 against each run's own video.
 
-Run on demand (not a test): ``python benchmarks/compare.py [--repeat N] [--frames N]``. About two
+Run on demand (not a test): ``python benchmarks/compare.py [--repeat N] [--frames N]``. About ten
 minutes on two cores.
 
 The job: the three default circles runs (k = 2, 3, 4, 100 epochs, trained once here, not timed),
@@ -31,7 +31,7 @@ BAR = 1.2
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="repeats (median shown)")
-    parser.add_argument("--frames", type=int, default=60, help="frames per video (default 60: 2 s at 30 fps)")
+    parser.add_argument("--frames", type=int, default=300, help="frames per video (default 300: the default 10 s at 30 fps)")
     args = parser.parse_args(argv)
 
     import deform3d

@@ -75,31 +75,94 @@ def describe(runs) -> list[str]:
 
 
 class _Labels:
-    """The label strips: one small offscreen canvas of a strip's size, its text set per cell."""
+    """The label strips, drawn without laying out text per frame.
+
+    VisPy lays text out in Python (about 5 ms a string here), and a label's epoch and accuracy
+    change every frame, so each piece is rendered once and the strip is assembled from column
+    blocks of pixels: the run's fixed description, the words, and one block per character of the
+    numbers (digits at one advance, so the numbers do not jitter as they change).
+    """
 
     def __init__(self, size: tuple[int, int], theme, app):
         from vispy import scene
 
         w, h = size
+        self.width, self.height = w, h
+        self.pad = max(2, h // 8)
         self.canvas = scene.SceneCanvas(size=(w, h), bgcolor=theme.background, show=False, app=app, keys=None)
-        # Pixel coordinates, the text centred in the strip; font_size is in points (LABEL_TEXT).
-        self.text = scene.visuals.Text("", color=theme.text, font_size=LABEL_TEXT * h,
-                                       pos=(w / 2, h / 2), anchor_x="center", anchor_y="center",
-                                       parent=self.canvas.scene)
-        self._cache: dict[str, np.ndarray] = {}
+        # Pixel coordinates, left-anchored at pad; font_size is in points (LABEL_TEXT).
+        self.text = scene.visuals.Text("", color=theme.text, font_size=LABEL_TEXT * h, pos=(self.pad, h / 2),
+                                       anchor_x="left", anchor_y="center", parent=self.canvas.scene)
+        self.blank = self._render("")
+        self.gap = max(1, round(0.05 * h))  # between the characters of a number
+        self.word = round(0.25 * h)  # between a word and its number
+        self.space = round(0.75 * h)  # between the label's fields
+        self._pieces: dict[str, np.ndarray] = {}
+        digits = [self.piece(c) for c in "0123456789"]
+        self.digit_w = max(d.shape[1] for d in digits)
 
-    def draw(self, text: str) -> np.ndarray:
-        image = self._cache.get(text)
-        if image is None:
-            self.text.text = text
-            image = self.canvas.render(alpha=False)[..., :3]
-            if len(self._cache) > 256:
-                self._cache.clear()
-            self._cache[text] = image
-        return image
+    def _render(self, text: str) -> np.ndarray:
+        self.text.text = text
+        return self.canvas.render(alpha=False)[..., :3]
+
+    def piece(self, text: str) -> np.ndarray:
+        """The columns of ``text`` rendered alone, from its first to its last inked column."""
+        block = self._pieces.get(text)
+        if block is None:
+            image = self._render(text)
+            ink = np.nonzero((image != self.blank).any(axis=(0, 2)))[0]
+            block = image[:, ink.min() : ink.max() + 1] if len(ink) else self.blank[:, :1]
+            self._pieces[text] = block
+        return block
+
+    def _number(self, text: str) -> list[np.ndarray]:
+        blocks = []
+        for i, c in enumerate(text):
+            block = self.piece(c)
+            if c.isdigit():  # centred in one advance for every digit
+                extra = self.digit_w - block.shape[1]
+                block = np.concatenate([self._space(extra // 2), block, self._space(extra - extra // 2)], axis=1)
+            if i and c != "." and text[i - 1] != ".":  # a point sits tight between its digits
+                blocks.append(self._space(self.gap))
+            blocks.append(block)
+        return blocks
+
+    def _space(self, n: int) -> np.ndarray:
+        return self.blank[:, : max(n, 0)]
+
+    def draw(self, fields: list[tuple[str, str]]) -> np.ndarray:
+        """A strip of ``fields``, (kind, text) with kind "text" (rendered whole, cached) or
+        "number" (assembled from characters), centred; clipped at the right if too long."""
+        blocks = []
+        for kind, text in fields:
+            if blocks:
+                blocks.append(self._space(self.word if kind == "number" else self.space))
+            blocks += self._number(text) if kind == "number" else [self.piece(text)]
+        row = np.concatenate(blocks, axis=1)
+        out = self.blank.copy()
+        x = max((self.width - row.shape[1]) // 2, 0)
+        n = min(row.shape[1], self.width - x)
+        out[:, x : x + n] = row[:, :n]
+        return out
 
     def close(self) -> None:
         self.canvas.close()
+
+
+def cell_renderer(run, view: RenderConfig):
+    """An offscreen Renderer of one cell: the run at the cell's ``view``, its heads-up line hidden.
+
+    The label strip says what the heads-up line would, legibly; at a cell's size that line is
+    5-point text, and laying it out costs 5 ms a frame. (Scene has no public switch for it yet; a
+    Scene without a ``hud`` attribute keeps its line.)
+    """
+    from .offscreen import Renderer
+
+    r = Renderer(run, view)
+    hud = getattr(r.scene, "hud", None)
+    if hud is not None:
+        hud.visible = False
+    return r
 
 
 class Grid:
@@ -111,7 +174,7 @@ class Grid:
     """
 
     def __init__(self, runs, view: RenderConfig):
-        from .offscreen import Renderer, egl_app
+        from .offscreen import egl_app
 
         runs = list(runs)
         if not 1 <= len(runs) <= MAX_CELLS:
@@ -127,7 +190,7 @@ class Grid:
         self.cells = []
         try:
             for r in runs:
-                self.cells.append(Renderer(r, cell_view))
+                self.cells.append(cell_renderer(r, cell_view))
             theme = self.cells[0].scene.theme
             self.background = np.array([round(255 * c) for c in theme.background[:3]], np.uint8)
             self.labels = _Labels((cell_w, self.label_h), theme, egl_app())
@@ -144,11 +207,16 @@ class Grid:
             self.origins.append((x0 + col * cell_w, row * cell_h))
         self.cell_size = (cell_w, cell_h)
 
-    def label(self, i: int, step: float) -> str:
+    def label_fields(self, i: int, step: float) -> list[tuple[str, str]]:
+        """Cell ``i``'s label at ``step``: its description, the epoch and the accuracy now."""
         run = self.runs[i]
         s = int(round(step))
-        return (f"{self.names[i]}   epoch {step / run.steps_per_epoch:.1f}   "
-                f"accuracy {100 * float(run.accuracy[s]):.1f}%")
+        return [("text", self.names[i]), ("text", "epoch"), ("number", f"{step / run.steps_per_epoch:.1f}"),
+                ("text", "accuracy"), ("number", f"{100 * float(run.accuracy[s]):.1f}%")]
+
+    def label(self, i: int, step: float) -> str:
+        """Cell ``i``'s label as text (what the strip shows)."""
+        return "   ".join(text for _, text in self.label_fields(i, step))
 
     def frame(self, steps, azimuth=None, elevation=None, distance=None) -> np.ndarray:
         if len(steps) != len(self.runs):
@@ -157,7 +225,7 @@ class Grid:
         out[...] = self.background
         for i, (cell, step) in enumerate(zip(self.cells, steps)):
             x, y = self.origins[i]
-            out[y : y + self.label_h, x : x + self.cell_size[0]] = self.labels.draw(self.label(i, step))
+            out[y : y + self.label_h, x : x + self.cell_size[0]] = self.labels.draw(self.label_fields(i, step))
             image = cell.frame(step, azimuth, elevation, distance)
             out[y + self.label_h : y + self.label_h + image.shape[0], x : x + image.shape[1]] = image
         return out

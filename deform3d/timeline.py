@@ -87,7 +87,7 @@ KEYFRAME_KEYS = ("t", "azimuth", "elevation", "distance")
 # Change pacing (module docstring): the sample of data points followed, the smoothing window in
 # epochs, the weight of a change in accuracy (a fraction) against the other terms (each a fraction
 # of the layer's spread), and the floor and cap of a step's share, in multiples of the average.
-CHANGE_SAMPLE = 200
+CHANGE_SAMPLE = 100
 CHANGE_SMOOTH_EPOCHS = 0.25
 CHANGE_ACCURACY = 2.0
 CHANGE_FLOOR, CHANGE_CAP = 0.2, 40.0
@@ -144,7 +144,7 @@ def change_rate(run, sample: int = CHANGE_SAMPLE) -> np.ndarray:
     points = X[np.linspace(0, len(X) - 1, min(sample, len(X))).round().astype(int)]
     moves = {"h1": np.empty(n), "h2": np.empty(n), "p": np.empty(n)}
     spread = {"h1": 0.0, "h2": 0.0}
-    # Chunks of steps (one step overlapping) keep memory flat for long runs: 200 points x 1024 steps.
+    # Chunks of steps (one step overlapping) keep memory flat for long runs: 100 points x 1024 steps.
     for a in range(0, n, 1024):
         b = min(a + 1024, n)
         f = forward(run.weights[a : b + 1], points, run.activation)

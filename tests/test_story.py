@@ -192,7 +192,7 @@ def test_compare_cells_show_the_same_epoch(gl, three_runs, tmp_path):
     """Acceptance 3 (sync): every frame's cells are at one epoch (time codes), and each cell's
     pixels are its run rendered alone at that epoch's step; the label strips hold text."""
     from deform3d import api
-    from deform3d.offscreen import Renderer
+    from deform3d.grid import cell_renderer
     from deform3d.pipeline import renderer
 
     size = (480, 270)
@@ -218,7 +218,7 @@ def test_compare_cells_show_the_same_epoch(gl, three_runs, tmp_path):
             cells = [r for r in rows if r["frame"] == n]
             for i, c in enumerate(cells):
                 x, y = grid.origins[i]
-                with Renderer(three_runs[i], cell_view) as alone:
+                with cell_renderer(three_runs[i], cell_view) as alone:
                     image = alone.frame(c["step"], c["azimuth"], c["elevation"], c["distance"])
                 region = drawn[y + grid.label_h : y + grid.label_h + x_w[1], x : x + x_w[0]]
                 assert differing(region, image) <= 20, f"frame {n} cell {i} is not its run at epoch {c['epoch']:.3f}"
@@ -243,7 +243,7 @@ def test_compare_labels_are_legible_at_720p(gl, three_runs):
             assert ink_rows.max() - ink_rows.min() + 1 >= 11, ink_rows
             text = g.label(i, run.num_steps)
             assert f"k = {run.hidden}" in text and "tanh" in text and "circles" in text
-            assert f"accuracy {100 * run.accuracy[-1]:.1f}%" in text and "epoch 6.0" in text
+            assert f"accuracy   {100 * run.accuracy[-1]:.1f}%" in text and "epoch   6.0" in text
             assert "batch size" in text, "what tells the runs apart is named"
 
 
