@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import MESH_VIDEO, RecordConfig, RenderConfig, TrainConfig
+from .config import RecordConfig, RenderConfig, TrainConfig
 from .errors import UsageError
 
 

@@ -52,8 +52,9 @@ HELP = {
     "fps": ("frames per second (default: the quality's)", "N"),
     "duration": ("video length in seconds", "S"),
     "frames": ("exact number of frames (overrides --duration)", "N"),
-    "pace": (f"step pacing: {' or '.join(PACES)} (ease gives early training more time)", "NAME"),
-    "hold_start": ("seconds to hold the first frame", "S"),
+    "pace": (f"step pacing: {', '.join(PACES)} (change: time where the picture changes most; ease: early training "
+             f"gets more time)", "NAME"),
+    "hold_start": ("seconds to hold the first frame (a short video shrinks the holds to a third of it)", "S"),
     "hold_end": ("seconds to hold the last frame", "S"),
     "orbit": ("camera orbit speed, degrees per second (0: still)", "DEG_PER_S"),
     "camera": ("camera keyframes, a TOML file (replaces the orbit)", "PATH.toml"),
