@@ -216,6 +216,8 @@ def compare(runs, out, *, progress: bool | None = None, timecodes: str | Path | 
 
         if timecodes is not None:
             raise UsageError("--timecodes is for a video; a .png still has one moment")
+        if epoch is not None and not epoch >= 0:
+            raise UsageError(f"--epoch must be 0 or more, got {epoch:g}")  # before any training
         rec_opts, view_opts = _split(options, RecordConfig, RenderConfig)
         rec = RecordConfig(**rec_opts)
         view = RenderConfig(size=(rec.width, rec.height), **view_opts)
