@@ -18,7 +18,7 @@ The job, both ways: train k = 3 on the circles (2 x 1000 points, Adam lr 0.03, b
     network and data), in a child process, launch to exit.
 
 Then, in this process, on a run trained the same way, this machine's ceilings for the two halves
-of (b)'s recording loop: render + readback alone (``Renderer.frame`` over the frame states of the
+of (b)'s recording loop: render + readback alone (``deform3d.pipeline.frames``, record's own generator, over the
 same video at a third of the frame rate, nothing encoded) and ffmpeg alone (those frames, rendered
 beforehand, piped through ``Recorder``), beside ``deform3d.record`` itself (render and encode
 together, training excluded). These are rates, and frame cost depends on the training step shown,
@@ -177,20 +177,22 @@ def ceilings(run, folder: Path, repeat: int) -> dict[str, list[float]]:
     """Frames/s of render+readback alone, ffmpeg alone, and deform3d.record (both), per repeat."""
     from deform3d import api
     from deform3d.core.config import MESH_VIDEO, RecordConfig, RenderConfig
-    from deform3d.graphics.offscreen import Renderer
+    from deform3d.video.pipeline import frames as pipeline_frames
+    from deform3d.video.pipeline import renderer
     from deform3d.media.recorder import Recorder
     from deform3d.media.timeline import Timeline, camera_from_config
 
     n, fps = CEILING_FRAMES, FPS * CEILING_FRAMES / FRAMES
     rec = RecordConfig(quality="medium", size=SIZE, fps=fps, frames=n)
     view = RenderConfig(size=SIZE, mesh=MESH_VIDEO)  # what deform3d.record draws video frames with
-    states = list(Timeline.from_config(run.num_steps, rec, camera_from_config(rec, view)))
+    timeline = Timeline.for_runs(run, rec, camera_from_config(rec, view))
     out = {"render": [], "encode": [], "record": []}
-    with Renderer(run, view) as r:
-        r.frame(0.0)  # shaders compiled, buffers uploaded: a one-off cost, not a per-frame one
+    r = renderer(run, view)  # deform3d.record's own pipeline, with a renderer kept across repeats
+    try:
+        r.frame((0.0,))  # shaders compiled, buffers uploaded: a one-off cost, not a per-frame one
         for _ in range(repeat):
             t0 = time.perf_counter()
-            frames = [r.frame(s.step, s.azimuth, s.elevation, s.distance) for s in states]
+            frames = [f.image for f in pipeline_frames(run, timeline, view, r)]
             out["render"].append(n / (time.perf_counter() - t0))
 
             t0 = time.perf_counter()
@@ -203,6 +205,8 @@ def ceilings(run, folder: Path, repeat: int) -> dict[str, list[float]]:
             t0 = time.perf_counter()
             api.record(run, folder / "record.mp4", quality="medium", size=SIZE, fps=fps, frames=n, progress=False)
             out["record"].append(n / (time.perf_counter() - t0))
+    finally:
+        r.close()
     return out
 
 
@@ -262,7 +266,7 @@ def main(argv=None) -> int:
           f"final accuracy: reference {100 * split['accuracy']:.1f}%, deform3d {100 * float(run.accuracy[-1]):.1f}%")
     print()
     print(f"{'recording loop, 1280x720, training excluded':60s} {'frames/s':>8s}  runs ({CEILING_FRAMES} frames each)")
-    for key, label in [("render", "ceiling: render + readback alone (Renderer.frame)"),
+    for key, label in [("render", "ceiling: render + readback alone (pipeline.frames)"),
                        ("encode", "ceiling: ffmpeg alone (pre-rendered frames via Recorder)"),
                        ("record", "deform3d.record (render and encode overlapped)")]:
         print(f"{label:60s} {med(fps[key]):8.1f}  " + ", ".join(f"{v:.1f}" for v in fps[key]))

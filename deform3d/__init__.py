@@ -9,6 +9,8 @@ The Python API (the CLI is built on it; options and defaults are the CLI's, defi
     run = deform3d.train(hidden=3, epochs=100)           -> Trajectory (every step's weights)
     image = deform3d.render(run, epoch=10, size=(960, 540))  -> (H, W, 3) uint8, headless
     deform3d.record(run, "run.mp4", quality="low")       -> Path of the video
+    deform3d.compare([r2, r3, r4], "k234.mp4")           -> several runs side by side, same epoch
+    plan = deform3d.video_plan("run.mp4", duration=6)    -> a checked VideoPlan: .record(run), .frames(run)
     deform3d.show(run)                                   an interactive window
     deform3d.demo("out/demo")                            k = 2, 3, 4 on the circles
     deform3d.load("run.npz")                             -> Trajectory
@@ -42,7 +44,7 @@ def _notebook():
 # The core never imports a front end; the top of the package attaches Jupyter's display to it.
 _frontend.attach(_notebook)
 
-__all__ = ["train", "render", "record", "show", "demo", "load", "watch"]
+__all__ = ["train", "render", "record", "compare", "video_plan", "show", "demo", "load", "watch"]
 
 
 def __dir__():

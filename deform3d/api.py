@@ -1,4 +1,4 @@
-"""The public API: train, render, record, show, demo, load, watch. The CLI is built on these and nothing else.
+"""The public API: train, render, record, compare, video_plan, show, demo, load, watch. The CLI is built on these and nothing else.
 
 Owns: turning keyword options into the config dataclasses (whose fields are the option names and
 defaults, once) and running the pieces in order. Each function imports torch or VisPy only when
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core.config import RecordConfig, RenderConfig, TrainConfig
+from .core.config import RecordConfig, RenderConfig, TrainConfig, split_options
 from .core.errors import UsageError
 from .core.progress import check_progress
 
@@ -54,17 +54,6 @@ def public(fn):
             raise e.with_traceback(None) from None
 
     return entry
-
-
-def _split(options: dict, *configs) -> list[dict]:
-    """Share out keyword options among config classes by field name; unknown names are errors."""
-    parts, left = [], dict(options)
-    for config in configs:
-        names = {f.name for f in dataclasses.fields(config)}
-        parts.append({k: left.pop(k) for k in list(left) if k in names})
-    if left:
-        raise TypeError(f"unknown option(s): {', '.join(sorted(left))}")
-    return parts
 
 
 @public
@@ -160,51 +149,139 @@ def render(run, *, step: float | None = None, epoch: float | None = None, at: fl
         return r.frame(t)
 
 
-def _video_plan(out, options: dict):
-    """Check every recording option and the target before any work: (record, view, camera)."""
-    from .media.recorder import check_target
-    from .media.timeline import camera_from_config
+@_options(RecordConfig, RenderConfig)
+def video_plan(out, *, timecodes: str | Path | None = None, **options):
+    """Check a recording's options, camera file and target before any work: a ``VideoPlan``.
 
-    rec_opts, view_opts = _split(options, RecordConfig, RenderConfig)
-    rec = RecordConfig(**rec_opts)
-    view = RenderConfig(size=(rec.width, rec.height), **view_opts)
-    camera = camera_from_config(rec, view)
-    check_target(out, (rec.width, rec.height), rec.frame_rate, rec.crf)
-    return rec, view, camera
+    Options as for ``record``. ``plan.record(run)`` (or a list of runs, side by side) renders and
+    encodes; ``plan.frames(run)`` yields the frames with their states without encoding; raises
+    ConfigError or UsageError (one line) on a bad option or an unwritable target.
+
+    >>> plan = deform3d.video_plan("run.mp4", quality="low")   # doctest: +SKIP
+    >>> plan.record(deform3d.load("run.npz"))                  # doctest: +SKIP
+    PosixPath('run.mp4')
+    """
+    from .video.pipeline import VideoPlan
+
+    return VideoPlan.make(out, timecodes=timecodes, **options)
 
 
 @public
 @_options(RecordConfig, RenderConfig)
-def record(run, out, *, progress: bool | Callable[[int, int], object] = True, **options) -> Path:
+def record(run, out, *, progress: bool | Callable[[int, int], object] = True, timecodes: str | Path | None = None,
+           **options) -> Path:
     """Record a video of a run training: returns the path written.
 
     ``out``'s extension picks the format: .mp4 (H.264), .webm (VP9), .gif, or a folder of PNGs
     (a path ending in '/'). Options are RecordConfig's (quality, size, fps, duration, frames,
     pace, orbit, camera, crf, ...) and RenderConfig's (panels, theme, azimuth, elevation, ...).
-    Ctrl-C keeps a valid, shorter video and raises KeyboardInterrupt. ``progress``: as for train,
-    a callable gets (frames done, frames in all) after each frame.
+    ``timecodes``: a .csv path for one row per frame (frame, time_s, step, epoch, loss, accuracy,
+    azimuth, elevation, distance). Ctrl-C keeps a valid, shorter video and raises KeyboardInterrupt.
+    ``progress``: as for train, a callable gets (frames done, frames in all) after each frame.
 
     >>> deform3d.record("run.npz", "run.mp4", quality="low", duration=6)   # doctest: +SKIP
     PosixPath('run.mp4')
     """
     check_progress(progress)
-    rec, view, camera = _video_plan(out, options)
-    return _record(load(run), out, rec, view, camera, progress)
+    plan = video_plan(out, timecodes=timecodes, **options)
+    return plan.record(load(run), progress)
 
 
-def _record(run, out, rec: RecordConfig, view: RenderConfig, camera, progress, stream=None) -> Path:
-    """Record a checked plan (``_video_plan``); ``stream``: where the bar and the recorder's lines go."""
-    from .graphics.offscreen import Renderer
-    from .media.recorder import Recorder
-    from .media.timeline import Timeline
+def _train_grid(options: dict) -> tuple[list, dict, list]:
+    """Split compare's options into TrainConfigs (a list value, e.g. hidden=(2, 3, 4), gives one
+    run per value; several lists give every combination, in the order given), the other options,
+    and the training options' names. ``points`` stays a picture option (show the data), as in
+    ``record``'s signature."""
+    import itertools
 
-    timeline = Timeline.from_config(run.num_steps, rec, camera)
-    view = view.resolved("video")
-    with Renderer(run, view) as r, Recorder(out, (rec.width, rec.height), rec.frame_rate, crf=rec.crf,
-                                            total=len(timeline), progress=progress, stream=stream) as video:
-        for state in timeline:
-            video.write(r.frame(state.step, state.azimuth, state.elevation, state.distance))
-    return Path(out)
+    options = dict(options)
+    names = {f.name for f in dataclasses.fields(TrainConfig)} - {"points"}
+    train = {k: options.pop(k) for k in list(options) if k in names}
+    given = sorted(train)
+    if "hidden" not in train and not any(isinstance(v, (list, tuple)) for v in train.values()):
+        train["hidden"] = (2, 3, 4)  # nothing to vary was named: the lecture's comparison of widths
+    axes = [(k, list(v) if isinstance(v, (list, tuple)) else [v]) for k, v in train.items()]
+    configs = [TrainConfig(**dict(zip([k for k, _ in axes], combo))) for combo in itertools.product(*(v for _, v in axes))]
+    return configs, options, given
+
+
+@public
+@_options(RecordConfig, RenderConfig)
+def compare(runs, out, *, progress: bool | Callable[[int, int], object] = True, timecodes: str | Path | None = None,
+            epoch: float | None = None, echo=None, **options) -> Path:
+    """Several runs side by side in one video or still, at the same epoch in every cell.
+
+    ``runs``: Trajectories or ``.npz`` paths; None trains them from training options (TrainConfig's
+    fields but ``points``, which here is the picture's), where a list gives one run per value
+    (``hidden=(2, 3, 4)``, ``seed=(0, 1, 2)``; several lists: every combination); with no list,
+    ``hidden`` defaults to (2, 3, 4). ``out``: a video as for ``record``, or a ``.png`` for a still at ``epoch``
+    (default: the end). The cells share one camera path and one clock (``pace="change"`` measures
+    every run), each under a label naming k, activation, dataset, epoch and accuracy now.
+    ``timecodes``: a .csv with a row per frame and cell (``cell`` is the run's index).
+
+    >>> deform3d.compare(["k2.npz", "k3.npz", "k4.npz"], "k234.mp4", quality="low")   # doctest: +SKIP
+    PosixPath('k234.mp4')
+    >>> deform3d.compare(None, "seeds.mp4", seed=(0, 1, 2))                           # doctest: +SKIP
+    PosixPath('seeds.mp4')
+    """
+    check_progress(progress)
+    configs, options, trained = _train_grid(options)
+    if runs is not None and trained:
+        raise UsageError(f"training options ({', '.join(trained)}) are used only when no runs are given; "
+                         f"drop them, or drop the runs to train first")
+    still = str(out).lower().endswith(".png")
+    if still:
+        from .core.files import check_writable
+        from .graphics.offscreen import write_png
+
+        if timecodes is not None:
+            raise UsageError("--timecodes is for a video; a .png still has one moment")
+        if epoch is not None and not epoch >= 0:
+            raise UsageError(f"--epoch must be 0 or more, got {epoch:g}")  # before any training
+        rec_opts, view_opts = split_options(options, RecordConfig, RenderConfig)
+        rec = RecordConfig(**rec_opts)
+        view = RenderConfig(size=(rec.width, rec.height), **view_opts)
+        check_writable(out)
+    else:
+        if epoch is not None:
+            raise UsageError("--epoch picks a still's moment; a video shows every epoch (or write a .png)")
+        plan = video_plan(out, timecodes=timecodes, **options)
+    runs = _compare_runs(runs, configs, progress, echo)
+    if still:
+        from .video.pipeline import renderer
+
+        end = max(r.num_steps / r.steps_per_epoch for r in runs)
+        e = end if epoch is None else float(epoch)
+        if not 0 <= e <= end:
+            raise UsageError(f"--epoch must be between 0 and {end:g} for these runs, got {e:g}")
+        grid = renderer(runs, dataclasses.replace(view, ssaa=view.ssaa or 2))
+        try:
+            image = grid.frame([min(e * r.steps_per_epoch, r.num_steps) for r in runs], view.azimuth, view.elevation, view.distance)
+        finally:
+            grid.close()
+        return write_png(image, out)
+    return plan.record(runs, progress)
+
+
+def _compare_runs(runs, configs, progress, echo) -> list:
+    if runs is not None:
+        runs = [load(r) for r in (runs if isinstance(runs, (list, tuple)) else [runs])]
+        if not runs:
+            raise UsageError("no runs to compare; give RUN.npz files, or none to train from the training options")
+        return runs
+    from .core.data import load_dataset
+
+    for c in configs:
+        load_dataset(c)  # numpy only: a bad dataset is reported before torch loads
+    from .core.trainer import train as _train
+
+    out = []
+    for c in configs:
+        out.append(_train(c, progress=progress))
+        if echo:
+            echo(f"trained k={c.hidden} {c.activation} {out[-1].meta['dataset']} seed {c.seed}: "
+                 f"accuracy {100 * out[-1].accuracy[-1]:.1f}%")
+    return out
 
 
 @public
@@ -235,9 +312,10 @@ def show(run=None, *, train: TrainConfig | bool = False, save_dir: str | Path = 
 @public
 @_options(RecordConfig, RenderConfig)
 def demo(out: str | Path = "out/demo", *, progress: bool | Callable[[int, int], object] = True, echo=None, **options) -> list[Path]:
-    """The original experiment: k = 2, 3, 4 on the circles, a video each and a contact sheet.
+    """The original experiment: k = 2, 3, 4 on the circles, a video each, the three side by side, and a contact sheet.
 
-    Writes ``circles-k{K}.npz`` and ``circles-k{K}.mp4`` for each k and ``contact-sheet.png`` (the
+    Writes ``circles-k{K}.npz`` and ``circles-k{K}.mp4`` for each k, ``circles-k2-k3-k4.mp4`` (the
+    three in one video at the same epoch, as ``compare`` draws them) and ``contact-sheet.png`` (the
     three final frames side by side) into ``out``; returns the paths. ``options``: recording and
     picture options as for ``record`` (e.g. quality="low"). ``echo``: called with a line of text
     after each network (e.g. ``print``).
@@ -253,17 +331,23 @@ def demo(out: str | Path = "out/demo", *, progress: bool | Callable[[int, int], 
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file; give a folder for the demo's videos")
     out.mkdir(parents=True, exist_ok=True)
-    rec, view, camera = _video_plan(out / "circles-k2.mp4", options)
-    written, finals = [], []
+    plan = video_plan(out / "circles-k2.mp4", **options)
+    view = plan.view
+    written, finals, runs = [], [], []
     for k in (2, 3, 4):
         run = _train(TrainConfig(hidden=k), progress=progress)
+        runs.append(run)
         written.append(run.save(out / f"circles-k{k}.npz"))
-        written.append(_record(run, out / f"circles-k{k}.mp4", rec, view, camera, progress))
+        written.append(plan.to(out / f"circles-k{k}.mp4").record(run, progress))
         still = view.resolved("still", size=(960, 540))
         with Renderer(run, still) as r:
             finals.append(r.frame())  # the scene opens on the last step and the config's camera
         if echo:
             echo(f"k={k}: final accuracy {100 * run.accuracy[-1]:5.1f}%, loss {run.loss[-1]:.3g} -> {written[-1]}")
+    # The centrepiece: the three side by side, at the same epoch, on one clock and camera.
+    written.append(plan.to(out / "circles-k2-k3-k4.mp4").record(runs, progress))
+    if echo:
+        echo(f"k = 2 | 3 | 4 side by side -> {written[-1]}")
     written.append(write_png(np.concatenate(finals, axis=1), out / "contact-sheet.png"))
     if echo:
         echo(f"contact sheet -> {written[-1]}")

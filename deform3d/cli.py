@@ -54,8 +54,9 @@ HELP = {
     "fps": ("frames per second (default: the quality's)", "N"),
     "duration": ("video length in seconds", "S"),
     "frames": ("exact number of frames (overrides --duration)", "N"),
-    "pace": (f"step pacing: {' or '.join(PACES)} (ease gives early training more time)", "NAME"),
-    "hold_start": ("seconds to hold the first frame", "S"),
+    "pace": (f"step pacing: {', '.join(PACES)} (change: time where the picture changes most; ease: early training "
+             f"gets more time)", "NAME"),
+    "hold_start": ("seconds to hold the first frame (a short video shrinks the holds to a third of it)", "S"),
     "hold_end": ("seconds to hold the last frame", "S"),
     "orbit": ("camera orbit speed, degrees per second (0: still)", "DEG_PER_S"),
     "camera": ("camera keyframes, a TOML file (replaces the orbit)", "PATH.toml"),
@@ -179,7 +180,7 @@ def cmd_record(args) -> int:
     from .core.files import check_writable
 
     options = _record_options(args)
-    plan = api._video_plan(args.out, options)  # every option and the target, before training
+    plan = api.video_plan(args.out, timecodes=args.timecodes, **options)  # every option and the target, before training
     if args.run is None:
         config = config_from(args, TrainConfig)
         if args.save_run:
@@ -193,9 +194,44 @@ def cmd_record(args) -> int:
             names = ", ".join(changed)
             raise UsageError(f"{names}: training options are used only when no RUN.npz is given; drop them, or drop RUN.npz to train first")
         run = api.load(args.run)
-    path = api._record(run, args.out, *plan, _progress(args))
-    rec = plan[0]
-    print(f"{rec.frame_count} frames, {rec.width}x{rec.height} at {rec.frame_rate:g} fps -> {path}")
+    path = plan.record(run, _progress(args))
+    rec = plan.record_config
+    print(f"{rec.frame_count} frames, {rec.width}x{rec.height} at {rec.frame_rate:g} fps -> {path}"
+          + (f" (time codes -> {plan.timecodes})" if plan.timecodes else ""))
+    return 0
+
+
+def _train_lists(args) -> dict:
+    """compare's training options: each a value or a comma list (one run per value)."""
+    out = {}
+    for f in fields(TrainConfig):
+        text = getattr(args, f.name, None)
+        if not isinstance(text, str) or text == f.default:
+            continue  # not given (argparse leaves a default unconverted), or given as the default
+        convert = _converter(f.type)
+        values = []
+        for part in str(text).split(","):
+            part = part.strip()
+            try:
+                values.append(None if part.lower() == "none" and f.name == "noise" else convert(part))
+            except ValueError:
+                raise UsageError(f"--{f.name.replace('_', '-')}: {part!r} is not a valid value; give one or a comma list, e.g. --hidden 2,3,4") from None
+        out[f.name] = values if len(values) > 1 else values[0]
+    return out
+
+
+def cmd_compare(args) -> int:
+    from . import api
+
+    options = _record_options(args)
+    training = _train_lists(args)
+    if args.runs and training:
+        names = ", ".join("--" + n.replace("_", "-") for n in training)
+        raise UsageError(f"{names}: training options are used only when no RUN.npz is given; drop them, or drop the runs to train first")
+    path = api.compare(args.runs or None, args.out, progress=_progress(args), timecodes=args.timecodes,
+                       epoch=args.epoch, echo=None if args.quiet else print, **options, **training)
+    print(f"{len(args.runs) or 'the trained'} runs side by side -> {path}"
+          + (f" (time codes -> {args.timecodes})" if args.timecodes else ""))
     return 0
 
 
@@ -256,8 +292,31 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_options(p, RenderConfig, "picture", skip=("size",))
     add_config_options(p, TrainConfig, "training (when no RUN.npz is given)")
     p.add_argument("--save-run", metavar="RUN.npz", help="keep the trajectory trained for this video")
+    p.add_argument("--timecodes", metavar="FILE.csv",
+                   help="write one row per frame: frame, time_s, step, epoch, loss, accuracy, azimuth, elevation, distance")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_record)
+
+    p = sub.add_parser("compare", help="several runs side by side in one video or still, at the same epoch",
+                       description="Show several runs in a grid, synchronised by training progress (the same epoch in every "
+                                   "cell), one camera path, each cell labelled. With no RUN.npz it trains what the training "
+                                   "options say; each takes a comma list, one run per value (default: --hidden 2,3,4).")
+    p.add_argument("runs", nargs="*", metavar="RUN.npz", help="trajectories written by `deform3d train` (default: train them now)")
+    p.add_argument("--out", required=True, metavar="FILE", help="a video (.mp4, .webm, .gif, DIR/) or a still (.png)")
+    p.add_argument("--epoch", type=float, metavar="N", help="a still's epoch (default: the end)")
+    p.add_argument("--timecodes", metavar="FILE.csv", help="write one row per frame and cell (cell: the run's index)")
+    add_config_options(p, RecordConfig, "video")
+    add_config_options(p, RenderConfig, "picture", skip=("size",))
+    group = p.add_argument_group("training (when no RUN.npz is given; each a value or a comma list)")
+    for f in fields(TrainConfig):
+        if f.name == "points":
+            continue  # --points here is the picture's (show the data); train per-class sizes with `deform3d train`
+        text, metavar = HELP[f.name]
+        default = "2,3,4 unless another option is a list" if f.name == "hidden" else f.default
+        group.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=f.default, metavar=metavar.split("|")[0] + "[,...]",
+                           help=f"{text} (default: {default})")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("show", help="open the interactive window on a run, or train live and watch (needs Qt)",
                        description="Orbit the lift, scrub and play training, save what you see. With no RUN.npz (or "

@@ -147,10 +147,10 @@ def video(run, path: str | Path | None = None, *, html_attributes: str = "contro
         mimetype = {".mp4": "video/mp4", ".webm": "video/webm"}.get(target.suffix.lower())
         if mimetype is None:
             raise UsageError(f"an inline video must be .mp4 or .webm, got {target}; for a .gif use deform3d.record")
-        rec, view, camera = api._video_plan(target, options)
+        plan = api.video_plan(target, **options)
         stream = _CellLines(target) if path is None else None
         try:
-            api._record(api.load(run), target, rec, view, camera, progress, stream=stream)
+            plan.record(api.load(run), progress, stream=stream)
         except RecordingInterrupted as stop:  # the recorder's line on stderr said how much
             if stop.path is None:
                 return None  # interrupted before the first frame: nothing to show

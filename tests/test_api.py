@@ -36,6 +36,9 @@ CLI_ONLY = {
 API_ONLY = {
     ("*", "progress"): "the CLI's --quiet",
     ("demo", "echo"): "the CLI passes print",
+    ("compare", "echo"): "the CLI passes print (a line per run trained)",
+    ("compare", "points"): "api.compare's points= is the picture's (--show-points); to compare other per-class "
+                           "sizes, train each with `deform3d train --points N` and compare the files",
 }
 
 

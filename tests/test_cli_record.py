@@ -289,7 +289,8 @@ BAD = [
     ("camera-lacks-keys", ["--camera", "lacks.toml"], r"camera file lacks\.toml: keyframe 1 lacks 'distance'"),
     ("camera-missing", ["--camera", "none.toml"], r"camera file none\.toml does not exist"),
     ("crf-gif", ["--out", "x.gif", "--crf", "20"], r"--crf: applies to \.mp4 and \.webm only"),
-    ("holds", ["--duration", "0.5"], r"--duration: leaves no time for training"),
+    ("timecodes-not-csv", ["--timecodes", "codes.txt"], r"--timecodes must name a \.csv file, got codes\.txt"),
+    ("timecodes-missing-folder", ["--timecodes", "nope/codes.csv"], r"folder nope does not exist; create it first"),
 ]
 
 

@@ -1,7 +1,7 @@
 """The main job, ``deform3d demo``, through the real command line at a tiny size.
 
 It trains the three full default networks (k = 2, 3, 4 on the circles, 100 epochs: about a second
-each) and records a short, small video of each, so this checks both what is written (three
+each) and records a short, small video of each and of the three side by side, so this checks both what is written (three
 decodable videos of the right length, three runs, a contact sheet) and that the runs tell the
 story the videos are for: two hidden units cannot separate the circles, three and four can.
 """
@@ -42,7 +42,7 @@ def demo(gl, tmp_path_factory):
 
 def test_demo_writes_three_videos_three_runs_and_a_contact_sheet(demo):
     out, p = demo
-    names = [f"circles-k{k}.{ext}" for k in (2, 3, 4) for ext in ("mp4", "npz")] + ["contact-sheet.png"]
+    names = [f"circles-k{k}.{ext}" for k in (2, 3, 4) for ext in ("mp4", "npz")] + ["contact-sheet.png", "circles-k2-k3-k4.mp4"]
     assert sorted(os.listdir(out)) == sorted(names)
     assert hidden_files(out) == []
     for k in (2, 3, 4):
@@ -53,6 +53,17 @@ def test_demo_writes_three_videos_three_runs_and_a_contact_sheet(demo):
         assert len(frames) == N == round(FPS * SECONDS)
         assert np.abs(frames[0].astype(int) - frames[-1].astype(int)).mean() > 2  # it trains on screen
     assert png_size(out / "contact-sheet.png") == (3 * STILL[0], STILL[1])
+
+
+def test_demo_writes_the_three_side_by_side(demo):
+    out, p = demo
+    video = out / "circles-k2-k3-k4.mp4"
+    info = probe(video)
+    assert (info["codec"], info["size"]) == ("h264", (W, H))
+    frames = decode(video)
+    assert len(frames) == N
+    assert np.abs(frames[0].astype(int) - frames[-1].astype(int)).mean() > 2  # it trains on screen
+    assert re.search(r"^k = 2 \| 3 \| 4 side by side -> .*circles-k2-k3-k4\.mp4$", p.stdout, re.M), p.stdout
 
 
 def test_demo_runs_tell_the_story(demo):

@@ -69,7 +69,7 @@ def test_pace_is_monotonic_with_exact_endpoints(how):
 
 
 def test_unknown_pace_is_refused():
-    with pytest.raises(ConfigError, match="pace: must be one of linear, ease"):
+    with pytest.raises(ConfigError, match="pace: must be one of change, linear, ease"):
         pace(0.5, "bounce")
 
 
@@ -132,7 +132,7 @@ def test_frame_count_is_fps_times_duration():
     assert RecordConfig(fps=24, duration=2.5).frame_count == 60
     assert RecordConfig(fps=15, frames=40, duration=99).frame_count == 40
     assert RecordConfig(fps=15, frames=40).seconds == pytest.approx(40 / 15)
-    tl = Timeline.from_config(100, RecordConfig(fps=12, duration=5))
+    tl = Timeline.from_config(100, RecordConfig(fps=12, duration=5, pace="ease"))
     assert len(tl) == tl.frame_count == 60 and len(list(tl)) == 60
     assert tl.duration == 5.0 and tl.time(12) == 1.0
     with pytest.raises(IndexError):
@@ -140,7 +140,7 @@ def test_frame_count_is_fps_times_duration():
 
 
 def test_timeline_is_deterministic(tmp_path):
-    config = RecordConfig(fps=20, duration=6, camera=str(write(tmp_path, CAMERA)))
+    config = RecordConfig(fps=20, duration=6, camera=str(write(tmp_path, CAMERA)), pace="ease")
     a = list(Timeline.from_config(500, config))
     b = list(Timeline.from_config(500, config))
     assert a == b and all(isinstance(s, FrameState) for s in a)
@@ -159,7 +159,7 @@ def test_orbit_turns_at_its_speed_at_a_fixed_elevation():
 
 
 def test_orbit_starts_from_the_render_view():
-    config = RecordConfig(orbit=-10, fps=10, duration=4)
+    config = RecordConfig(orbit=-10, fps=10, duration=4, pace="ease")
     view = RenderConfig(azimuth=90, elevation=-5, distance=3)
     cam = camera_from_config(config, view)
     assert cam == Orbit(90, -5, 3, -10)
@@ -176,7 +176,7 @@ def test_keyframes_pass_through_their_values(tmp_path):
     cam = Keyframes.load(write(tmp_path, CAMERA))
     for t, az, el, dist in [(0, 30, 20, 4), (2, 120, 35, 4), (5, 200, 10, 6), (6, 210, 10, 6)]:
         assert cam.at(t) == pytest.approx((az, el, dist))
-    tl = Timeline.from_config(100, RecordConfig(fps=10, duration=7, camera=str(tmp_path / "camera.toml")))
+    tl = Timeline.from_config(100, RecordConfig(fps=10, duration=7, camera=str(tmp_path / "camera.toml"), pace="ease"))
     assert tl.state(20).azimuth == pytest.approx(120) and tl.state(50).distance == pytest.approx(6)
 
 
@@ -271,7 +271,7 @@ def test_timeline_imports_neither_torch_nor_vispy():
 def test_record_config_defaults_and_presets():
     c = RecordConfig()
     assert (c.width, c.height, c.frame_rate, c.frame_count) == (1280, 720, 30.0, 300)
-    assert (c.pace, c.hold_start, c.hold_end, c.crf, c.camera) == ("ease", 0.5, 1.0, None, None)
+    assert (c.pace, c.hold_start, c.hold_end, c.crf, c.camera) == ("change", 0.5, 1.0, None, None)
     expected = {"low": (854, 480, 15), "medium": (1280, 720, 30), "high": (1920, 1080, 60), "4k": (3840, 2160, 60)}
     assert QUALITY == expected
     for name, (w, h, fps) in expected.items():
@@ -300,15 +300,13 @@ def test_record_config_defaults_and_presets():
     (dict(frames=1), "frames: must be at least 2"),
     (dict(frames=2.5), "frames: must be an integer"),
     (dict(quality="ultra"), "quality: must be one of low, medium, high, 4k"),
-    (dict(pace="bounce"), "pace: must be one of linear, ease"),
+    (dict(pace="bounce"), "pace: must be one of change, linear, ease"),
     (dict(hold_start=-1), "hold_start: must be a finite number >= 0"),
     (dict(orbit=float("nan")), "orbit: must be a finite number of degrees per second"),
     (dict(orbit="fast"), "orbit: must be a finite number of degrees per second"),
     (dict(camera=""), "camera: must be the path of a TOML keyframe file"),
     (dict(crf=-1), "crf: must be an integer >= 0"),
     (dict(crf=70), "crf: must be 0..51 for .mp4 or 0..63 for .webm"),
-    (dict(duration=1.2), "duration: leaves no time for training: the holds take 0.5 s \\+ 1 s of a 1.2 s video"),
-    (dict(frames=30, fps=30), "frames: leaves no time for training"),
     (dict(duration=0.02), "duration: gives 1 frame\\(s\\) at 30 fps; a video needs at least 2"),
 ])
 def test_record_config_refuses_bad_values(kwargs, match):
@@ -329,5 +327,25 @@ def test_timeline_refuses_what_config_would():
         Timeline(10, 1, 30)
     with pytest.raises(ConfigError, match="fps: must be a finite number > 0"):
         Timeline(10, 30, 0)
-    with pytest.raises(ConfigError, match="leaves no time for training"):
-        Timeline(10, 30, 30, "ease", 0.5, 0.5)
+    with pytest.raises(ConfigError, match="pace: change needs the run"):
+        Timeline(10, 30, 30, "change")
+    with pytest.raises(ValueError, match=r"clock must have num_steps \+ 1 = 11 values"):
+        Timeline(10, 30, 30, "change", clock=np.linspace(0, 1, 5))
+
+
+@pytest.mark.parametrize("frames, fps, hold_start, hold_end", [
+    (300, 30, 0.5, 1.0), (30, 30, 0.5, 1.0), (15, 30, 0.5, 1.0), (2, 30, 0.5, 1.0), (12, 24, 3.0, 0.0), (40, 10, 0, 0),
+])
+def test_holds_shrink_to_a_third_of_a_short_video_in_proportion(frames, fps, hold_start, hold_end):
+    config = RecordConfig(frames=frames, fps=fps, hold_start=hold_start, hold_end=hold_end, pace="linear")
+    tl = Timeline.from_config(100, config)
+    span = (frames - 1) / fps
+    assert (tl.hold_start, tl.hold_end) == config.holds, "config and timeline hold alike: one rule"
+    assert tl.hold_start + tl.hold_end <= span / 3 + 1e-12
+    if hold_start + hold_end <= span / 3:
+        assert (tl.hold_start, tl.hold_end) == (hold_start, hold_end), "a long enough video keeps the holds asked"
+    elif hold_start + hold_end > 0:
+        assert tl.hold_start + tl.hold_end == pytest.approx(span / 3)
+        assert tl.hold_start * hold_end == pytest.approx(tl.hold_end * hold_start), "shrunk in proportion"
+    steps = [s.step for s in tl]
+    assert steps[0] == 0 and steps[-1] == 100 and np.all(np.diff(steps) >= 0)

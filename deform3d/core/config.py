@@ -173,7 +173,9 @@ QUALITY = {
     "high": (1920, 1080, 60),
     "4k": (3840, 2160, 60),
 }
-PACES = ("linear", "ease")
+PACES = ("change", "linear", "ease")
+# The holds at the start and end share at most this fraction of a video; a short video shrinks them.
+MAX_HOLD_SHARE = 1 / 3
 SIZE_RANGE = (16, 8192)  # pixels per side: below 16 nothing is legible, above 8192 encoders refuse
 MAX_FPS = 240
 # Constant-quality factor when --crf is not given, per container. 18 is x264's "visually lossless"
@@ -203,19 +205,15 @@ def check_fps(fps, name: str = "fps") -> float:
     return float(fps)
 
 
-def check_holds(hold_start, hold_end, frame_count: int, fps: float, length: str = "duration") -> tuple[float, float]:
-    """The holds (seconds) as floats, or ConfigError: each finite and >= 0, and together shorter than
-    the time from the first frame to the last, (frame_count - 1) / fps, so that training shows.
-    ``length``: the option blamed when the video is too short ("duration" or "frames")."""
-    _positive_float("hold_start", hold_start, allow_zero=True)
-    _positive_float("hold_end", hold_end, allow_zero=True)
-    if hold_start + hold_end >= (frame_count - 1) / fps:
-        raise ConfigError(
-            length,
-            f"leaves no time for training: the holds take {hold_start:g} s + {hold_end:g} s "
-            f"of a {frame_count / fps:g} s video; lengthen it or shorten --hold-start/--hold-end",
-        )
-    return float(hold_start), float(hold_end)
+def split_options(options: dict, *configs) -> list[dict]:
+    """Share out keyword options among config classes by field name; unknown names are errors."""
+    parts, left = [], dict(options)
+    for config in configs:
+        names = {f.name for f in fields(config)}
+        parts.append({k: left.pop(k) for k in list(left) if k in names})
+    if left:
+        raise TypeError(f"unknown option(s): {', '.join(sorted(left))}")
+    return parts
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -226,6 +224,20 @@ def parse_size(text: str) -> tuple[int, int]:
     return check_size((int(parts[0]), int(parts[1])))
 
 
+def fit_holds(hold_start: float, hold_end: float, span: float) -> tuple[float, float]:
+    """The holds a video of ``span`` seconds (first frame to last) gets: the asked ones, scaled down
+    together when they would take more than ``MAX_HOLD_SHARE`` of it.
+
+    The one place the holds meet the video's length (RecordConfig.holds and Timeline both ask it),
+    so a 1 s GIF keeps holds in proportion rather than being refused, and training always gets at
+    least two thirds of the video.
+    """
+    total, room = hold_start + hold_end, MAX_HOLD_SHARE * max(span, 0.0)
+    if total <= room:
+        return float(hold_start), float(hold_end)
+    return hold_start * room / total, hold_end * room / total
+
+
 @dataclass(frozen=True)
 class RecordConfig:
     """How to turn a run into a video: length, pacing, camera, size and quality.
@@ -234,9 +246,11 @@ class RecordConfig:
     override it (None: the preset's). The video lasts ``duration`` seconds, or exactly ``frames``
     frames when given (then duration = frames / fps); read the resolved values from ``width``,
     ``height``, ``frame_rate``, ``frame_count`` and ``seconds``, never from the raw fields.
-    The first frame is held ``hold_start`` s and the last ``hold_end`` s, inside that length.
-    ``pace``: "linear" in steps, or "ease" (early training, where most change happens, gets more
-    screen time; see ``deform3d.media.timeline``). Camera: a steady orbit of ``orbit`` degrees per second
+    The first frame is held ``hold_start`` s and the last ``hold_end`` s, inside that length; a
+    short video shrinks both alike so they take at most a third of it (``holds`` has the result).
+    ``pace``: "change" (video time in proportion to how much the picture changes, measured from the
+    run), "linear" in steps, or "ease" (early training gets more screen time; see
+    ``deform3d.media.timeline``). Camera: a steady orbit of ``orbit`` degrees per second
     (0: still) that starts from the RenderConfig's view (azimuth, elevation, distance), so a video
     opens on the same view as ``deform3d render``; or ``camera``, a TOML keyframe file that
     replaces the orbit and the view.
@@ -248,7 +262,7 @@ class RecordConfig:
     fps: float | None = None
     duration: float = 10.0
     frames: int | None = None
-    pace: str = "ease"
+    pace: str = "change"
     hold_start: float = 0.5
     hold_end: float = 1.0
     orbit: float = 15.0
@@ -268,6 +282,8 @@ class RecordConfig:
             if self.frames < 2:
                 raise ConfigError("frames", f"must be at least 2, got {self.frames}")
         _choice("pace", self.pace, PACES)
+        _positive_float("hold_start", self.hold_start, allow_zero=True)
+        _positive_float("hold_end", self.hold_end, allow_zero=True)
         if isinstance(self.orbit, bool) or not isinstance(self.orbit, (int, float)) or not math.isfinite(self.orbit):
             raise ConfigError("orbit", f"must be a finite number of degrees per second, got {self.orbit!r}")
         if self.camera is not None and (not isinstance(self.camera, str) or not self.camera):
@@ -279,7 +295,11 @@ class RecordConfig:
         length = "frames" if self.frames is not None else "duration"
         if self.frame_count < 2:
             raise ConfigError(length, f"gives {self.frame_count} frame(s) at {self.frame_rate:g} fps; a video needs at least 2")
-        check_holds(self.hold_start, self.hold_end, self.frame_count, self.frame_rate, length)
+
+    @property
+    def holds(self) -> tuple[float, float]:
+        """The holds this video gets, in seconds: ``fit_holds`` of the asked ones and its length."""
+        return fit_holds(self.hold_start, self.hold_end, (self.frame_count - 1) / self.frame_rate)
 
     @property
     def width(self) -> int:

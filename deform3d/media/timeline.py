@@ -1,12 +1,13 @@
 """Video time -> what a frame shows: the training step (fractional) and the camera.
 
-Owns: the frame count, pacing (``linear`` or ``ease``), the holds on the first and last frame, and
-the camera path (a steady orbit, or keyframes read from a TOML file). Everything is one function
+Owns: the frame count, pacing (``change``, ``linear`` or ``ease``), the holds on the first and last
+frame, and the camera path (a steady orbit, or keyframes read from a TOML file). Everything is one function
 of one number, ``Timeline.at(t)`` for video time t in seconds (manim's ``interpolate(alpha)``
 model); ``state(i)`` is ``at(i / fps)``. Deterministic: no clocks, no randomness.
 
-Imports numpy and scipy only: never torch or VisPy. It knows nothing of weights either; the caller
-turns the fractional step into weights with ``Trajectory.weights_at(step)``.
+Imports numpy and scipy only (and deform3d.geometry, numpy itself): never torch or VisPy. Only
+``change`` pacing reads a run's weights, once, before any frame (``change_clock``); the caller turns
+each frame's fractional step into weights with ``Trajectory.weights_at(step)``.
 
 Time layout of a video of N frames at fps (frame i is shown at t = i / fps, the last at
 T = (N - 1) / fps)::
@@ -18,6 +19,18 @@ The camera runs on video time throughout, holds included, so the picture never f
 
 Pacing maps training progress a in [0, 1] to the fraction s of steps shown:
 
+- ``change`` (the default): video time in proportion to how much the picture changes. For each
+  step, ``change_rate`` measures how far a fixed subsample of the data's images move in the lift
+  (h1) and in the plane (h2), each against that layer's largest spread over the run (so a relu
+  run's growth and a tanh run's fixed box count alike), plus how much the points' predicted
+  probabilities (the tints) and the accuracy change. The rate is smoothed over a quarter epoch
+  (one minibatch's jitter is not a story), divided by its mean, and clipped to [CHANGE_FLOOR,
+  CHANGE_CAP]: a calm stretch still advances at a fifth of the average pace, and no step gets more
+  than CHANGE_CAP times the average share, so none freezes the video. Its running sum, scaled to
+  end at 1, is the clock: s is where the clock reaches a. With the defaults, circles k = 3 spends
+  about a third of its video on the steps whose accuracy is between 60% and 95%, against a tenth
+  for ``ease``. Several runs shown side by side share one clock on an epoch axis (each run's rate
+  resampled onto it, summed), so every cell shows the same epoch.
 - ``linear``: s = a.
 - ``ease``: s = ((1 + c)^a - 1) / c with c = EASE_STRENGTH, i.e. screen time is proportional to
   log(1 + c s). Training changes the network most at the start (loss curves are roughly
@@ -66,11 +79,18 @@ from pathlib import Path
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 
-from ..core.config import PACES, RecordConfig, RenderConfig, check_fps, check_holds
+from ..core.config import PACES, RecordConfig, RenderConfig, check_fps, fit_holds
 from ..core.errors import ConfigError, UsageError
 
 EASE_STRENGTH = 30.0
 KEYFRAME_KEYS = ("t", "azimuth", "elevation", "distance")
+# Change pacing (module docstring): the sample of data points followed, the smoothing window in
+# epochs, the weight of a change in accuracy (a fraction) against the other terms (each a fraction
+# of the layer's spread), and the floor and cap of a step's share, in multiples of the average.
+CHANGE_SAMPLE = 100
+CHANGE_SMOOTH_EPOCHS = 0.25
+CHANGE_ACCURACY = 2.0
+CHANGE_FLOOR, CHANGE_CAP = 0.2, 40.0
 
 
 @dataclass(frozen=True)
@@ -86,12 +106,21 @@ class FrameState:
     distance: float | None
 
 
-def pace(alpha, how: str = "ease") -> np.ndarray:
+def pace(alpha, how: str = "ease", clock=None) -> np.ndarray:
     """Fraction of training shown at training progress ``alpha``: float64 array of alpha's shape.
 
     alpha in [0, 1] (clipped); monotonic, 0 -> 0 and 1 -> 1 exactly. See the module docstring.
+    ``how`` "change" needs ``clock``, an increasing array from 0 to 1 over steps 0..N
+    (``change_clock``).
     """
     a = np.clip(np.asarray(alpha, np.float64), 0.0, 1.0)
+    if how == "change":
+        if clock is None:
+            raise ConfigError("pace", "change needs the run(s) to measure; build the timeline with Timeline.for_runs")
+        clock = np.asarray(clock, np.float64)
+        if len(clock) < 2:
+            return np.zeros_like(a)
+        return np.interp(a, clock, np.linspace(0.0, 1.0, len(clock)))
     if how == "linear":
         return a
     if how == "ease":
@@ -99,6 +128,69 @@ def pace(alpha, how: str = "ease") -> np.ndarray:
         # expm1/log1p keep the curve exact near 0; the clip removes the last ulp of rounding at 1.
         return np.clip(np.expm1(a * np.log1p(c)) / c, 0.0, 1.0)
     raise ConfigError("pace", f"must be one of {', '.join(PACES)}, got {how!r}")
+
+
+def change_rate(run, sample: int = CHANGE_SAMPLE) -> np.ndarray:
+    """How much the picture changes at each step of ``run``: (num_steps,) float64, mean 1 (all 1
+    when nothing moves). Smoothed over CHANGE_SMOOTH_EPOCHS, neither floored nor capped; see the
+    module docstring. ``run``: a Trajectory (weights, X, accuracy, activation, steps_per_epoch).
+    """
+    from ..core.geometry import forward
+
+    n = run.num_steps
+    if n < 1:
+        return np.ones(0)
+    X = np.asarray(run.X)
+    points = X[np.linspace(0, len(X) - 1, min(sample, len(X))).round().astype(int)]
+    moves = {"h1": np.empty(n), "h2": np.empty(n), "p": np.empty(n)}
+    spread = {"h1": 0.0, "h2": 0.0}
+    # Chunks of steps (one step overlapping) keep memory flat for long runs: 100 points x 1024 steps.
+    for a in range(0, n, 1024):
+        b = min(a + 1024, n)
+        f = forward(run.weights[a : b + 1], points, run.activation)
+        for name in ("h1", "h2"):
+            h = getattr(f, name)
+            moves[name][a:b] = np.linalg.norm(np.diff(h, axis=0), axis=-1).mean(axis=-1)
+            rms = np.sqrt(((h - h.mean(axis=-2, keepdims=True)) ** 2).sum(axis=-1).mean(axis=-1))
+            spread[name] = max(spread[name], float(rms.max()))
+        moves["p"][a:b] = np.abs(np.diff(f.p, axis=0)).mean(axis=-1)
+    rate = sum(moves[name] / max(spread[name], 1e-12) for name in ("h1", "h2")) + moves["p"]
+    rate = rate + CHANGE_ACCURACY * np.abs(np.diff(np.asarray(run.accuracy, np.float64)))
+    window = int(round(CHANGE_SMOOTH_EPOCHS * run.steps_per_epoch))
+    if window > 1 and n > window:
+        padded = np.pad(rate, (window // 2, window - 1 - window // 2), mode="edge")
+        rate = np.convolve(padded, np.ones(window) / window, mode="valid")
+    mean = rate.mean()
+    return rate / mean if np.isfinite(mean) and mean > 0 else np.ones(n)
+
+
+def change_clock(runs, num_steps: int | None = None) -> np.ndarray:
+    """The ``change`` pacing clock of one run or several shown together: (num_steps + 1,) float64,
+    increasing from 0 to 1, over ``num_steps`` steps of a common epoch axis (default: the longest
+    run's steps; master step j is epoch j / num_steps * the longest run's epochs).
+
+    Each run's rate (``change_rate``) is resampled onto that axis and the runs' rates summed, so a
+    run changing fast slows the shared clock; then floored and capped (module docstring).
+    """
+    runs = list(runs) if isinstance(runs, (list, tuple)) else [runs]
+    epochs = max(r.num_steps / r.steps_per_epoch for r in runs)
+    n = max(r.num_steps for r in runs) if num_steps is None else int(num_steps)
+    if n < 1 or epochs <= 0:
+        return np.linspace(0.0, 1.0, n + 1)
+    grid = np.linspace(0.0, epochs, n + 1)
+    total = np.zeros(n)
+    for r in runs:
+        rate = change_rate(r)
+        if len(rate) == 0:
+            continue
+        # The run's cumulative change as a function of epoch, read at the axis's epochs: its
+        # differences are the change within each master step (0 once the run has ended).
+        cum = np.concatenate([[0.0], np.cumsum(rate)])
+        total += np.diff(np.interp(grid, np.arange(r.num_steps + 1) / r.steps_per_epoch, cum))
+    mean = total.mean()
+    share = np.clip(total / mean, CHANGE_FLOOR, CHANGE_CAP) if mean > 0 else np.ones(n)
+    clock = np.concatenate([[0.0], np.cumsum(share)])
+    return clock / clock[-1]
 
 
 # ---------------------------------------------------------------- cameras
@@ -221,14 +313,16 @@ def camera_from_config(config: RecordConfig, view: RenderConfig | None = None) -
 class Timeline:
     """Frame index / video time -> FrameState for a run of ``num_steps`` optimizer steps.
 
-    ``frame_count`` frames (>= 2) at ``fps``; holds in seconds (see the module docstring); the
-    training section between them must last longer than zero. ``camera``: an Orbit or Keyframes
-    (anything with ``at(t) -> (azimuth, elevation, distance)``); None: the default orbit from the
-    default view (``camera_from_config(RecordConfig())``).
+    ``frame_count`` frames (>= 2) at ``fps``; holds in seconds (see the module docstring), shrunk
+    by ``config.fit_holds`` when they would take over a third of the video (``hold_start`` and
+    ``hold_end`` are the ones used). ``camera``: an Orbit or Keyframes (anything with
+    ``at(t) -> (azimuth, elevation, distance)``); None: the default orbit from the default view
+    (``camera_from_config(RecordConfig())``). ``pace`` "change" needs ``clock`` from
+    ``change_clock``; ``Timeline.for_runs`` makes both from runs.
     """
 
     def __init__(self, num_steps: int, frame_count: int, fps: float, pace: str = "ease",
-                 hold_start: float = 0.5, hold_end: float = 1.0, camera=None):
+                 hold_start: float = 0.5, hold_end: float = 1.0, camera=None, clock=None):
         if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) or num_steps < 0:
             raise ValueError(f"num_steps must be an integer >= 0, got {num_steps!r}")
         if isinstance(frame_count, bool) or not isinstance(frame_count, (int, np.integer)) or frame_count < 2:
@@ -236,19 +330,49 @@ class Timeline:
         self.fps = check_fps(fps)
         if pace not in PACES:
             raise ConfigError("pace", f"must be one of {', '.join(PACES)}, got {pace!r}")
-        self.num_steps, self.frame_count, self.pace = int(num_steps), int(frame_count), pace
-        self.hold_start, self.hold_end = check_holds(hold_start, hold_end, self.frame_count, self.fps)
+        if pace == "change" and clock is None:
+            raise ConfigError("pace", "change needs the run(s) to measure; build the timeline with Timeline.for_runs")
+        if clock is not None:
+            clock = np.asarray(clock, np.float64)
+            if clock.shape != (num_steps + 1,):
+                raise ValueError(f"clock must have num_steps + 1 = {num_steps + 1} values, got shape {clock.shape}")
+        for name, hold in (("hold_start", hold_start), ("hold_end", hold_end)):
+            if not (isinstance(hold, (int, float)) and math.isfinite(hold) and hold >= 0):
+                raise ConfigError(name, f"must be a finite number >= 0, got {hold!r}")
+        self.num_steps, self.frame_count, self.pace, self.clock = int(num_steps), int(frame_count), pace, clock
+        self.hold_start, self.hold_end = fit_holds(float(hold_start), float(hold_end), self.last_time)
         self.camera = camera_from_config(RecordConfig()) if camera is None else camera
         self._train_span = self.last_time - self.hold_start - self.hold_end
 
     @classmethod
     def from_config(cls, num_steps: int, config: RecordConfig, camera=None,
-                    view: RenderConfig | None = None) -> "Timeline":
+                    view: RenderConfig | None = None, clock=None) -> "Timeline":
         """The timeline a RecordConfig describes. ``camera``: one already made by
-        ``camera_from_config`` (else made here, reading the camera file, orbiting from ``view``)."""
+        ``camera_from_config`` (else made here, reading the camera file, orbiting from ``view``).
+        ``clock``: for ``pace="change"`` (``change_clock``; ``for_runs`` computes it)."""
         camera = camera_from_config(config, view) if camera is None else camera
         return cls(num_steps, config.frame_count, config.frame_rate, config.pace,
-                   config.hold_start, config.hold_end, camera)
+                   config.hold_start, config.hold_end, camera, clock)
+
+    @classmethod
+    def for_runs(cls, runs, config: RecordConfig, camera=None, view: RenderConfig | None = None) -> "Timeline":
+        """The timeline of one run (a Trajectory) or several shown together (a list): its steps are
+        the longest run's, on a common epoch axis (``epoch_at``), and ``change`` pacing measures them
+        all (``change_clock``), once, here."""
+        many = list(runs) if isinstance(runs, (list, tuple)) else [runs]
+        num_steps = max(r.num_steps for r in many)
+        clock = change_clock(many, num_steps) if config.pace == "change" else None
+        tl = cls.from_config(num_steps, config, camera, view, clock)
+        tl.epochs = max(r.num_steps / r.steps_per_epoch for r in many)
+        return tl
+
+    epochs: float | None = None  # set by for_runs: the epoch axis the steps stand for
+
+    def epoch_at(self, step: float) -> float:
+        """The epoch a (master) step stands for, on ``for_runs``' common axis."""
+        if self.epochs is None or self.num_steps == 0:
+            raise ValueError("epoch_at needs a timeline made by Timeline.for_runs")
+        return float(step) / self.num_steps * self.epochs
 
     @property
     def duration(self) -> float:
@@ -270,7 +394,7 @@ class Timeline:
 
     def step_at(self, t: float) -> float:
         """Fractional training step in [0, num_steps] at video time t (paced, holds applied)."""
-        return float(self.num_steps * pace(self.progress(t), self.pace))
+        return float(self.num_steps * pace(self.progress(t), self.pace, self.clock))
 
     def at(self, t: float) -> FrameState:
         """The one function of time: everything frame content depends on at video time t."""
