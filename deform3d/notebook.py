@@ -380,7 +380,7 @@ class Viewer(RemoteFrameBuffer):
         (the browser stretches it) and the coarse mesh; the full one follows once it rests.
         Any thread may call it: the drawing itself runs on deform3d's GL thread.
         """
-        from .graphics.offscreen import downsample, gl_call
+        from .graphics.offscreen import downsample, gl_call, gl_submit
 
         moving = self.moving()
         image = gl_call(self._draw, self.step, self.azimuth, self.elevation, self.distance, moving)
@@ -388,7 +388,15 @@ class Viewer(RemoteFrameBuffer):
         if moving:
             self._settle_later()
             return image
+        if self._motion_scene is None:
+            # Build the motion scene (and compile its shaders) now, in the GL thread's idle time,
+            # so that the first drag does not wait a second for it.
+            gl_submit(self._prepare_motion)
         return downsample(image, self._ssaa)
+
+    def _prepare_motion(self) -> None:
+        if self._motion_scene is None and self._scene is not None:
+            self._ensure_scene(motion=True).canvas.render(alpha=False)
 
     def _draw(self, step, azimuth, elevation, distance, reduced: bool):
         scene = self._ensure_scene(motion=reduced)

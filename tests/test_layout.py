@@ -146,7 +146,7 @@ def test_a_video_s_lift_camera_follows_the_sheet_smoothly(seed):
 
     run = train(TrainConfig(hidden=3, seed=seed), progress=False)
     rec = RecordConfig()
-    timeline = Timeline.from_config(run.num_steps, rec)
+    timeline = Timeline.for_runs(run, rec)
     cfg = RenderConfig(size=(rec.width, rec.height)).resolved("video")
     sample = sheet_sample(run)
     widths, fills, sizes = [], [], []
@@ -173,7 +173,10 @@ def test_a_video_s_lift_camera_follows_the_sheet_smoothly(seed):
     # the view's except where the sheet itself is taller than that allows (a sheet standing on end
     # is shown whole, not cropped to fill the width).
     assert fills.min() >= 0.85, f"seed {seed}: the sheet fills only {fills.min():.0%} of the lift at frame {fills.argmin()}"
-    assert np.mean(widths >= 0.45) >= 0.9, f"seed {seed}: the sheet is narrower than 45% of the lift in {np.mean(widths < 0.45):.0%} of the frames"
+    # (seed 0 spends about a sixth of its change-paced video on a sheet standing on end)
+    assert np.mean(widths >= 0.45) >= 0.75, f"seed {seed}: the sheet is narrower than 45% of the lift in {np.mean(widths < 0.45):.0%} of the frames"
+    print(f"seed {seed}: width share min {widths.min():.2f}, frames >= 45% wide {np.mean(widths >= 0.45):.0%}, "
+          f"fill min {fills.min():.2f}, largest size change {change.max():.2%}")
     assert change.max() <= 0.03, f"seed {seed}: the sheet's size jumps {change.max():.1%} at frame {change.argmax()}"
 
 

@@ -59,6 +59,12 @@ class _GLThread:
                 future.set_exception(e)
             del fn, args, kwargs, future  # drop references (a closed canvas) before waiting again
 
+    def submit(self, fn, *args, **kwargs) -> Future:
+        """Queue ``fn`` on the GL thread and return at once: a Future of its result."""
+        future: Future = Future()
+        self._calls.put((fn, args, kwargs, future))
+        return future
+
     def call(self, fn, *args, **kwargs):
         if threading.current_thread() is self.thread:
             return fn(*args, **kwargs)  # already on it (a call made from inside a call)
@@ -70,14 +76,23 @@ class _GLThread:
             del future  # the exception's traceback refers to the frame holding it
 
 
-def gl_call(fn, *args, **kwargs):
-    """Run ``fn(*args, **kwargs)`` on the process's GL thread; return its result or raise its error."""
+def _thread() -> "_GLThread":
     global _gl_thread
     if _gl_thread is None:
         with _gl_lock:
             if _gl_thread is None:
                 _gl_thread = _GLThread()
-    return _gl_thread.call(fn, *args, **kwargs)
+    return _gl_thread
+
+
+def gl_call(fn, *args, **kwargs):
+    """Run ``fn(*args, **kwargs)`` on the process's GL thread; return its result or raise its error."""
+    return _thread().call(fn, *args, **kwargs)
+
+
+def gl_submit(fn, *args, **kwargs) -> Future:
+    """Queue ``fn(*args, **kwargs)`` on the process's GL thread without waiting: its Future."""
+    return _thread().submit(fn, *args, **kwargs)
 
 
 def egl_app():

@@ -112,7 +112,8 @@ class Scene:
         self._surface_exists = False  # this step has a decision surface (surface_uniforms not None)
         self._meshes = None  # {full: (VertexBuffer, IndexBuffer)}, made by the first set_detail
         self._texts = {}  # name -> Text visual in canvas pixels (heads-up line, titles, legend)
-        self._axis_texts = []  # Text in panel coordinates: tick labels and axis names
+        self._axis_texts = []  # Text in panel coordinates: tick labels and axis names, one per group
+        self._axis_groups = {}  # (view, anchor_x, anchor_y) -> (view, texts, positions), while building
         self._hud_width = 0.0
         self._legend = []  # the legend's symbols (visuals in canvas pixels)
         self.layout = None
@@ -145,6 +146,7 @@ class Scene:
         self._curve = None
         if "curve" in self.config.panels:
             self._build_curve()
+        self._axis_visuals()
         self._relayout()
 
     def _relayout(self):
@@ -205,38 +207,49 @@ class Scene:
         return items
 
     def _build_legend(self, box, cap):
-        for v in self._legend:
-            v.parent = None
-        self._legend = []
+        """The legend in one line: its symbols in one Markers and one Line visual, its labels in one
+        Text (few visuals: each is a shader program that a software rasterizer compiles anew)."""
+        if not self._legend:
+            cw = self.canvas.central_widget
+            self._legend = [scene.visuals.Markers(parent=cw), scene.visuals.Line(connect="segments", parent=cw),
+                            scene.visuals.Text("", color=self.theme.text, anchor_x="left", anchor_y="center", parent=cw)]
+        marks, lines, labels = self._legend
         if box is None:
+            for v in self._legend:
+                v.visible = False
             return
         x, y, w, h = box
         cy = y + h / 2
         size = cap * 1.1
+        dots, dot_colors, symbols, segments, seg_colors, texts, spots = [], [], [], [], [], [], []
         for kind, label, color in self._legend_items():
             if x + size * 1.6 + len(label) * 0.78 * cap > box[0] + w:
                 break  # what does not fit is left out, never drawn over something else
-            if kind == "dot":
-                sym = scene.visuals.Markers(parent=self.canvas.central_widget)
-                sym.set_data(np.array([[x + size / 2, cy]]), face_color=color, edge_color=self.theme.rim,
-                             size=size, edge_width=max(1.0, 0.1 * size))
-            elif kind == "square":
-                sym = scene.visuals.Rectangle(center=(x + size / 2, cy), width=size, height=size * 0.8, color=color,
-                                              parent=self.canvas.central_widget)
+            if kind in ("dot", "square"):
+                dots.append((x + size / 2, cy))
+                dot_colors.append(color)
+                symbols.append("disc" if kind == "dot" else "square")
+                sx = x + size + 0.5 * cap
             else:
-                pts = np.array([[x, cy], [x + size * 1.6, cy]])
-                if kind == "dash":
-                    pts = np.array([[x + i * size * 0.4, cy] for i in range(5)])
-                    sym = scene.visuals.Line(pts, color=color, width=max(1.5, 0.18 * cap), connect="segments",
-                                             parent=self.canvas.central_widget)
-                else:
-                    sym = scene.visuals.Line(pts, color=color, width=max(1.5, 0.22 * cap), parent=self.canvas.central_widget)
-            self._legend.append(sym)
-            sx = x + (size * 1.6 if kind in ("line", "dash") else size) + 0.5 * cap
-            text = scene.visuals.Text(label, color=self.theme.text, anchor_x="left", anchor_y="center",
-                                      font_size=font_points(cap), pos=(sx, cy), parent=self.canvas.central_widget)
-            self._legend.append(text)
+                ends = [x, x + size * 1.6] if kind == "line" else [x + i * size * 0.4 for i in range(4)]
+                for x0, x1 in zip(ends[::2], ends[1::2]):
+                    segments += [(x0, cy), (x1, cy)]
+                    seg_colors += [color, color]
+                sx = x + size * 1.6 + 0.5 * cap
+            texts.append(label)
+            spots.append((sx, cy))
             x = sx + len(label) * 0.78 * cap + 1.6 * cap
+        for v in self._legend:
+            v.visible = bool(texts)
+        if not texts:
+            return
+        marks.visible, lines.visible = bool(dots), bool(segments)
+        if dots:
+            marks.set_data(np.array(dots), face_color=np.array(dot_colors), edge_color=self.theme.rim, size=size,
+                           edge_width=max(1.0, 0.1 * size), symbol=np.array(symbols))
+        if segments:
+            lines.set_data(np.array(segments), color=np.array(seg_colors), width=max(1.5, 0.2 * cap))
+        labels.text, labels.pos, labels.font_size = texts, np.array(spots), font_points(cap)
 
     def _sheet(self, view, space):
         t = self.theme
@@ -258,10 +271,17 @@ class Scene:
         self._point_sets.append(pts)
         return pts
 
-    def _axis_text(self, view, text, pos, **kw):
-        label = scene.visuals.Text(text, color=self.theme.muted, pos=pos, parent=view.scene, **kw)
-        self._axis_texts.append(label)
-        return label
+    def _axis_text(self, view, text, pos, anchor_x="center", anchor_y="center"):
+        """An axis label or tick in panel coordinates; labels of one panel that share their anchors
+        are drawn by one Text visual (see _axis_visuals)."""
+        group = self._axis_groups.setdefault((id(view), anchor_x, anchor_y), (view, [], []))
+        group[1].append(text)
+        group[2].append(tuple(float(v) for v in pos) + (0.0,) * (3 - len(pos)))
+
+    def _axis_visuals(self):
+        for (_, anchor_x, anchor_y), (view, texts, spots) in self._axis_groups.items():
+            self._axis_texts.append(scene.visuals.Text(texts, pos=np.array(spots), color=self.theme.muted,
+                                                       anchor_x=anchor_x, anchor_y=anchor_y, parent=view.scene))
 
     def _build_lift(self, view):
         lo, hi = self.geo.lift_box
