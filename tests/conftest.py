@@ -55,6 +55,19 @@ def any_run(request):
 
 
 @pytest.fixture(scope="module")
+def egl():
+    """VisPy's EGL application; skips (with the reason) where no EGL exists. A GL that exists but
+    fails is an error, never a skip."""
+    from deform3d.core.errors import UsageError
+    from deform3d.graphics.offscreen import egl_app
+
+    try:
+        return egl_app()
+    except UsageError as e:
+        pytest.skip(f"no OpenGL here: {e}")
+
+
+@pytest.fixture(scope="module")
 def gl_app():
     """VisPy's EGL application with a canvas shown to render; skips (with the reason) where no GL exists.
 

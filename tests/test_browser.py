@@ -23,16 +23,6 @@ ROOT = Path(__file__).resolve().parents[1]
 VIEWER_IMG = ".renderview-wrapper img"
 
 
-@pytest.fixture(scope="module")
-def egl():
-    from deform3d.core.errors import UsageError
-    from deform3d.graphics.offscreen import egl_app
-
-    try:
-        return egl_app()
-    except UsageError as e:
-        pytest.skip(f"no OpenGL here: {e}")
-
 
 def keep(shot: Path) -> None:
     folder = os.environ.get("DEFORM3D_BROWSER_SHOTS")

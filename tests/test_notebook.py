@@ -29,16 +29,6 @@ SIZE = (320, 180)
 TOLERANCE = 2  # levels of 255: llvmpipe is deterministic; this allows for rounding only
 
 
-@pytest.fixture(scope="module")
-def egl():
-    """Skip (with the reason) where no EGL exists; a GL that exists but fails is an error."""
-    from deform3d.graphics.offscreen import egl_app
-
-    try:
-        return egl_app()
-    except UsageError as e:
-        pytest.skip(f"no OpenGL here: {e}")
-
 
 @pytest.fixture(scope="module")
 def run():
