@@ -56,7 +56,7 @@ def parse_values(name: str, text: str) -> list:
     """
     items = [t.strip() for t in str(text).split(",")]
     if not any(items):
-        raise ConfigError(name, "is an empty list; give one value or several separated by commas, e.g. 2,3,4")
+        raise ConfigError(name, "got an empty list; give one value or several separated by commas, e.g. 2,3,4")
     values = []
     for item in items:
         if not item:
@@ -111,7 +111,7 @@ def grid(**lists) -> list[TrainConfig]:
         value = lists.get(name, getattr(TrainConfig, name))
         values = list(value) if isinstance(value, (list, tuple, range)) else [value]
         if not values:
-            raise ConfigError(name, "is an empty list; give at least one value")
+            raise ConfigError(name, "got an empty list; give at least one value")
         axes[name] = _distinct(name, values)
     if len(axes["momentum"]) > 1 and "sgd" not in axes["optimizer"]:
         raise UsageError("--momentum lists several values but only SGD uses momentum; add --optimizer sgd or give one --momentum")
@@ -318,11 +318,17 @@ def sweep(out, *, client=None, scheduler: str | None = None, workers: int | None
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file; give a folder for the sweep")
-    runs_dir = out / "runs"
-    runs_dir.mkdir(parents=True, exist_ok=True)
     names = [run_name(c) for c in configs]
     if len(set(names)) != len(names):
         raise UsageError("two runs of this grid would share a file name (two CSV files with one name?); rename one")
+    own_client = None
+    if client is None and scheduler is not None:
+        client = own_client = connect(scheduler)  # before anything is written: a bad address leaves nothing
+    runs_dir = out / "runs"
+    try:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot create {runs_dir}: {e.strerror or e}; choose another --out") from None
 
     results: dict[str, RunResult] = {}
     todo = []
@@ -335,9 +341,6 @@ def sweep(out, *, client=None, scheduler: str | None = None, workers: int | None
     if echo and results:
         echo(f"{len(results)} of {len(configs)} runs already complete in {runs_dir}; training {len(todo)}")
 
-    own_client = None
-    if client is None and scheduler is not None:
-        client = own_client = connect(scheduler)
     try:
         if todo:
             n_workers = _dask_workers(client) if client is not None else (workers or os.cpu_count() or 1)
