@@ -270,6 +270,7 @@ def demo(out: str | Path = "out/demo", *, progress: bool | Callable[[int, int], 
     return written
 
 
+@_options(TrainConfig)  # each also takes a list of values
 def sweep(out: str | Path, *, client=None, scheduler: str | None = None, workers: int | None = None,
           atlas: bool = True, panel: str = "plane", progress: bool | None = False, echo=None, **options):
     """Train every combination of training options, batched; write runs, a summary and pictures.

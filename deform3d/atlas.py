@@ -63,6 +63,13 @@ def render_cell(run, panel: str = "plane", size: int = CELL) -> np.ndarray:
     return _resize(crop, size)
 
 
+def render_file(path: str, panel: str = "plane", size: int = CELL) -> np.ndarray:
+    """``render_cell`` of the run saved at ``path`` (for a local process pool: a path pickles small)."""
+    from .trajectory import Trajectory
+
+    return render_cell(Trajectory.load(path), panel, size)
+
+
 def _resize(image: np.ndarray, size: int) -> np.ndarray:
     """A square image resampled to size x size: box averages down, nearest neighbour up."""
     n = image.shape[0]
@@ -95,23 +102,35 @@ def _text(canvas, text, pos, size, color=INK, bold=False, anchor=("left", "cente
 # ---------------------------------------------------------------- atlas
 
 
-def write_atlas(path, grouped, runs_dir, panel: str = "plane", client=None, cell: int = CELL, title: str = "") -> Path:
+def write_atlas(path, grouped, runs_dir, panel: str = "plane", client=None, workers: int | None = 1, cell: int = CELL,
+                title: str = "") -> Path:
     """atlas.png: one block per group (a heading with its outcome), cells sorted best first.
 
     ``grouped``: [(label, [sweep.RunResult])], as ``sweep.groups`` gives; each run is read from
-    ``runs_dir``. With a Dask ``client`` the cells render on its workers. ``title``: what the
+    ``runs_dir``. The cells render on a Dask ``client``'s workers, else on ``workers`` local
+    processes (None: one per core). ``title``: what the
     runs share (e.g. "circles, tanh, adam, lr 0.03, 30 epochs").
     """
+    import os
+
     from .trajectory import Trajectory
 
+    workers = workers or os.cpu_count() or 1
     order = [(label, sorted(rs, key=lambda r: (-r.final_accuracy, r.final_loss, r.config.seed))) for label, rs in grouped]
     runs = [r for _, rs in order for r in rs]
-    if client is not None:
-        futures = [client.submit(render_cell, Trajectory.load(Path(runs_dir) / f"{r.name}.npz"), panel, cell,
-                                 retries=3, pure=False) for r in runs]
+    paths = [str(Path(runs_dir) / f"{r.name}.npz") for r in runs]
+    if client is not None:  # the runs travel to the workers: they need not share this file system
+        futures = [client.submit(render_cell, Trajectory.load(p), panel, cell, retries=3, pure=False) for p in paths]
         images = client.gather(futures)
+    elif (workers or 1) > 1 and len(runs) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # spawn: each process sets up its own EGL context; a forked one would share this one's.
+        with ProcessPoolExecutor(min(workers, len(runs)), mp_context=multiprocessing.get_context("spawn")) as pool:
+            images = list(pool.map(render_file, paths, [panel] * len(paths), [cell] * len(paths)))
     else:
-        images = [render_cell(Trajectory.load(Path(runs_dir) / f"{r.name}.npz"), panel, cell) for r in runs]
+        images = [render_file(p, panel, cell) for p in paths]
     pictures = dict(zip((r.name for r in runs), images))
 
     cols = min(MAX_COLUMNS, max(len(rs) for _, rs in order))
@@ -129,7 +148,8 @@ def write_atlas(path, grouped, runs_dir, panel: str = "plane", client=None, cell
         separated = sum(r.separated for r in rs)
         acc = [r.final_accuracy for r in rs]
         labels.append((f"{label}:  {separated}/{len(rs)} separate", (margin, y + heading / 2), 30, INK, True, ("left", "center")))
-        labels.append((f"final accuracy {100 * min(acc):.0f}-{100 * max(acc):.0f}%", (width - margin, y + heading / 2), 20,
+        low, high = f"{100 * min(acc):.0f}", f"{100 * max(acc):.0f}"
+        labels.append((f"final accuracy {low if low == high else low + '-' + high}%", (width - margin, y + heading / 2), 20,
                        MUTED, False, ("right", "center")))
         mosaic[y + heading - 6 : y + heading - 3, margin : width - margin] = _rgb(RULE)
         for i, r in enumerate(rs):

@@ -224,7 +224,8 @@ def digest(results: list[RunResult]) -> list[str]:
     lines = []
     for label, rs in groups(results):
         acc = [r.final_accuracy for r in rs]
-        line = f"{label}: {sum(r.separated for r in rs)}/{len(rs)} separate, accuracy {min(acc):.2f}-{max(acc):.2f}"
+        low, high = f"{min(acc):.2f}", f"{max(acc):.2f}"
+        line = f"{label}: {sum(r.separated for r in rs)}/{len(rs)} separate, accuracy {low if low == high else low + '-' + high}"
         reached = [r.epoch_95 for r in rs if r.epoch_95 is not None]
         if reached:
             line += f", median {np.median(reached):.1f} epochs to {SEPARATED:.0%}"
@@ -361,7 +362,7 @@ def sweep(out, *, client=None, scheduler: str | None = None, workers: int | None
             from .atlas import write_atlas, write_curves
 
             title = shared_label(ordered)
-            write_atlas(out / "atlas.png", groups(ordered), runs_dir, panel=panel, client=client, title=title)
+            write_atlas(out / "atlas.png", groups(ordered), runs_dir, panel=panel, client=client, workers=workers, title=title)
             write_curves(out / "curves.png", groups(ordered), title=title)
     finally:
         if own_client is not None:

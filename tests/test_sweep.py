@@ -83,6 +83,27 @@ def test_grid_is_every_combination_checked_as_train_checks_it():
         grid(momentum=[0.0, 0.9])
 
 
+def test_every_training_option_takes_a_list_and_help_loads_nothing_heavy():
+    code = """
+import sys, dataclasses, contextlib, io
+import deform3d, deform3d.sweep
+from deform3d.cli import main
+from deform3d.config import TrainConfig
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    try:
+        main(["sweep", "--help"])
+    except SystemExit as e:
+        assert e.code == 0
+for f in dataclasses.fields(TrainConfig):
+    assert "--" + f.name.replace("_", "-") + " " in out.getvalue(), f.name
+print(sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "vispy", "dask")))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_run_names_say_the_settings():
     assert run_name(TrainConfig(hidden=2, seed=7)) == "circles-k2-tanh-adam-lr0.03-bs32-e100-n1000-seed7"
     assert run_name(TrainConfig(dataset="moons", optimizer="sgd", momentum=0.9, lr=0.1, noise=0.2, activation="relu")) == \
@@ -205,7 +226,7 @@ def test_an_interrupted_sweep_resumes_training_only_what_is_missing(tmp_path):
 
 @pytest.mark.gl
 def test_atlas_and_curves(tmp_path, gl_app):
-    result = sweep(tmp_path, workers=1, hidden=[2, 3], seed=[0, 1, 2], epochs=20, points=200)
+    result = sweep(tmp_path, workers=2, hidden=[2, 3], seed=[0, 1, 2], epochs=20, points=200)  # a pool of two
     atlas, curves = read_png(tmp_path / "atlas.png"), read_png(tmp_path / "curves.png")
     assert curves.shape[:2] == (900, 1600)
     # Two groups of three cells: the layout's width and height (write_atlas's constants).
