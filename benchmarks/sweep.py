@@ -27,7 +27,7 @@ import time
 
 import deform3d.trainer as trainer
 from deform3d.config import TrainConfig
-from deform3d.sweep import sweep
+from deform3d.sweeps import sweep
 
 
 class MetricsClock:

@@ -278,16 +278,16 @@ def sweep(out: str | Path, *, client=None, scheduler: str | None = None, workers
     Options are TrainConfig's fields, each one value or a list (``hidden=[2, 3, 4],
     seed=range(32)``). Writes ``out/runs/*.npz`` (each equal, bit for bit, to ``train`` with its
     settings), ``out/summary.csv``, ``out/atlas.png`` and ``out/curves.png``; returns a
-    ``deform3d.sweep.SweepResult``. Complete runs already in ``out`` are not trained again.
+    ``deform3d.sweeps.SweepResult``. Complete runs already in ``out`` are not trained again.
     ``client`` (a dask.distributed.Client) or ``scheduler`` (its address) trains and renders on
     Dask workers; else ``workers`` local processes (None: one per core). Details:
-    ``deform3d.sweep.sweep``.
+    ``deform3d.sweeps.sweep``.
 
     >>> result = deform3d.sweep("out/width", hidden=[2, 3], seed=range(8), epochs=30)   # doctest: +SKIP
     >>> result.digest                                                                # doctest: +SKIP
     ['k=2: 0/8 separate, accuracy 0.81-0.90', 'k=3: 7/8 separate, ...']
     """
-    from .sweep import sweep as _sweep
+    from .sweeps import sweep as _sweep
 
     return _sweep(out, client=client, scheduler=scheduler, workers=workers, atlas=atlas, panel=panel,
                   progress=progress, echo=echo, **options)

@@ -123,12 +123,10 @@ def write_atlas(path, grouped, runs_dir, panel: str = "plane", client=None, work
         futures = [client.submit(render_cell, Trajectory.load(p), panel, cell, retries=3, pure=False) for p in paths]
         images = client.gather(futures)
     elif (workers or 1) > 1 and len(runs) > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        from .sweeps import local_pool
 
-        # spawn: each process sets up its own EGL context; a forked one would share this one's.
-        with ProcessPoolExecutor(min(workers, len(runs)), mp_context=multiprocessing.get_context("spawn")) as pool:
-            images = list(pool.map(render_file, paths, [panel] * len(paths), [cell] * len(paths)))
+        with local_pool(min(workers, len(runs))) as pool:  # each process sets up its own EGL context
+            images = pool.starmap(render_file, [(p, panel, cell) for p in paths])
     else:
         images = [render_file(p, panel, cell) for p in paths]
     pictures = dict(zip((r.name for r in runs), images))
@@ -189,7 +187,7 @@ def write_curves(path, grouped, size=(1600, 900), title: str = "") -> Path:
     from vispy import scene
 
     from .scene import nice_step
-    from .sweep import SEPARATED
+    from .sweeps import SEPARATED
 
     w, h = size
     left, right, top, bottom = 110, 330, 90, 90

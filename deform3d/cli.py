@@ -226,16 +226,17 @@ def add_grid_options(parser, config, title: str) -> None:
         text, metavar = HELP[f.name]
         shown = "the dataset's own" if f.default is None else f.default
         ranged = " or ranges" if f.type.split(" | ")[0] == "int" else ""
-        group.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=None, metavar=f"{metavar}[,{metavar}...]",
+        # The default stays the field's own (not a string): only a list given on the line is parsed.
+        group.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=f.default, metavar=f"{metavar}[,{metavar}...]",
                            help=f"{text.split(' (default')[0]}; a list{ranged} (default: {shown})")
 
 
 def cmd_sweep(args) -> int:
     from . import api
-    from .sweep import parse_values
+    from .sweeps import parse_values
 
-    lists = {f.name: parse_values(f.name, getattr(args, f.name)) for f in fields(TrainConfig)
-             if getattr(args, f.name) is not None}
+    lists = {f.name: parse_values(f.name, v) if isinstance(v, str) else v
+             for f in fields(TrainConfig) for v in [getattr(args, f.name)]}
     api.sweep(args.out, scheduler=args.scheduler, workers=args.workers, atlas=args.atlas, panel=args.panel,
               progress=_progress(args), echo=print, **lists)
     print(f"-> {args.out}")
@@ -313,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "DIR/atlas.png (final frames by group, sorted by outcome) and DIR/curves.png (accuracy "
                                    "over epochs per group). Runs already complete in DIR are not trained again.")
     p.add_argument("--out", required=True, metavar="DIR", help="the sweep's folder (created; resumed if it holds runs)")
-    add_grid_options(p, TrainConfig, "training (each a comma-separated list)")
+    add_grid_options(p, TrainConfig, "grid (each training option takes a comma-separated list)")
     p.add_argument("--panel", default="plane", choices=PANELS, help="the atlas's panel (default: plane)")
     p.add_argument("--no-atlas", dest="atlas", action="store_false", help="skip atlas.png and curves.png")
     p.add_argument("--workers", type=int, metavar="N", help="local processes (default: one per core)")

@@ -36,6 +36,8 @@ CLI_ONLY = {
 API_ONLY = {
     ("*", "progress"): "the CLI's --quiet",
     ("demo", "echo"): "the CLI passes print",
+    ("sweep", "echo"): "the CLI passes print",
+    ("sweep", "client"): "a dask.distributed.Client object; the CLI's --scheduler ADDRESS connects one",
 }
 
 

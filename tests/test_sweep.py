@@ -19,7 +19,7 @@ import pytest
 from deform3d.cli import main
 from deform3d.config import TrainConfig
 from deform3d.errors import ConfigError, UsageError
-from deform3d.sweep import SEPARATED, grid, parse_values, run_name, sweep
+from deform3d.sweeps import SEPARATED, grid, parse_values, run_name, sweep
 from deform3d.trainer import train, train_many
 from deform3d.trajectory import Trajectory
 from pngs import read_png
@@ -86,7 +86,7 @@ def test_grid_is_every_combination_checked_as_train_checks_it():
 def test_every_training_option_takes_a_list_and_help_loads_nothing_heavy():
     code = """
 import sys, dataclasses, contextlib, io
-import deform3d, deform3d.sweep
+import deform3d, deform3d.sweeps
 from deform3d.cli import main
 from deform3d.config import TrainConfig
 out = io.StringIO()
@@ -97,6 +97,7 @@ with contextlib.redirect_stdout(out):
         assert e.code == 0
 for f in dataclasses.fields(TrainConfig):
     assert "--" + f.name.replace("_", "-") + " " in out.getvalue(), f.name
+assert deform3d.sweep.__module__ == "deform3d.api"  # the submodule deform3d.sweeps does not shadow it
 print(sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "vispy", "dask")))
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -236,7 +237,7 @@ def test_atlas_and_curves(tmp_path, gl_app):
     assert atlas.shape[0] == 64 + 2 * (76 + CELL + 36 + 8 + 16) + 28
     # Each cell holds a picture (not the page's colour), and its band says the outcome.
     order = {label: sorted(rs, key=lambda r: (-r.final_accuracy, r.final_loss, r.config.seed))
-             for label, rs in __import__("deform3d.sweep", fromlist=["groups"]).groups(result.results)}
+             for label, rs in __import__("deform3d.sweeps", fromlist=["groups"]).groups(result.results)}
     y = 64
     for label in ("k=2", "k=3"):
         for i, r in enumerate(order[label]):

@@ -5,7 +5,8 @@ names, grouping runs of one shape into stacks (``trainer.train_many``), where th
 process, a local process pool, or Dask workers), resuming (a run whose file is complete is not
 trained again), ``DIR/summary.csv`` and the digest. The pictures (atlas, curves) are
 ``deform3d.atlas``'s. Imports numpy only at module level: torch loads inside the training worker,
-VisPy inside the pictures, Dask only when a client or scheduler is given.
+VisPy inside the pictures, Dask only when a client or scheduler is given. (Named ``sweeps``: a
+submodule ``deform3d.sweep`` would replace the API function ``deform3d.sweep`` once imported.)
 
 Layout of a sweep folder::
 
@@ -22,6 +23,7 @@ import io
 import itertools
 import math
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -403,16 +405,38 @@ def _train(batches: list[list[TrainConfig]], client, workers: int):
         for p, b in zip(payload, batches):
             yield from zip(b, train_stack(p))
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    with local_pool(min(workers, len(batches))) as pool:
+        for i, runs in pool.imap_unordered(_indexed_stack, list(enumerate(payload))):
+            yield from zip(batches[i], runs)
 
-    # spawn: a forked child would inherit this process's torch threads and GL state.
-    with ProcessPoolExecutor(min(workers, len(batches)), mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(train_stack, p): b for p, b in zip(payload, batches)}
-        try:
-            for future in as_completed(futures):
-                yield from zip(futures[future], future.result())
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
+
+def _indexed_stack(item):
+    i, configs = item
+    return i, train_stack(configs)
+
+
+def _ignore_interrupt():
+    # Ctrl-C reaches the whole process group: only the parent handles it (it ends the pool), so the
+    # workers print no tracebacks of their own.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextmanager
+def local_pool(processes: int):
+    """A pool of ``processes`` fresh Python processes, ended at once if the caller is interrupted.
+
+    spawn, not fork: a forked child would inherit this process's torch threads and GL context.
+    """
+    import multiprocessing
+
+    pool = multiprocessing.get_context("spawn").Pool(processes, initializer=_ignore_interrupt)
+    try:
+        yield pool
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
