@@ -32,6 +32,7 @@ bench: setup
 	$(PY) benchmarks/train.py
 	$(PY) benchmarks/render.py
 	$(PY) benchmarks/video.py
+	$(PY) benchmarks/sweep.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

@@ -117,6 +117,10 @@ def grid(**lists) -> list[TrainConfig]:
         axes[name] = _distinct(name, values)
     if len(axes["momentum"]) > 1 and "sgd" not in axes["optimizer"]:
         raise UsageError("--momentum lists several values but only SGD uses momentum; add --optimizer sgd or give one --momentum")
+    if all(_is_csv(d) for d in axes["dataset"]):
+        for name in ("points", "noise"):
+            if len(axes[name]) > 1:
+                raise UsageError(f"--{name} lists several values but a CSV dataset has its own points, never noised; give one --{name}")
     count = math.prod(len(v) for v in axes.values())
     if count > MAX_RUNS:
         raise UsageError(f"the grid has {count} runs, more than {MAX_RUNS}; give fewer values")
@@ -125,8 +129,14 @@ def grid(**lists) -> list[TrainConfig]:
         c = dict(zip(axes, combo))
         if c["optimizer"] != "sgd" and c["momentum"] != axes["momentum"][0]:
             continue  # Adam ignores momentum: one run, not one per momentum value
+        if _is_csv(c["dataset"]) and (c["points"], c["noise"]) != (axes["points"][0], axes["noise"][0]):
+            continue  # a CSV file ignores points and noise: one run, not one per value
         configs.append(TrainConfig(**c))
     return configs
+
+
+def _is_csv(dataset: str) -> bool:
+    return dataset.lower().endswith(".csv")
 
 
 def _fmt(v) -> str:
@@ -139,13 +149,16 @@ def run_name(config: TrainConfig) -> str:
     >>> run_name(TrainConfig(hidden=2, seed=7))
     'circles-k2-tanh-adam-lr0.03-bs32-e100-n1000-seed7'
     """
-    dataset = Path(config.dataset).stem if config.dataset.lower().endswith(".csv") else config.dataset
-    parts = [dataset, f"k{config.hidden}", config.activation, config.optimizer, f"lr{_fmt(config.lr)}"]
+    csv_file = _is_csv(config.dataset)
+    parts = [Path(config.dataset).stem if csv_file else config.dataset, f"k{config.hidden}", config.activation,
+             config.optimizer, f"lr{_fmt(config.lr)}"]
     if config.optimizer == "sgd" and config.momentum:
         parts.append(f"m{_fmt(config.momentum)}")
-    parts += [f"bs{config.batch_size}", f"e{config.epochs}", f"n{config.points}"]
-    if config.noise is not None:
-        parts.append(f"noise{_fmt(config.noise)}")
+    parts += [f"bs{config.batch_size}", f"e{config.epochs}"]
+    if not csv_file:  # a CSV file has its own points, never noised
+        parts.append(f"n{config.points}")
+        if config.noise is not None:
+            parts.append(f"noise{_fmt(config.noise)}")
     parts.append(f"seed{config.seed}")
     return "-".join(parts)
 
@@ -273,7 +286,7 @@ def stacks(configs: list[TrainConfig], workers: int) -> list[list[TrainConfig]]:
     sizes: dict[str, int] = {}
     for c in configs:
         # A built-in dataset has 2 x points points; a CSV file has what it has (read once).
-        n = sizes.setdefault(c.dataset, len(load_dataset(c).X)) if c.dataset.lower().endswith(".csv") else 2 * c.points
+        n = sizes.setdefault(c.dataset, len(load_dataset(c).X)) if _is_csv(c.dataset) else 2 * c.points
         by_shape.setdefault(batch_key(c, n), []).append(c)
     size = max(1, min(MAX_STACK, math.ceil(len(configs) / max(workers, 1))))
     return [runs[i : i + size] for runs in by_shape.values() for i in range(0, len(runs), size)]
@@ -306,9 +319,9 @@ def sweep(out, *, client=None, scheduler: str | None = None, workers: int | None
     processes (None: one per core; 1: this process). ``atlas``: also write atlas.png and
     curves.png, final frames of ``panel``. ``echo``: called with each digest line (e.g. print).
 
-    >>> deform3d.sweep("out/width", hidden=[2, 3], seed=range(8), epochs=30, echo=print)  # doctest: +SKIP
-    k=2: 0/8 separate, accuracy 0.80-0.90
-    k=3: 8/8 separate, accuracy 1.00-1.00, median 4.1 epochs to 95%
+    >>> deform3d.sweep("out/width", hidden=[2, 3], seed=range(8), echo=print)  # doctest: +SKIP
+    k=2: 0/8 separate, accuracy 0.83-0.89
+    k=3: 8/8 separate, accuracy 1.00, median 6.4 epochs to 95%
     """
     from .config import PANELS
     from .progress import Progress
@@ -331,6 +344,8 @@ def sweep(out, *, client=None, scheduler: str | None = None, workers: int | None
     try:
         runs_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
+        if own_client is not None:
+            own_client.close()
         raise UsageError(f"cannot create {runs_dir}: {e.strerror or e}; choose another --out") from None
 
     results: dict[str, RunResult] = {}

@@ -83,6 +83,22 @@ def test_grid_is_every_combination_checked_as_train_checks_it():
         grid(momentum=[0.0, 0.9])
 
 
+def test_a_csv_dataset_in_a_grid(tmp_path):
+    path = tmp_path / "ring.csv"
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (40, 2))
+    path.write_text("x,y,label\n" + "".join(f"{a},{b},{int(a * a + b * b < 0.5)}\n" for a, b in X))
+    # A CSV file ignores points and noise: one run per seed for it, one per value for the circles.
+    configs = grid(dataset=["circles", str(path)], points=[50, 60], seed=[0, 1], epochs=2)
+    assert sorted((c.dataset == "circles", c.points) for c in configs) == [(False, 50)] * 2 + [(True, 50)] * 2 + [(True, 60)] * 2
+    assert run_name([c for c in configs if c.dataset == str(path)][0]) == "ring-k3-tanh-adam-lr0.03-bs32-e2-seed0"
+    with pytest.raises(UsageError, match="--points lists several values but a CSV dataset"):
+        grid(dataset=str(path), points=[50, 60])
+    result = sweep(tmp_path / "out", atlas=False, workers=1, dataset=str(path), seed=[0, 1], epochs=2)
+    for r in result.results:
+        assert_same_run(Trajectory.load(tmp_path / "out" / "runs" / f"{r.name}.npz"), train(r.config, progress=False))
+
+
 def test_every_training_option_takes_a_list_and_help_loads_nothing_heavy():
     code = """
 import sys, dataclasses, contextlib, io
