@@ -43,6 +43,7 @@ def render_cell(run, panel: str = "plane", size: int = CELL) -> np.ndarray:
     # to the panel's own square (its frame for plane and input, its view box for the lift).
     config = RenderConfig(size=(size + 16, size + 64), panels=(panel,), ssaa=2, mesh=128)
     with Renderer(run, config) as r:
+        r.scene.hud.text = ""  # cropped away anyway; laying out its glyphs was ~40% of a cell's time
         image = r.scene.canvas.render(alpha=False)  # the ssaa-times larger canvas, not yet averaged
         view = r.scene.views[panel]
         # Corners in the rendered canvas's pixels (x right, y down).
