@@ -25,9 +25,9 @@ import sys
 import tempfile
 import time
 
-import deform3d.trainer as trainer
-from deform3d.config import TrainConfig
-from deform3d.sweeps import sweep
+import deform3d.core.trainer as trainer
+from deform3d.api import sweep
+from deform3d.core.config import TrainConfig
 
 
 class MetricsClock:

@@ -233,7 +233,7 @@ def add_grid_options(parser, config, title: str) -> None:
 
 def cmd_sweep(args) -> int:
     from . import api
-    from .sweeps import parse_values
+    from .core.sweeps import parse_values
 
     lists = {f.name: parse_values(f.name, v) if isinstance(v, str) else v
              for f in fields(TrainConfig) for v in [getattr(args, f.name)]}

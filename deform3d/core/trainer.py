@@ -4,7 +4,7 @@ Owns: training (data order, initialisation, the gradient step, Adam/SGD) and the
 The network is tiny, so the step is written out by hand (forward, backward, optimizer) on flat
 parameter vectors: no autograd graph, and recording a step is a single row copy. The step works on a
 stack of R parameter vectors at once (runs of one shape, each with its own data, initialisation and
-batch order: ``train_many``, which ``deform3d.sweeps`` batches on); a single run is the stack of one,
+batch order: ``train_many``, which ``deform3d.core.sweeps`` batches on); a single run is the stack of one,
 which gives exactly the weights of a one-vector step. A test holds the hand-written gradients and
 optimizers to torch's autograd and torch.optim within float tolerance.
 """

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import RenderConfig
+from ..core.config import RenderConfig
 from .offscreen import downsample, write_png
 
 CELL = 220  # an atlas cell's picture, pixels a side
@@ -66,7 +66,7 @@ def render_cell(run, panel: str = "plane", size: int = CELL) -> np.ndarray:
 
 def render_file(path: str, panel: str = "plane", size: int = CELL) -> np.ndarray:
     """``render_cell`` of the run saved at ``path`` (for a local process pool: a path pickles small)."""
-    from .trajectory import Trajectory
+    from ..core.trajectory import Trajectory
 
     return render_cell(Trajectory.load(path), panel, size)
 
@@ -114,7 +114,7 @@ def write_atlas(path, grouped, runs_dir, panel: str = "plane", client=None, work
     """
     import os
 
-    from .trajectory import Trajectory
+    from ..core.trajectory import Trajectory
 
     workers = workers or os.cpu_count() or 1
     order = [(label, sorted(rs, key=lambda r: (-r.final_accuracy, r.final_loss, r.config.seed))) for label, rs in grouped]
@@ -124,7 +124,7 @@ def write_atlas(path, grouped, runs_dir, panel: str = "plane", client=None, work
         futures = [client.submit(render_cell, Trajectory.load(p), panel, cell, retries=3, pure=False) for p in paths]
         images = client.gather(futures)
     elif (workers or 1) > 1 and len(runs) > 1:
-        from .sweeps import local_pool
+        from ..core.pool import local_pool
 
         with local_pool(min(workers, len(runs))) as pool:  # each process sets up its own EGL context
             images = pool.starmap(render_file, [(p, panel, cell) for p in paths])
@@ -134,13 +134,15 @@ def write_atlas(path, grouped, runs_dir, panel: str = "plane", client=None, work
 
     cols = min(MAX_COLUMNS, max(len(rs) for _, rs in order))
     gap, margin, band, heading, top = 8, 28, 36, 76, 64
-    width = 2 * margin + cols * cell + (cols - 1) * gap
+    heading_text = f"{title + ': ' if title else ''}{len(runs)} runs, final {panel} panel, best first"
+    # Wide enough for the title too (about 14 pixels a character at its size).
+    width = max(2 * margin + cols * cell + (cols - 1) * gap, 2 * margin + 14 * len(heading_text))
     heights = [heading + math.ceil(len(rs) / cols) * (cell + band + gap) + 16 for _, rs in order]
     height = top + sum(heights) + margin
     mosaic = np.empty((height, width, 3), np.uint8)
     mosaic[:] = _rgb(PAPER)
     labels = []  # (text, (x, y), size, colour, bold, anchor)
-    labels.append((f"{title + ': ' if title else ''}{len(runs)} runs, final {panel} panel, best first",
+    labels.append((heading_text,
                    (margin, top / 2 + 6), 20, INK, True, ("left", "center")))
     y = top
     for (label, rs), block in zip(order, heights):
@@ -182,13 +184,13 @@ def _overlay(image: np.ndarray, labels) -> np.ndarray:
 # ---------------------------------------------------------------- curves
 
 
-def write_curves(path, grouped, size=(1600, 900), title: str = "") -> Path:
+def write_curves(path, grouped, threshold: float, size=(1600, 900), title: str = "") -> Path:
     """curves.png: accuracy over epochs, one colour per group: the median over its runs (a line) and
-    their whole spread, lowest to highest (a band); the 95% line dashed; each group named at its end."""
+    their whole spread, lowest to highest (a band); ``threshold`` (the accuracy that counts as
+    separated) dashed; each group named at its end."""
     from vispy import scene
 
-    from .scene import nice_step
-    from .sweeps import SEPARATED
+    from ..core.framing import nice_step
 
     w, h = size
     left, right, top, bottom = 110, 330, 90, 90
@@ -213,9 +215,9 @@ def write_curves(path, grouped, size=(1600, 900), title: str = "") -> Path:
             _text(canvas, f"{100 * a:.0f}%", tuple(to_px([0], [a])[0] - (14, 0)), 18, MUTED, anchor=("right", "center"))
         _text(canvas, "epoch", (left + pw / 2, h - bottom / 2 + 16), 20, MUTED, anchor=("center", "center"))
         dashes = np.linspace(0, epochs, 81)
-        seg = to_px(dashes, np.full_like(dashes, SEPARATED)).astype(np.float32)
+        seg = to_px(dashes, np.full_like(dashes, threshold)).astype(np.float32)
         scene.visuals.Line(seg, color=INK, connect="segments", parent=canvas.scene)
-        _text(canvas, f"{SEPARATED:.0%}", tuple(to_px([epochs], [SEPARATED])[0] + (8, 0)), 14, INK)
+        _text(canvas, f"{threshold:.0%}", tuple(to_px([epochs], [threshold])[0] + (8, 0)), 14, INK)
 
         ends = []
         for i, (label, rs) in enumerate(grouped):

@@ -4,9 +4,9 @@ Owns: the grid (a list of values per TrainConfig field; the CLI's "2,3,4" and "0
 names, grouping runs of one shape into stacks (``trainer.train_many``), where the stacks train (this
 process, a local process pool, or Dask workers), resuming (a run whose file is complete is not
 trained again), ``DIR/summary.csv`` and the digest. The pictures (atlas, curves) are
-``deform3d.atlas``'s. Imports numpy only at module level: torch loads inside the training worker,
-VisPy inside the pictures, Dask only when a client or scheduler is given. (Named ``sweeps``: a
-submodule ``deform3d.sweep`` would replace the API function ``deform3d.sweep`` once imported.)
+``deform3d.graphics.atlas``'s; ``deform3d.api.sweep`` runs both. Imports numpy only at module
+level: torch loads inside the training worker, Dask only when a client or scheduler is given;
+never VisPy. (Named ``sweeps``: a module ``sweep`` would clash with the API function's name.)
 
 Layout of a sweep folder::
 
@@ -23,7 +23,6 @@ import io
 import itertools
 import math
 import os
-from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -306,46 +305,42 @@ def _complete(path: Path, config: TrainConfig) -> Trajectory | None:
 # ---------------------------------------------------------------- the sweep
 
 
-def sweep(out, *, client=None, scheduler: str | None = None, workers: int | None = None, atlas: bool = True,
-          panel: str = "plane", progress: bool | None = False, echo=None, **lists) -> SweepResult:
-    """Train every combination of the given options and write the sweep folder ``out``.
-
-    Options are TrainConfig's fields, each one value or a list (``hidden=[2, 3, 4],
-    seed=range(32)``). Runs of one shape train together as one stack; each equals what ``train``
-    gives for its settings, bit for bit. Runs whose files in ``out/runs`` are complete are not
-    trained again (an interrupted sweep resumes). Where stacks train: ``client`` (a
-    ``dask.distributed.Client``) or ``scheduler`` (its address) sends them, and the atlas's cells,
-    to Dask workers (a lost worker's stack is retried); else a pool of ``workers`` local
-    processes (None: one per core; 1: this process). ``atlas``: also write atlas.png and
-    curves.png, final frames of ``panel``. ``echo``: called with each digest line (e.g. print).
-
-    >>> deform3d.sweep("out/width", hidden=[2, 3], seed=range(8), echo=print)  # doctest: +SKIP
-    k=2: 0/8 separate, accuracy 0.83-0.89
-    k=3: 8/8 separate, accuracy 1.00, median 6.4 epochs to 95%
-    """
-    from .config import PANELS
-    from .progress import Progress
-
-    if panel not in PANELS:
-        raise ConfigError("panel", f"must be one of {', '.join(PANELS)}, got {panel!r}")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise ConfigError("workers", f"must be an integer >= 1, got {workers!r}")
-    configs = grid(**lists)
+def check_folder(out) -> Path:
+    """The sweep folder ``out`` as a Path; UsageError if it is a file."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file; give a folder for the sweep")
+    return out
+
+
+def check_workers(workers) -> None:
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ConfigError("workers", f"must be an integer >= 1, got {workers!r}")
+
+
+def train_sweep(out, configs: list[TrainConfig], *, client=None, workers: int | None = None,
+                progress: bool | None = False, echo=None) -> SweepResult:
+    """Train the runs ``configs`` (a ``grid``) into the sweep folder ``out``; write summary.csv.
+
+    Runs of one shape train together as one stack; each equals what ``train`` gives for its
+    settings, bit for bit. Runs whose files in ``out/runs`` are complete are not trained again (an
+    interrupted sweep resumes). Where stacks train: ``client`` (a ``dask.distributed.Client``)
+    sends them to Dask workers (a lost worker's stack runs again elsewhere); else a pool of
+    ``workers`` local processes (None: one per core; 1: this process). ``echo``: called with each
+    digest line (e.g. print). The pictures are ``deform3d.graphics.atlas``'s (``deform3d.sweep``
+    draws them after this).
+    """
+    from .progress import Progress
+
+    out = check_folder(out)
+    check_workers(workers)
     names = [run_name(c) for c in configs]
     if len(set(names)) != len(names):
         raise UsageError("two runs of this grid would share a file name (two CSV files with one name?); rename one")
-    own_client = None
-    if client is None and scheduler is not None:
-        client = own_client = connect(scheduler)  # before anything is written: a bad address leaves nothing
     runs_dir = out / "runs"
     try:
         runs_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        if own_client is not None:
-            own_client.close()
         raise UsageError(f"cannot create {runs_dir}: {e.strerror or e}; choose another --out") from None
 
     results: dict[str, RunResult] = {}
@@ -358,32 +353,21 @@ def sweep(out, *, client=None, scheduler: str | None = None, workers: int | None
             todo.append(c)
     if echo and results:
         echo(f"{len(results)} of {len(configs)} runs already complete in {runs_dir}; training {len(todo)}")
-
-    try:
-        if todo:
-            n_workers = _dask_workers(client) if client is not None else (workers or os.cpu_count() or 1)
-            with Progress(len(todo), "sweep", "run", enabled=False if progress is False else None) as bar:
-                for c, run in _train(stacks(todo, n_workers), client, n_workers):
-                    name = run_name(c)
-                    run.save(runs_dir / f"{name}.npz")
-                    results[name] = RunResult.of(name, c, run)
-                    bar.update(1)
-        ordered = [results[n] for n in names]
-        with atomic_path(out / "summary.csv", suffix=".csv") as tmp:
-            tmp.write_text(summary_csv(ordered))
-        lines = digest(ordered)
-        if echo:
-            for line in lines:
-                echo(line)
-        if atlas:
-            from .atlas import write_atlas, write_curves
-
-            title = shared_label(ordered)
-            write_atlas(out / "atlas.png", groups(ordered), runs_dir, panel=panel, client=client, workers=workers, title=title)
-            write_curves(out / "curves.png", groups(ordered), title=title)
-    finally:
-        if own_client is not None:
-            own_client.close()
+    if todo:
+        n_workers = _dask_workers(client) if client is not None else (workers or os.cpu_count() or 1)
+        with Progress(len(todo), "sweep", "run", enabled=False if progress is False else None) as bar:
+            for c, run in _train(stacks(todo, n_workers), client, n_workers):
+                name = run_name(c)
+                run.save(runs_dir / f"{name}.npz")
+                results[name] = RunResult.of(name, c, run)
+                bar.update(1)
+    ordered = [results[n] for n in names]
+    with atomic_path(out / "summary.csv", suffix=".csv") as tmp:
+        tmp.write_text(summary_csv(ordered))
+    lines = digest(ordered)
+    if echo:
+        for line in lines:
+            echo(line)
     return SweepResult(out, ordered, lines, len(todo))
 
 
@@ -420,6 +404,8 @@ def _train(batches: list[list[TrainConfig]], client, workers: int):
         for p, b in zip(payload, batches):
             yield from zip(b, train_stack(p))
         return
+    from .pool import local_pool
+
     with local_pool(min(workers, len(batches))) as pool:
         for i, runs in pool.imap_unordered(_indexed_stack, list(enumerate(payload))):
             yield from zip(batches[i], runs)
@@ -428,30 +414,3 @@ def _train(batches: list[list[TrainConfig]], client, workers: int):
 def _indexed_stack(item):
     i, configs = item
     return i, train_stack(configs)
-
-
-def _ignore_interrupt():
-    # Ctrl-C reaches the whole process group: only the parent handles it (it ends the pool), so the
-    # workers print no tracebacks of their own.
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-@contextmanager
-def local_pool(processes: int):
-    """A pool of ``processes`` fresh Python processes, ended at once if the caller is interrupted.
-
-    spawn, not fork: a forked child would inherit this process's torch threads and GL context.
-    """
-    import multiprocessing
-
-    pool = multiprocessing.get_context("spawn").Pool(processes, initializer=_ignore_interrupt)
-    try:
-        yield pool
-        pool.close()
-    except BaseException:
-        pool.terminate()
-        raise
-    finally:
-        pool.join()
