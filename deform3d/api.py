@@ -272,7 +272,8 @@ def demo(out: str | Path = "out/demo", *, progress: bool | Callable[[int, int], 
 
 @_options(TrainConfig)  # each also takes a list of values
 def sweep(out: str | Path, *, client=None, scheduler: str | None = None, workers: int | None = None,
-          atlas: bool = True, panel: str = "plane", progress: bool | None = False, echo=None, **options):
+          atlas: bool = True, panel: str = "plane", progress: bool | Callable[[int, int], object] = True, echo=None,
+          **options):
     """Train every combination of training options, batched; write runs, a summary and pictures.
 
     Options are TrainConfig's fields, each one value or a list (``hidden=[2, 3, 4],
@@ -282,7 +283,7 @@ def sweep(out: str | Path, *, client=None, scheduler: str | None = None, workers
     ``atlas=False``; returns a ``deform3d.core.sweeps.SweepResult``. Complete runs already in
     ``out`` are not trained again. ``client`` (a dask.distributed.Client) or ``scheduler`` (its
     address) trains and renders on Dask workers; else ``workers`` local processes (None: one per
-    core). ``echo``: called with each digest line (e.g. print).
+    core). ``progress``: runs done of all, as for train. ``echo``: called with each digest line.
 
     >>> result = deform3d.sweep("out/width", hidden=[2, 3], seed=range(8), echo=print)   # doctest: +SKIP
     k=2: 0/8 separate, accuracy 0.83-0.89
@@ -294,6 +295,7 @@ def sweep(out: str | Path, *, client=None, scheduler: str | None = None, workers
 
     if panel not in PANELS:
         raise ConfigError("panel", f"must be one of {', '.join(PANELS)}, got {panel!r}")
+    check_progress(progress)
     check_workers(workers)
     configs = grid(**options)
     out = check_folder(out)

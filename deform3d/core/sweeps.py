@@ -319,14 +319,15 @@ def check_workers(workers) -> None:
 
 
 def train_sweep(out, configs: list[TrainConfig], *, client=None, workers: int | None = None,
-                progress: bool | None = False, echo=None) -> SweepResult:
+                progress=True, echo=None) -> SweepResult:
     """Train the runs ``configs`` (a ``grid``) into the sweep folder ``out``; write summary.csv.
 
     Runs of one shape train together as one stack; each equals what ``train`` gives for its
     settings, bit for bit. Runs whose files in ``out/runs`` are complete are not trained again (an
     interrupted sweep resumes). Where stacks train: ``client`` (a ``dask.distributed.Client``)
     sends them to Dask workers (a lost worker's stack runs again elsewhere); else a pool of
-    ``workers`` local processes (None: one per core; 1: this process). ``echo``: called with each
+    ``workers`` local processes (None: one per core; 1: this process). ``progress``: runs done of
+    all, as ``deform3d.core.progress`` shows it (True, False or a callable). ``echo``: called with each
     digest line (e.g. print). The pictures are ``deform3d.graphics.atlas``'s (``deform3d.sweep``
     draws them after this).
     """
@@ -355,7 +356,7 @@ def train_sweep(out, configs: list[TrainConfig], *, client=None, workers: int | 
         echo(f"{len(results)} of {len(configs)} runs already complete in {runs_dir}; training {len(todo)}")
     if todo:
         n_workers = _dask_workers(client) if client is not None else (workers or os.cpu_count() or 1)
-        with Progress(len(todo), "sweep", "run", enabled=False if progress is False else None) as bar:
+        with Progress(len(todo), "sweep", "run", progress) as bar:
             for c, run in _train(stacks(todo, n_workers), client, n_workers):
                 name = run_name(c)
                 run.save(runs_dir / f"{name}.npz")

@@ -215,7 +215,7 @@ def batch_key(config: TrainConfig, points: int) -> tuple:
             config.epochs, config.batch_size, points)
 
 
-def train_many(configs: list[TrainConfig], datas: list[Dataset] | None = None, progress: bool | None = None,
+def train_many(configs: list[TrainConfig], datas: list[Dataset] | None = None, progress=True,
                on_epoch=None) -> list[Trajectory]:
     """Train runs of one shape (equal ``batch_key``) together, as one stack; one Trajectory each.
 

@@ -37,22 +37,13 @@ def render_cell(run, panel: str = "plane", size: int = CELL) -> np.ndarray:
 
     Runs wherever it is called: in this process, or on a Dask worker (headless, through EGL).
     """
-    from .offscreen import Renderer
+    from .offscreen import Renderer, gl_call
 
     # The scene puts a heads-up line and a title above the panel; render a little taller, then crop
     # to the panel's own square (its frame for plane and input, its view box for the lift).
     config = RenderConfig(size=(size + 16, size + 64), panels=(panel,), ssaa=2, mesh=128)
     with Renderer(run, config) as r:
-        r.scene.hud.text = ""  # cropped away anyway; laying out its glyphs was ~40% of a cell's time
-        image = r.scene.canvas.render(alpha=False)  # the ssaa-times larger canvas, not yet averaged
-        view = r.scene.views[panel]
-        # Corners in the rendered canvas's pixels (x right, y down).
-        if panel == "lift":
-            corners = view.node_transform(r.scene.canvas.scene).map([[0, 0], list(view.size)])[:, :2]
-        else:
-            lo, hi = r.scene.geo.plane_range if panel == "plane" else (r.scene.geo.lo, r.scene.geo.hi)
-            lo, hi = np.broadcast_to(lo, 2), np.broadcast_to(hi, 2)
-            corners = r.scene.pixels(panel, np.array([[lo[0], lo[1]], [hi[0], hi[1]]]))
+        image, corners = gl_call(_draw_cell, r.scene, panel)
     (x0, y0), (x1, y1) = corners.min(0), corners.max(0)
     n = int(round(max(x1 - x0, y1 - y0) * 1.04))  # a little margin round the panel's frame
     top, left = int(round((y0 + y1 - n) / 2)), int(round((x0 + x1 - n) / 2))
@@ -62,6 +53,21 @@ def render_cell(run, panel: str = "plane", size: int = CELL) -> np.ndarray:
     ys, xs = slice(max(top, 0), min(top + n, h)), slice(max(left, 0), min(left + n, w))
     crop[ys.start - top : ys.stop - top, xs.start - left : xs.stop - left] = image[ys, xs]
     return _resize(crop, size)
+
+
+def _draw_cell(scene, panel: str):
+    """(the ssaa-times larger canvas, not yet averaged; the panel's corners in its pixels, x right,
+    y down). On the GL thread."""
+    scene.hud.text = ""  # cropped away anyway; laying out its glyphs was ~40% of a cell's time
+    image = scene.canvas.render(alpha=False)
+    view = scene.views[panel]
+    if panel == "lift":
+        corners = view.node_transform(scene.canvas.scene).map([[0, 0], list(view.size)])[:, :2]
+    else:
+        lo, hi = scene.geo.plane_range if panel == "plane" else (scene.geo.lo, scene.geo.hi)
+        lo, hi = np.broadcast_to(lo, 2), np.broadcast_to(hi, 2)
+        corners = scene.pixels(panel, np.array([[lo[0], lo[1]], [hi[0], hi[1]]]))
+    return image, corners
 
 
 def render_file(path: str, panel: str = "plane", size: int = CELL) -> np.ndarray:
@@ -163,11 +169,14 @@ def write_atlas(path, grouped, runs_dir, panel: str = "plane", client=None, work
             labels.append((f"{100 * r.final_accuracy:.1f}%", (x0 + cell - 8, y0 + cell + band / 2), 15, colour, True,
                            ("right", "center")))
         y += block
-    return write_png(_overlay(mosaic, labels), path)
+    from .offscreen import gl_call
+
+    return write_png(gl_call(_overlay, mosaic, labels), path)
 
 
 def _overlay(image: np.ndarray, labels) -> np.ndarray:
-    """The image with text drawn on it (VisPy text on the EGL canvas), as (H, W, 3) uint8."""
+    """The image with text drawn on it (VisPy text on the EGL canvas), as (H, W, 3) uint8. On the
+    GL thread (``offscreen.gl_call``)."""
     from vispy import scene
 
     h, w = image.shape[:2]
@@ -185,9 +194,16 @@ def _overlay(image: np.ndarray, labels) -> np.ndarray:
 
 
 def write_curves(path, grouped, threshold: float, size=(1600, 900), title: str = "") -> Path:
-    """curves.png: accuracy over epochs, one colour per group: the median over its runs (a line) and
-    their whole spread, lowest to highest (a band); ``threshold`` (the accuracy that counts as
-    separated) dashed; each group named at its end."""
+    """curves.png: accuracy over epochs, one colour per group: the median over its runs (a line),
+    the middle half and the whole spread of its runs (bands); ``threshold`` (the accuracy that
+    counts as separated) dashed; each group named at the end of its line."""
+    from .offscreen import gl_call
+
+    return write_png(gl_call(_draw_curves, grouped, threshold, size, title), path)
+
+
+def _draw_curves(grouped, threshold: float, size, title: str) -> np.ndarray:
+    """write_curves's picture, (H, W, 3) uint8. On the GL thread."""
     from vispy import scene
 
     from ..core.framing import nice_step
@@ -247,6 +263,6 @@ def write_curves(path, grouped, threshold: float, size=(1600, 900), title: str =
             _text(canvas, text, (left + pw + 14, yy), 21, colour, True)
         frame = to_px([0, epochs, epochs, 0, 0], [y_lo, y_lo, 1.0, 1.0, y_lo]).astype(np.float32)
         scene.visuals.Line(frame, color=MUTED, width=1.0, parent=canvas.scene)
-        return write_png(canvas.render(alpha=False), path)
+        return canvas.render(alpha=False)
     finally:
         canvas.close()
