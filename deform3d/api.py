@@ -307,8 +307,7 @@ def sweep(out: str | Path, *, client=None, scheduler: str | None = None, workers
             from .graphics.atlas import write_atlas, write_curves
 
             title, grouped = shared_label(result.results), groups(result.results)
-            write_atlas(out / "atlas.png", grouped, out / "runs", panel=panel, client=client or own, workers=workers,
-                        title=title)
+            write_atlas(out / "atlas.png", grouped, out / "runs", panel=panel, client=client or own, title=title)
             write_curves(out / "curves.png", grouped, SEPARATED, title=title)
         return result
     finally:

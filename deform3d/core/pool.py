@@ -1,7 +1,7 @@
 """A pool of local worker processes that a Ctrl-C ends cleanly.
 
-Owns: ``local_pool``, shared by a sweep's training (``core.sweeps``) and its atlas renders
-(``graphics.atlas``). Imports only the standard library (so the graphics layer may use it).
+Owns: ``local_pool``, where a sweep's stacks train (``core.sweeps``). Imports only the standard
+library.
 """
 
 from __future__ import annotations

@@ -109,32 +109,24 @@ def _text(canvas, text, pos, size, color=INK, bold=False, anchor=("left", "cente
 # ---------------------------------------------------------------- atlas
 
 
-def write_atlas(path, grouped, runs_dir, panel: str = "plane", client=None, workers: int | None = 1, cell: int = CELL,
-                title: str = "") -> Path:
+def write_atlas(path, grouped, runs_dir, panel: str = "plane", client=None, cell: int = CELL, title: str = "") -> Path:
     """atlas.png: one block per group (a heading with its outcome), cells sorted best first.
 
     ``grouped``: [(label, [sweep.RunResult])], as ``sweep.groups`` gives; each run is read from
-    ``runs_dir``. The cells render on a Dask ``client``'s workers, else on ``workers`` local
-    processes (None: one per core). ``title``: what the
+    ``runs_dir``. The cells render on a Dask ``client``'s workers, else here. ``title``: what the
     runs share (e.g. "circles, tanh, adam, lr 0.03, 30 epochs").
     """
-    import os
-
     from ..core.trajectory import Trajectory
 
-    workers = workers or os.cpu_count() or 1
     order = [(label, sorted(rs, key=lambda r: (-r.final_accuracy, r.final_loss, r.config.seed))) for label, rs in grouped]
     runs = [r for _, rs in order for r in rs]
     paths = [str(Path(runs_dir) / f"{r.name}.npz") for r in runs]
     if client is not None:  # the runs travel to the workers: they need not share this file system
         futures = [client.submit(render_cell, Trajectory.load(p), panel, cell, retries=3, pure=False) for p in paths]
         images = client.gather(futures)
-    elif (workers or 1) > 1 and len(runs) > 1:
-        from ..core.pool import local_pool
-
-        with local_pool(min(workers, len(runs))) as pool:  # each process sets up its own EGL context
-            images = pool.starmap(render_file, [(p, panel, cell) for p in paths])
     else:
+        # In this process, not a local pool: a pool of EGL processes once hung the test suite
+        # (intermittently; on a 2-core machine the pool was no faster anyway).
         images = [render_file(p, panel, cell) for p in paths]
     pictures = dict(zip((r.name for r in runs), images))
 
