@@ -41,7 +41,8 @@ def render_cell(run, panel: str = "plane", size: int = CELL) -> np.ndarray:
 
     # The scene puts a heads-up line and a title above the panel; render a little taller, then crop
     # to the panel's own square (its frame for plane and input, its view box for the lift).
-    config = RenderConfig(size=(size + 16, size + 64), panels=(panel,), ssaa=2, mesh=128)
+    # Fixed framing: every cell shows the activation's whole box at one scale, so cells compare.
+    config = RenderConfig(size=(size + 16, size + 64), panels=(panel,), ssaa=2, mesh=128, legend=False, framing="fixed")
     with Renderer(run, config) as r:
         image, corners = gl_call(_draw_cell, r.scene, panel)
     (x0, y0), (x1, y1) = corners.min(0), corners.max(0)
@@ -63,7 +64,7 @@ def _draw_cell(scene, panel: str):
     view = scene.views[panel]
     if panel == "lift":
         corners = view.node_transform(scene.canvas.scene).map([[0, 0], list(view.size)])[:, :2]
-    else:
+    else:  # the panel's fixed frame; its tick labels and axis names lie outside it
         lo, hi = scene.geo.plane_range if panel == "plane" else (scene.geo.lo, scene.geo.hi)
         lo, hi = np.broadcast_to(lo, 2), np.broadcast_to(hi, 2)
         corners = scene.pixels(panel, np.array([[lo[0], lo[1]], [hi[0], hi[1]]]))
