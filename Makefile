@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -c "import torch" 2>/dev/null \
 	  || $(PIP) install -q --no-index --no-deps torch 2>/dev/null \
 	  || $(PIP) install -q --no-deps torch --index-url https://download.pytorch.org/whl/cpu
-	$(PIP) install -q -e '.[test,gui,notebook]'
+	$(PIP) install -q -e '.[test,gui,notebook,cluster]'
 	touch $@
 
 demo: setup
@@ -32,6 +32,7 @@ bench: setup
 	$(PY) benchmarks/train.py
 	$(PY) benchmarks/render.py
 	$(PY) benchmarks/video.py
+	$(PY) benchmarks/sweep.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

@@ -255,6 +255,30 @@ def cmd_show(args) -> int:
     return api.show(args.run, train=train, save_dir=args.save_dir, play=args.play, full_detail=args.full_detail, **view)
 
 
+def add_grid_options(parser, config, title: str) -> None:
+    """One option per field of ``config`` that takes a list: --field-name 2,3,4 (ranges: 0-31)."""
+    group = parser.add_argument_group(title)
+    for f in fields(config):
+        text, metavar = HELP[f.name]
+        shown = "the dataset's own" if f.default is None else f.default
+        ranged = " or ranges" if f.type.split(" | ")[0] == "int" else ""
+        # The default stays the field's own (not a string): only a list given on the line is parsed.
+        group.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=f.default, metavar=f"{metavar}[,{metavar}...]",
+                           help=f"{text.split(' (default')[0]}; a list{ranged} (default: {shown})")
+
+
+def cmd_sweep(args) -> int:
+    from . import api
+    from .core.sweeps import parse_values
+
+    lists = {f.name: parse_values(f.name, v) if isinstance(v, str) else v
+             for f in fields(TrainConfig) for v in [getattr(args, f.name)]}
+    api.sweep(args.out, scheduler=args.scheduler, workers=args.workers, atlas=args.atlas, panel=args.panel,
+              progress=_progress(args), echo=print, **lists)
+    print(f"-> {args.out}")
+    return 0
+
+
 # ---------------------------------------------------------------- parser
 
 
@@ -342,6 +366,21 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_options(p, RenderConfig, "picture", skip=("size",))
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("sweep", help="train every combination of training options, batched; a summary, an atlas, curves",
+                       description="Train every combination of the training options (each takes a list, e.g. --hidden 2,3,4 "
+                                   "--seed 0-31) in batches of runs of one shape, and write DIR/runs/*.npz, DIR/summary.csv, "
+                                   "DIR/atlas.png (final frames by group, sorted by outcome) and DIR/curves.png (accuracy "
+                                   "over epochs per group). Runs already complete in DIR are not trained again.")
+    p.add_argument("--out", required=True, metavar="DIR", help="the sweep's folder (created; resumed if it holds runs)")
+    add_grid_options(p, TrainConfig, "grid (each training option takes a comma-separated list)")
+    p.add_argument("--panel", default="plane", choices=PANELS, help="the atlas's panel (default: plane)")
+    p.add_argument("--no-atlas", dest="atlas", action="store_false", help="skip atlas.png and curves.png")
+    p.add_argument("--workers", type=int, metavar="N", help="local processes (default: one per core)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler (tcp://host:8786): train and render on its "
+                                                          "workers (needs: pip install 'deform3d[cluster]')")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_sweep)
     return parser
 
 

@@ -39,6 +39,8 @@ API_ONLY = {
     ("compare", "echo"): "the CLI passes print (a line per run trained)",
     ("compare", "points"): "api.compare's points= is the picture's (--show-points); to compare other per-class "
                            "sizes, train each with `deform3d train --points N` and compare the files",
+    ("sweep", "echo"): "the CLI passes print",
+    ("sweep", "client"): "a dask.distributed.Client object; the CLI's --scheduler ADDRESS connects one",
 }
 
 

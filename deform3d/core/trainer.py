@@ -1,9 +1,12 @@
 """The trainer: a plain loop that records every optimizer step's weights into a Trajectory.
 
 Owns: training (data order, initialisation, the gradient step, Adam/SGD) and the per-step metrics.
-The network is tiny, so the step is written out by hand (forward, backward, optimizer) on one flat
-parameter vector: no autograd graph, and recording a step is a single row copy. A test holds the
-hand-written gradients and optimizers to torch's autograd and torch.optim within float tolerance.
+The network is tiny, so the step is written out by hand (forward, backward, optimizer) on flat
+parameter vectors: no autograd graph, and recording a step is a single row copy. The step works on a
+stack of R parameter vectors at once (runs of one shape, each with its own data, initialisation and
+batch order: ``train_many``, which ``deform3d.core.sweeps`` batches on); a single run is the stack of one,
+which gives exactly the weights of a one-vector step. A test holds the hand-written gradients and
+optimizers to torch's autograd and torch.optim within float tolerance.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ from .trajectory import Trajectory
 
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
+# Floats per iteration of torch's vectorised CPU loops (two AVX-512 vectors; AVX2's 16 divides it).
+# A tensor's elements past the last whole chunk go through the scalar code, which may round apart.
+VECTOR_CHUNK = 32
 
 
 _one_thread_lock = threading.Lock()
@@ -94,20 +100,32 @@ def initial_weights(config: TrainConfig) -> torch.Tensor:
 
 
 class _Step:
-    """Gradient of the mean binary cross-entropy for one batch, into a flat buffer, by hand."""
+    """Gradient of the mean binary cross-entropy for one batch, into a flat buffer, by hand.
 
-    def __init__(self, theta: torch.Tensor, k: int, activation: str):
+    ``theta``: one flat parameter vector (5k + 5,) or a stack of them (R, 5k + 5); ``grad`` has its
+    shape. A call takes that run's batch, x (B, 2) and y (B,), or one batch per run, (R, B, 2) and
+    (R, B). The stack goes through batched matmuls, which for R = 1 give the bits of the plain
+    matmuls this step was first written with. So that run r of a stack gets the bits that run alone
+    gets, a batch whose per-run tensors are not whole multiples of torch's vectorised loop
+    (``VECTOR_CHUNK``) goes run by run: torch computes a tensor's tail element by element (std::tanh,
+    not its vectorised tanh), and in a stack another run's elements would sit in that tail. With the
+    defaults (batch 32 of 2000 points) only each epoch's last, partial batch of 16 goes run by run.
+    """
+
+    def __init__(self, theta: torch.Tensor, k: int, activation: str, grad: torch.Tensor | None = None):
         self.k, self.activation = k, activation
         self._fn, self._grad = torch_act(activation), activations.get(activation).grad
-        self.grad = torch.zeros_like(theta)
-        self.p = self._views(theta)
-        self.g = self._views(self.grad)
+        self.grad = torch.zeros_like(theta) if grad is None else grad
+        stack, grads = theta.view(-1, theta.shape[-1]), self.grad.view(-1, theta.shape[-1])
+        self.p, self.g = self._views(stack), self._views(grads)
+        # One single-run step per run, on its rows of the stack (used only for unaligned batches).
+        self.runs = [] if len(stack) == 1 else [_Step(stack[r], k, activation, grads[r]) for r in range(len(stack))]
 
     def _views(self, flat: torch.Tensor) -> dict:
         out, i = {}, 0
         for name, shape in Weights.sizes(self.k):
             n = math.prod(shape)
-            out[name] = flat[i : i + n].view(shape if shape else (1,))
+            out[name] = flat[:, i : i + n].view((len(flat),) + (shape if shape else (1,)))
             i += n
         return out
 
@@ -117,24 +135,33 @@ class _Step:
         return h, self._grad(h, torch)
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        b = y.shape[-1]
+        if self.runs and any(m % VECTOR_CHUNK for m in (b, 2 * b, self.k * b)):
+            for r, run in enumerate(self.runs):
+                run(x[r], y[r])
+            return
         p, g = self.p, self.g
-        h1, d1 = self._act(torch.addmm(p["b1"], x, p["W1"].t()))
-        h2, d2 = self._act(torch.addmm(p["b2"], h1, p["W2"].t()))
-        z3 = torch.addmv(p["b3"], h2, p["w3"])
+        x, y = x.view(-1, x.shape[-2], 2), y.view(-1, b)
+        h1, d1 = self._act(torch.baddbmm(p["b1"].unsqueeze(1), x, p["W1"].transpose(1, 2)))
+        h2, d2 = self._act(torch.baddbmm(p["b2"].unsqueeze(1), h1, p["W2"].transpose(1, 2)))
+        z3 = torch.baddbmm(p["b3"].unsqueeze(1), h2, p["w3"].unsqueeze(2)).squeeze(2)
         # d(mean BCE)/d z3 = (sigmoid(z3) - y) / batch
-        dz3 = torch.sigmoid(z3).sub_(y).div_(len(y))
-        torch.mv(h2.t(), dz3, out=g["w3"])
-        torch.sum(dz3, 0, keepdim=True, out=g["b3"])
-        dz2 = torch.outer(dz3, p["w3"]).mul_(d2)
-        torch.mm(dz2.t(), h1, out=g["W2"])
-        torch.sum(dz2, 0, out=g["b2"])
-        dz1 = torch.mm(dz2, p["W2"]).mul_(d1)
-        torch.mm(dz1.t(), x, out=g["W1"])
-        torch.sum(dz1, 0, out=g["b1"])
+        dz3 = torch.sigmoid(z3).sub_(y).div_(y.shape[1])
+        torch.bmm(dz3.unsqueeze(1), h2, out=g["w3"].unsqueeze(1))
+        torch.sum(dz3, 1, keepdim=True, out=g["b3"])
+        dz2 = (dz3.unsqueeze(2) * p["w3"].unsqueeze(1)).mul_(d2)
+        torch.bmm(dz2.transpose(1, 2), h1, out=g["W2"])
+        torch.sum(dz2, 1, out=g["b2"])
+        dz1 = torch.bmm(dz2, p["W2"]).mul_(d1)
+        torch.bmm(dz1.transpose(1, 2), x, out=g["W1"])
+        torch.sum(dz1, 1, out=g["b1"])
 
 
 class _Adam:
-    """torch.optim.Adam's update (default betas and eps, no weight decay) on one flat tensor."""
+    """torch.optim.Adam's update (default betas and eps, no weight decay) on a flat tensor or a stack.
+
+    Element by element, so a stack of runs gets each run's own update (one learning rate for all).
+    """
 
     def __init__(self, theta: torch.Tensor, lr: float):
         self.theta, self.lr, self.t = theta, lr, 0
@@ -150,7 +177,7 @@ class _Adam:
 
 
 class _SGD:
-    """torch.optim.SGD's update (optional momentum, no dampening) on one flat tensor."""
+    """torch.optim.SGD's update (optional momentum, no dampening) on a flat tensor or a stack."""
 
     def __init__(self, theta: torch.Tensor, lr: float, momentum: float):
         self.theta, self.lr, self.momentum, self.buf = theta, lr, momentum, None
@@ -175,36 +202,64 @@ def train(config: TrainConfig = TrainConfig(), data: Dataset | None = None, prog
     exception it raises stops training and propagates.
     """
     data = load_dataset(config) if data is None else data
-    X = torch.from_numpy(np.ascontiguousarray(data.X, np.float32))
-    y = torch.from_numpy(data.y.astype(np.float32))
-    n, bs = len(X), config.batch_size
+    hook = None if on_epoch is None else (lambda record, s: on_epoch(record[0], s))
+    return train_many([config], [data], progress, hook)[0]
+
+
+def batch_key(config: TrainConfig, points: int) -> tuple:
+    """What runs must share to train as one stack: everything but the seed and the data's values.
+
+    ``points``: the dataset's number of points (a CSV's count, or 2 x points per class).
+    """
+    return (config.hidden, config.activation, config.optimizer, config.lr, config.momentum,
+            config.epochs, config.batch_size, points)
+
+
+def train_many(configs: list[TrainConfig], datas: list[Dataset] | None = None, progress=True,
+               on_epoch=None) -> list[Trajectory]:
+    """Train runs of one shape (equal ``batch_key``) together, as one stack; one Trajectory each.
+
+    Each run keeps its own seed-driven data, initial weights and batch order, exactly as ``train``
+    gives it. ``on_epoch(record, steps)`` as for ``train``, with record (R, total + 1, 5k + 5).
+    """
+    datas = [load_dataset(c) for c in configs] if datas is None else datas
+    config = configs[0]
+    if len({batch_key(c, len(d.X)) for c, d in zip(configs, datas)}) != 1:
+        raise ValueError("train_many: runs differ in shape (k, activation, optimizer, lr, momentum, epochs, batch size or points)")
+    X = torch.stack([torch.from_numpy(np.ascontiguousarray(d.X, np.float32)) for d in datas])
+    y = torch.stack([torch.from_numpy(d.y.astype(np.float32)) for d in datas])
+    R, n, bs = len(configs), X.shape[1], config.batch_size
     steps_per_epoch = math.ceil(n / bs)
     total = steps_per_epoch * config.epochs
 
-    theta = initial_weights(config)
+    theta = torch.stack([initial_weights(c) for c in configs])
     step = _Step(theta, config.hidden, config.activation)
     opt = _Adam(theta, config.lr) if config.optimizer == "adam" else _SGD(theta, config.lr, config.momentum)
-    record = torch.empty(total + 1, theta.numel())
-    record[0] = theta
-    order = torch.Generator().manual_seed(config.seed)
+    record = torch.empty(R, total + 1, theta.shape[1])
+    record[:, 0] = theta
+    orders = [torch.Generator().manual_seed(c.seed) for c in configs]
+    runs = torch.arange(R).unsqueeze(1)
 
     s = 0
     with torch.no_grad(), one_thread(), Progress(total, "training", "step", progress) as bar:
         for _ in range(config.epochs):
-            perm = torch.randperm(n, generator=order)
-            Xp, yp = X[perm], y[perm]
+            perm = torch.stack([torch.randperm(n, generator=g) for g in orders])
+            Xp, yp = X[runs, perm], y[runs, perm]
             for i in range(0, n, bs):
-                step(Xp[i : i + bs], yp[i : i + bs])
+                step(Xp[:, i : i + bs], yp[:, i : i + bs])
                 opt(step.grad)
                 s += 1
-                record[s].copy_(theta)
+                record[:, s].copy_(theta)
             bar.update(steps_per_epoch)
             if on_epoch is not None:
                 on_epoch(record, s)
 
-    weights = Weights.from_flat(record.numpy(), config.hidden)
-    loss, accuracy = step_metrics(record, X, y, config.hidden, config.activation)
-    return Trajectory(weights, loss, accuracy, data.X, data.y, run_meta(config, data, steps_per_epoch))
+    out = []
+    for r, (c, d) in enumerate(zip(configs, datas)):
+        weights = Weights.from_flat(record[r].numpy(), c.hidden)
+        loss, accuracy = step_metrics(record[r], X[r], y[r], c.hidden, c.activation)
+        out.append(Trajectory(weights, loss, accuracy, d.X, d.y, run_meta(c, d, steps_per_epoch)))
+    return out
 
 
 def run_meta(config: TrainConfig, data: Dataset, steps_per_epoch: int) -> dict:
