@@ -317,7 +317,10 @@ class Scene:
         lo, hi = self.geo.plane_range
         fill = self._fill = HalfPlane(lo, hi, parent=view.scene)
         fill.set_uniforms(line=(0, 0, 0, 0))
-        self._sheet(view, "plane").set_uniforms(front=(*self.theme.front[:3], 0.55), back=(*self.theme.back[:3], 0.55))
+        # No z3 = 0 curve of the sheet's own here: in the plane it is the decision line, drawn once
+        # (drawn by every squashed sliver of a saturated sheet too, it piled into dark shards).
+        self._sheet(view, "plane").set_uniforms(front=(*self.theme.front[:3], 0.55), back=(*self.theme.back[:3], 0.55),
+                                                contour=(0.0, 0.0, 0.0, 0.0))
         line = HalfPlane(lo, hi, parent=view.scene)
         line.set_uniforms(class0=(0, 0, 0, 0), class1=(0, 0, 0, 0), line=(*self.theme.boundary[:3], 2.6 * self.line_px))
         self._network_visuals += [fill, line]
