@@ -46,11 +46,10 @@ class RunGeometry:
         else:
             self.lift_box = (np.array([lo, lo, lo if self.k == 3 else 0.0]), np.array([hi, hi, hi if self.k == 3 else 0.0]))
         self.grid_step = nice_step(float(self.hi[0] - self.lo[0]))
-        # Where the sheet is, cheaply, for the decision surface's presence: the data and a coarse grid.
-        self.extent_sample = np.concatenate([run.X, input_mesh(16, self.lo, self.hi)[0]])
-        # The sheet for cameras that follow it: a 17 x 17 lattice (its edge included: the sheet's
-        # extremes lie on it or near) and every data point (each must stay whole in view).
-        self.follow_sample = np.concatenate([input_mesh(17, self.lo, self.hi)[0], run.X])
+        # The sheet, sparsely, for what each frame asks of where it is (cameras that follow it, the
+        # decision surface's presence): a 17 x 17 lattice (its edge included: the sheet's extremes
+        # lie on it or near) and every data point (each must stay whole in view).
+        self.sheet_sample = np.concatenate([input_mesh(17, self.lo, self.hi)[0], run.X])
 
     def box_corners(self) -> np.ndarray:
         """The 8 corners (8, 3) of the lift's box in the 3-D panel's coordinates."""

@@ -308,7 +308,6 @@ class Scene:
             for v in ticks(lo[0], hi[0]):
                 self._axis_text(view, f"{v:g}", (v, lo[1] - off * 0.45, lo[2]))
         center = (lo + hi) / 2
-        self._fit_scale = float(np.linalg.norm(hi - lo)) * 1.15
         # k = 2's lift is a flat map: seen face on, from above, with no perspective.
         fov = 0.0 if self.geo.k == 2 else 30.0
         view.camera = scene.TurntableCamera(fov=fov, center=tuple(center), up="+z")
@@ -349,7 +348,6 @@ class Scene:
         scene.visuals.Line(square, color=self.theme.box, width=1.0 * self.line_px, parent=view.scene)
         m = 0.04 * (x1 - x0)
         view.camera = scene.PanZoomCamera(rect=(x0 - m, y0 - m, x1 - x0 + 2 * m, y1 - y0 + 2 * m), aspect=1.0)
-        view.camera.interactive = True
 
     def _build_curve(self):
         """A strip of loss and accuracy over the whole run, with a cursor at the current step."""
@@ -428,12 +426,17 @@ class Scene:
         u = network_uniforms(w, self.geo.activation, self.geo.projection)
         for v in self._network_visuals:
             v.set_uniforms(**u)
+        # Where the sheet is now (one forward pass of a sparse sample), for the follow framing and the
+        # decision surface's presence; neither needs it in fixed framing without a surface.
+        follow = self.config.framing == "follow"
+        sheet = None
+        if follow or self._surface is not None:
+            sheet = forward(w, self.geo.sheet_sample, self.geo.activation)
         if self._surface is not None:
             su = surface_uniforms(w, self.geo.activation)
             presence = 0.0
             if su is not None:
-                presence = surface_presence(w, forward(w, self.geo.extent_sample, self.geo.activation).h1,
-                                            self.geo.activation)
+                presence = surface_presence(w, sheet.h1, self.geo.activation)
             self._surface_exists = presence > 0.01
             self._surface.visible = self._surface_exists and self.config.surface
             if self._surface_exists:
@@ -442,7 +445,7 @@ class Scene:
         if self._curve is not None:
             e = t / self.run.steps_per_epoch
             self._cursor.set_data(np.array([[e, -0.02], [e, 1.02]], np.float32))
-        self._frame_views()
+        self._frame_views(sheet if follow else None)
         self._update_hud()
 
     def _update_hud(self, force: bool = False) -> None:
@@ -460,13 +463,13 @@ class Scene:
         if force or text != self.hud.text:  # new text means new glyph buffers: upload only on change
             self.hud.text = text
 
-    def _frame_views(self) -> None:
-        """Follow framing: the lift's and the plane's cameras frame the sheet of this moment (a
-        sparse sample of it through the forward pass: continuous in the weights and the camera, so
-        a video's framing moves as smoothly as its sheet); fixed: the activation's whole box."""
-        follow = self.config.framing == "follow"
+    def _frame_views(self, f) -> None:
+        """Follow framing (``f``: the forward pass of the sheet's sample at this step): the lift's
+        and the plane's cameras frame the sheet of this moment, continuously in the weights and the
+        camera, so a video's framing moves as smoothly as its sheet. ``f`` None: fixed framing, the
+        activation's whole box."""
+        follow = f is not None
         if follow:
-            f = forward(self.run.weights_at(self.step), self.geo.follow_sample, self.geo.activation)
             self._lift_points = self.geo.projection(f.h1)
         else:
             self._lift_points = self.geo.box_corners()
@@ -511,8 +514,8 @@ class Scene:
         floor = max(floor, 2 * math.tan(math.radians(cam.fov) / 2) * 1.6 * 0.5 * float(np.linalg.norm(hi - lo)))
         centre = (lo + hi) / 2
         cam.center = tuple(centre)
-        self._fit_scale = max(float(np.linalg.norm(hi - lo)), floor) * 1.15  # a first guess, corrected below
-        cam.scale_factor, cam.distance = self._fit_scale, self._distance
+        scale = max(float(np.linalg.norm(hi - lo)), floor) * 1.15  # a first guess, corrected below
+        cam.scale_factor, cam.distance = scale, self._distance
         w, h = view.size
         if w <= 1 or h <= 1:
             return
@@ -536,8 +539,8 @@ class Scene:
                 p = self.pixels("lift", pts) / px
                 fill = max(np.ptp(p[:, 0]) / max(w - room, 1.0), np.ptp(p[:, 1]) / max(h - room, 1.0))
                 if np.isfinite(fill) and fill > 0:
-                    self._fit_scale = max(self._fit_scale * fill / FILL, floor)
-                    cam.scale_factor = self._fit_scale
+                    scale = max(scale * fill / FILL, floor)
+                    cam.scale_factor = scale
 
     def set_camera(self, azimuth: float | None = None, elevation: float | None = None, distance: float | None = None) -> None:
         """Turn the lift's camera (degrees); distance None fits the framed sheet (or box).
