@@ -223,7 +223,7 @@ class Scene:
         size = cap * 1.1
         dots, dot_colors, symbols, segments, seg_colors, texts, spots = [], [], [], [], [], [], []
         for kind, label, color in self._legend_items():
-            if x + size * 1.6 + len(label) * 0.78 * cap > box[0] + w:
+            if x + size * 1.6 + text_width(label, cap) - cap > box[0] + w:
                 break  # what does not fit is left out, never drawn over something else
             if kind in ("dot", "square"):
                 dots.append((x + size / 2, cy))
@@ -238,7 +238,7 @@ class Scene:
                 sx = x + size * 1.6 + 0.5 * cap
             texts.append(label)
             spots.append((sx, cy))
-            x = sx + len(label) * 0.78 * cap + 1.6 * cap
+            x = sx + text_width(label, cap) + 0.6 * cap
         for v in self._legend:
             v.visible = bool(texts)
         if not texts:
