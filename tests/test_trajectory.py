@@ -37,6 +37,39 @@ def test_round_trip_keeps_every_array_and_the_metadata(any_run, tmp_path):
         assert back.meta["config"]["hidden"] == 3
 
 
+def test_metrics_on_first_use_match_the_reference_and_survive_a_file_without_them(tmp_path):
+    """Issue 19's format decision: a trained run computes every step's full-dataset metrics on
+    first use; a file saved before that has none and computes the same numbers when loaded."""
+    from deform3d.core.config import TrainConfig
+    from deform3d.core.geometry import metrics
+    from deform3d.core.trainer import train
+
+    run = train(TrainConfig(points=100, epochs=4, seed=3), progress=False)
+    assert not run.has_metrics
+    path = run.save(tmp_path / "lazy.npz", metrics=False)
+    with np.load(path) as z:
+        assert "loss" not in z.files and "accuracy" not in z.files
+    steps = [0, 7, run.num_steps]
+    loss_at, acc_at = run.metrics_at(steps)
+    assert not run.has_metrics  # a few steps evaluate only those steps
+    reference_loss, reference_acc = metrics(run.weights, run.X, run.y)  # float64, every step
+    assert np.allclose(run.loss, reference_loss, rtol=1e-5, atol=1e-6)
+    assert np.array_equal(run.accuracy, reference_acc.astype(np.float32))
+    assert run.loss.dtype == run.accuracy.dtype == np.float32 and run.loss.shape == (run.num_steps + 1,)
+    assert np.array_equal(loss_at, run.loss[steps]) and np.array_equal(acc_at, run.accuracy[steps])
+    back = Trajectory.load(path)
+    assert not back.has_metrics and back.num_steps == run.num_steps
+    assert np.array_equal(back.loss, run.loss) and np.array_equal(back.accuracy, run.accuracy)
+    fresh = train(TrainConfig(points=100, epochs=4, seed=3), progress=False)
+    fresh.save(path)  # by default a file holds them, computed for the save
+    assert fresh.has_metrics
+    with np.load(path) as z:
+        assert np.array_equal(z["loss"], run.loss) and np.array_equal(z["accuracy"], run.accuracy)
+    back.save(path, metrics=False)  # known now (computed above): written anyway
+    with np.load(path) as z:
+        assert np.array_equal(z["loss"], run.loss)
+
+
 def test_save_leaves_only_the_file(any_run, tmp_path):
     any_run.save(tmp_path / "run.npz")
     any_run.save(tmp_path / "run.npz")  # overwriting is atomic too

@@ -181,23 +181,28 @@ def group_label(key: tuple, varying: set[str]) -> str:
 
 @dataclass(frozen=True)
 class RunResult:
-    """One run's outcome, as summary.csv has it, plus its accuracy at every step (for the curves)."""
+    """One run's outcome, as summary.csv has it, plus its accuracy at each epoch's end (the curves).
+
+    Everything here comes from the run's full-dataset metrics at its epoch ends (step 0 and every
+    steps_per_epoch-th step), not at every step: that is 1/steps_per_epoch of the evaluation, and
+    what keeps a sweep's cost near its training's (docs/design.md, "Metrics").
+    """
 
     name: str
     config: TrainConfig
     final_loss: float
     final_accuracy: float
-    epoch_95: float | None  # the first epoch (fractional) at which accuracy reached SEPARATED
+    epoch_95: int | None  # the first epoch at whose end accuracy had reached SEPARATED
     separated: bool
-    accuracy: np.ndarray  # (steps + 1,) float32
-    steps_per_epoch: int
+    accuracy: np.ndarray  # (epochs + 1,) float32: before training, then after each epoch
 
     @classmethod
     def of(cls, name: str, config: TrainConfig, run: Trajectory) -> "RunResult":
-        reached = np.flatnonzero(run.accuracy >= SEPARATED)
-        epoch = float(reached[0] / run.steps_per_epoch) if reached.size else None
-        return cls(name, config, float(run.loss[-1]), float(run.accuracy[-1]), epoch,
-                   bool(run.accuracy[-1] >= SEPARATED), np.asarray(run.accuracy, np.float32), run.steps_per_epoch)
+        loss, accuracy = run.metrics_at(np.arange(0, run.num_steps + 1, run.steps_per_epoch))
+        reached = np.flatnonzero(accuracy >= SEPARATED)
+        epoch = int(reached[0]) if reached.size else None
+        return cls(name, config, float(loss[-1]), float(accuracy[-1]), epoch, bool(accuracy[-1] >= SEPARATED),
+                   np.asarray(accuracy, np.float32))
 
 
 SUMMARY_COLUMNS = ("name",) + GRID_FIELDS + ("final_loss", "final_accuracy", "epoch_95", "separated")
@@ -210,7 +215,7 @@ def summary_csv(results: list[RunResult]) -> str:
     w.writerow(SUMMARY_COLUMNS)
     for r in results:
         settings = ["" if getattr(r.config, n) is None else getattr(r.config, n) for n in GRID_FIELDS]
-        epoch = "" if r.epoch_95 is None else f"{r.epoch_95:.4g}"
+        epoch = "" if r.epoch_95 is None else str(r.epoch_95)
         w.writerow([r.name, *settings, f"{r.final_loss:.6g}", f"{r.final_accuracy:.6g}", epoch,
                     "yes" if r.separated else "no"])
     return out.getvalue()
@@ -242,7 +247,7 @@ def digest(results: list[RunResult]) -> list[str]:
         line = f"{label}: {sum(r.separated for r in rs)}/{len(rs)} separate, accuracy {low if low == high else low + '-' + high}"
         reached = [r.epoch_95 for r in rs if r.epoch_95 is not None]
         if reached:
-            line += f", median {np.median(reached):.1f} epochs to {SEPARATED:.0%}"
+            line += f", median {np.median(reached):g} epochs to {SEPARATED:.0%}"
             if len(reached) < len(rs):
                 line += f" ({len(reached)} of {len(rs)} reached it)"
         lines.append(line)
@@ -359,7 +364,7 @@ def train_sweep(out, configs: list[TrainConfig], *, client=None, workers: int | 
         with Progress(len(todo), "sweep", "run", progress) as bar:
             for c, run in _train(stacks(todo, n_workers), client, n_workers):
                 name = run_name(c)
-                run.save(runs_dir / f"{name}.npz")
+                run.save(runs_dir / f"{name}.npz", metrics=False)  # computed when a run is opened
                 results[name] = RunResult.of(name, c, run)
                 bar.update(1)
     ordered = [results[n] for n in names]

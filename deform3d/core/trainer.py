@@ -24,6 +24,7 @@ from . import activations
 from .config import TrainConfig
 from .data import Dataset, load_dataset
 from .geometry import Weights
+from .geometry import step_metrics as geometry_step_metrics
 from .model import Net, torch_act
 from .progress import Progress
 from .trajectory import Trajectory
@@ -257,8 +258,9 @@ def train_many(configs: list[TrainConfig], datas: list[Dataset] | None = None, p
     out = []
     for r, (c, d) in enumerate(zip(configs, datas)):
         weights = Weights.from_flat(record[r].numpy(), c.hidden)
-        loss, accuracy = step_metrics(record[r], X[r], y[r], c.hidden, c.activation)
-        out.append(Trajectory(weights, loss, accuracy, d.X, d.y, run_meta(c, d, steps_per_epoch)))
+        # Per-step full-dataset metrics are computed on first use (Trajectory.loss): they cost
+        # several times what training a whole stack does (docs/design.md, "Metrics").
+        out.append(Trajectory(weights, None, None, d.X, d.y, run_meta(c, d, steps_per_epoch)))
     return out
 
 
@@ -280,23 +282,15 @@ def base_meta(dataset: str, hidden: int, activation: str, steps_per_epoch: int, 
     }
 
 
-def step_metrics(record: torch.Tensor, X: torch.Tensor, y: torch.Tensor, k: int, activation: str, chunk: int = 512):
+def step_metrics(record, X, y, k: int, activation: str):
     """Full-dataset loss and accuracy at every recorded step: (S,) float32 arrays each.
 
-    Batched over steps (a few large matmuls) after training, so recording stays a row copy.
+    ``record`` (S, 5k + 5) flat weights, X (n, 2), y (n,): tensors or arrays. The one computation
+    is ``geometry.step_metrics`` (numpy), which ``Trajectory`` also uses for runs that leave their
+    metrics to first use, so every path gives the same bits.
     """
-    act = torch_act(activation)
-    losses, accs = [], []
-    with torch.no_grad(), one_thread():
-        for a in range(0, len(record), chunk):
-            w = Weights.from_flat(record[a : a + chunk].numpy(), k)
-            t = {name: torch.from_numpy(np.ascontiguousarray(getattr(w, name))) for name in Weights.NAMES}
-            h1 = act(torch.matmul(X, t["W1"].transpose(1, 2)) + t["b1"][:, None, :])
-            h2 = act(torch.matmul(h1, t["W2"].transpose(1, 2)) + t["b2"][:, None, :])
-            z3 = (h2 * t["w3"][:, None, :]).sum(-1) + t["b3"][:, None]
-            losses.append((torch.nn.functional.softplus(z3) - y * z3).mean(1))
-            accs.append(((z3 > 0) == (y > 0.5)).float().mean(1))
-    return torch.cat(losses).numpy(), torch.cat(accs).numpy()
+    record, X, y = (np.asarray(a.numpy() if isinstance(a, torch.Tensor) else a) for a in (record, X, y))
+    return geometry_step_metrics(Weights.from_flat(record, k), X, y, activation)
 
 
 def versions() -> dict:

@@ -18,7 +18,7 @@ from . import frontend
 from .config import HIDDEN
 from .errors import UsageError
 from .files import atomic_path
-from .geometry import Weights
+from .geometry import Weights, step_metrics
 
 SCHEMA_VERSION = 1
 FORMAT = "deform3d-trajectory"
@@ -33,7 +33,11 @@ class Trajectory:
     """A training run: weights at steps 0..num_steps (0 = the initial weights), metrics, data.
 
     weights: a stack of Weights with leading axis num_steps + 1 (float32).
-    loss, accuracy: (num_steps + 1,) float32, on the whole dataset after each step.
+    loss, accuracy: (num_steps + 1,) float32, on the whole dataset after each step. Either may be
+    given as None: it is then computed on first use (``geometry.step_metrics``, ~0.35 s for 6300
+    steps of 2000 points), since that costs far more than training a stack of runs does and a
+    sweep needs only its runs' epoch ends (docs/design.md, "Metrics"). ``save`` writes them
+    only when known; ``load`` accepts files without them.
     X (n, 2) float32, y (n,) uint8: the training data, so a render needs nothing else.
     meta: schema, config (a TrainConfig dict), dataset, activation, seed, steps_per_epoch, versions;
     a run recorded from a user's loop (deform3d.watch) has config and seed None and adds source,
@@ -41,16 +45,49 @@ class Trajectory:
     """
 
     weights: Weights
-    loss: np.ndarray
-    accuracy: np.ndarray
+    _loss: np.ndarray | None
+    _accuracy: np.ndarray | None
     X: np.ndarray
     y: np.ndarray
     meta: dict
 
     @property
+    def loss(self) -> np.ndarray:
+        if self._loss is None:
+            self._compute_metrics()
+        return self._loss
+
+    @property
+    def accuracy(self) -> np.ndarray:
+        if self._accuracy is None:
+            self._compute_metrics()
+        return self._accuracy
+
+    @property
+    def has_metrics(self) -> bool:
+        """Whether every step's loss and accuracy are already known (not computed on first use)."""
+        return self._loss is not None and self._accuracy is not None
+
+    def _compute_metrics(self) -> None:
+        loss, accuracy = step_metrics(self.weights, self.X, self.y, self.activation)
+        self._loss = loss if self._loss is None else self._loss
+        self._accuracy = accuracy if self._accuracy is None else self._accuracy
+
+    def metrics_at(self, steps) -> tuple[np.ndarray, np.ndarray]:
+        """Full-dataset (loss, accuracy) at the given steps only, as float32 arrays.
+
+        What is already known is looked up; otherwise only those steps are evaluated (a sweep's
+        summary needs its runs' epoch ends, 1/steps_per_epoch of the work of every step).
+        """
+        steps = np.asarray(steps, np.intp)
+        if self.has_metrics:
+            return self.loss[steps], self.accuracy[steps]
+        return step_metrics(self.weights[steps], self.X, self.y, self.activation)
+
+    @property
     def num_steps(self) -> int:
         """Number of optimizer steps recorded (the weight arrays hold one more: step 0)."""
-        return len(self.loss) - 1
+        return len(self.weights.b3) - 1
 
     @property
     def hidden(self) -> int:
@@ -117,11 +154,17 @@ class Trajectory:
 
     # ------------------------------------------------------------ file
 
-    def save(self, path: str | Path) -> Path:
-        """Write the run to ``path`` atomically (a temporary file beside it, then a rename)."""
+    def save(self, path: str | Path, *, metrics: bool = True) -> Path:
+        """Write the run to ``path`` atomically (a temporary file beside it, then a rename).
+
+        ``metrics``: write every step's loss and accuracy, computing them first if not yet known
+        (so a saved run opens fast); False writes them only if known (a sweep's run files: the
+        summary needs only epoch ends, see docs/design.md, "Metrics").
+        """
         path = Path(path)
         arrays = {n: np.asarray(getattr(self.weights, n), np.float32) for n in Weights.NAMES}
-        arrays.update(loss=self.loss.astype(np.float32), accuracy=self.accuracy.astype(np.float32))
+        if metrics or self.has_metrics:
+            arrays.update(loss=self.loss.astype(np.float32), accuracy=self.accuracy.astype(np.float32))
         arrays.update(X=self.X.astype(np.float32), y=self.y.astype(np.uint8))
         meta = dict(self.meta, format=FORMAT, schema=SCHEMA_VERSION)
         arrays["meta"] = np.array(json.dumps(meta, sort_keys=True))
@@ -148,20 +191,25 @@ class Trajectory:
                         f"{path} has trajectory schema {meta['schema']}, newer than this deform3d reads "
                         f"({SCHEMA_VERSION}); upgrade deform3d: pip install -U deform3d"
                     )
-                arrays = {n: z[n] for n in Weights.NAMES + ("loss", "accuracy", "X", "y")}
+                # Per-step metrics are optional (a sweep's runs leave them to be computed on use),
+                # but come as a pair.
+                names = Weights.NAMES + ("X", "y") + (("loss", "accuracy") if "loss" in z.files or "accuracy" in z.files else ())
+                arrays = {n: z[n] for n in names}
         except TrajectoryError:
             raise
         except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, TypeError) as e:
             raise TrajectoryError(f"{path} is not a readable deform3d trajectory (truncated or foreign file: {_short(e)})") from None
         # Check every shape here, so a damaged file fails now, naming itself, not later in a render.
-        steps = arrays["loss"].shape[0] if arrays["loss"].ndim == 1 else 0
+        steps = arrays["W1"].shape[0] if arrays["W1"].ndim == 3 else 0
         k = arrays["W1"].shape[1] if arrays["W1"].ndim == 3 else 0
         expected = {n: (steps, *shape) for n, shape in Weights.sizes(k)}
-        expected.update(accuracy=(steps,), X=(arrays["y"].size, 2), y=(arrays["y"].size,))
+        expected.update(X=(arrays["y"].size, 2), y=(arrays["y"].size,))
+        if "loss" in arrays:
+            expected.update(loss=(steps,), accuracy=(steps,))
         if steps < 1 or k not in HIDDEN or any(arrays[n].shape != s for n, s in expected.items()):
             raise TrajectoryError(f"{path} is damaged: its arrays do not fit together (steps, hidden width or points)")
         weights = Weights(*(arrays[n] for n in Weights.NAMES))
-        return cls(weights, arrays["loss"], arrays["accuracy"], arrays["X"], arrays["y"], meta)
+        return cls(weights, arrays.get("loss"), arrays.get("accuracy"), arrays["X"], arrays["y"], meta)
 
 
 def _short(e: Exception) -> str:

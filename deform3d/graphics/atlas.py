@@ -204,7 +204,7 @@ def _draw_curves(grouped, threshold: float, size, title: str) -> np.ndarray:
     w, h = size
     left, right, top, bottom = 110, 330, 90, 90
     pw, ph = w - left - right, h - top - bottom
-    epochs = max(max(r.accuracy.size - 1 for r in rs) / rs[0].steps_per_epoch for _, rs in grouped)
+    epochs = max(r.accuracy.size - 1 for _, rs in grouped for r in rs)  # accuracy: one value per epoch end
     lowest = min(float(np.min(r.accuracy)) for _, rs in grouped for r in rs)
     y_lo = min(0.5, math.floor(lowest * 10) / 10)
 
@@ -233,10 +233,9 @@ def _draw_curves(grouped, threshold: float, size, title: str) -> np.ndarray:
             colour = GROUP_COLOURS[i % len(GROUP_COLOURS)]
             steps = min(r.accuracy.size for r in rs)
             acc = np.stack([r.accuracy[:steps] for r in rs]).astype(np.float64)
-            # Accuracy jumps from step to step; a point every ~4 pixels keeps the shape and the
-            # bands readable.
+            # A point every ~4 pixels at most keeps the shape and the bands readable.
             idx = np.unique(np.linspace(0, steps - 1, min(steps, pw // 4)).astype(int))
-            e = idx / rs[0].steps_per_epoch
+            e = idx.astype(np.float64)
             rgb = tuple(c / 255 for c in _rgb(colour))
             lo, q1, med, q3, hi = np.percentile(acc[:, idx], [0, 25, 50, 75, 100], axis=0)
             for (a, b), alpha in (((lo, hi), 0.10), ((q1, q3), 0.35)):  # all runs; the middle half

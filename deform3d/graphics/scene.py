@@ -451,7 +451,9 @@ class Scene:
     def _update_hud(self, force: bool = False) -> None:
         t, run = self.step, self.run
         i = int(round(t))
-        epoch, loss, acc = t / run.steps_per_epoch, run.loss[i], 100 * run.accuracy[i]
+        # metrics_at: a run that computes its metrics on first use evaluates this one step only.
+        (loss,), (acc,) = run.metrics_at([i])
+        epoch, acc = t / run.steps_per_epoch, 100 * acc
         dataset = run.meta.get("dataset", "")
         # Fixed-width fields, most detail first; the layout keeps the longest that fits.
         text = fit_text([
