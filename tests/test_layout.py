@@ -140,14 +140,38 @@ def sheet_sample(run) -> np.ndarray:
 
 @pytest.mark.gl
 @pytest.mark.usefixtures("gl_app")
+def test_the_steering_model_of_the_camera_matches_the_real_camera(runs):
+    """core.framing's screen axes (which the follow camera's steering reasons with) point where the
+    real lift camera draws the lift's axes, at several angles."""
+    from deform3d.core.framing import screen_axes
+
+    with Renderer(runs[3], RenderConfig(size=(640, 360), panels=("lift",), framing="fixed")) as r:
+        r.frame(0)
+
+        def axes(az, el):
+            r.scene.set_camera(az, el, None)
+            p = r.scene.pixels("lift", np.array([[0, 0, 0], [0.1, 0, 0], [0, 0.1, 0], [0, 0, 0.1]], float))
+            return (p[1:] - p[0]) * np.array([1, -1])  # pixels x right, y down -> screen right, up
+
+        for az, el in [(0, 0), (30, 0), (0, 30), (-50, 24), (120, 40)]:
+            got = gl_call(axes, az, el)
+            right, up = screen_axes(az, el)
+            model = np.column_stack([right, up])  # each lift axis's (right, up) components
+            scale = np.linalg.norm(got) / np.linalg.norm(model)
+            assert np.allclose(got / scale, model, atol=0.08), (az, el, got / scale, model)
+
+
+@pytest.mark.gl
+@pytest.mark.usefixtures("gl_app")
 @pytest.mark.parametrize("seed", [0, 1, 5])
-def test_a_video_s_lift_camera_follows_the_sheet_smoothly(seed):
+def test_a_video_s_lift_camera_follows_the_sheet_smoothly(seed, tmp_path):
     from deform3d.core.trainer import train
+    from deform3d.video.pipeline import VideoPlan
 
     run = train(TrainConfig(hidden=3, seed=seed), progress=False)
-    rec = RecordConfig()
-    timeline = Timeline.for_runs(run, rec)
-    cfg = RenderConfig(size=(rec.width, rec.height)).resolved("video")
+    plan = VideoPlan.make(tmp_path / "default.mp4")  # a default 10 s video, as `deform3d record` plans it
+    timeline = plan.timeline(run)
+    cfg = plan.view.resolved("video")
     sample = sheet_sample(run)
     widths, fills, sizes = [], [], []
     with Renderer(run, cfg) as r:
@@ -169,12 +193,11 @@ def test_a_video_s_lift_camera_follows_the_sheet_smoothly(seed):
             sizes.append(max(w, h))
     widths, fills, sizes = np.array(widths), np.array(fills), np.array(sizes)
     change = np.abs(np.diff(sizes)) / sizes[:-1]
-    # The sheet fills the view in its tighter direction in every frame; its width is at least 45% of
-    # the view's except where the sheet itself is taller than that allows (a sheet standing on end
-    # is shown whole, not cropped to fill the width).
+    # The sheet fills the view in its tighter direction in every frame, and its width is at least 45%
+    # of the view's in every frame: where the orbit would meet a sheet standing on end edge-on (seed
+    # 0 spends about a sixth of its change-paced video so), the camera turns to see it broadside.
     assert fills.min() >= 0.85, f"seed {seed}: the sheet fills only {fills.min():.0%} of the lift at frame {fills.argmin()}"
-    # (seed 0 spends about a sixth of its change-paced video on a sheet standing on end)
-    assert np.mean(widths >= 0.45) >= 0.75, f"seed {seed}: the sheet is narrower than 45% of the lift in {np.mean(widths < 0.45):.0%} of the frames"
+    assert widths.min() >= 0.45, f"seed {seed}: the sheet is {widths.min():.0%} of the lift's width at frame {widths.argmin()}"
     print(f"seed {seed}: width share min {widths.min():.2f}, frames >= 45% wide {np.mean(widths >= 0.45):.0%}, "
           f"fill min {fills.min():.2f}, largest size change {change.max():.2%}")
     assert change.max() <= 0.03, f"seed {seed}: the sheet's size jumps {change.max():.1%} at frame {change.argmax()}"

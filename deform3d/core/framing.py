@@ -55,3 +55,110 @@ class RunGeometry:
         """The 8 corners (8, 3) of the lift's box in the 3-D panel's coordinates."""
         lo, hi = self.lift_box
         return np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+
+
+# ---------------------------------------------------------------- a video's camera that avoids edge-on views
+
+#: The follow camera fills this share of the lift's view in the sheet's tighter direction
+#: (graphics.scene.FILL); the steering below keeps the sheet's width at least STEER_WIDTH of the
+#: view's in its orthographic model (perspective and markers make the picture differ a little, so
+#: this aims above the 45% a frame must show).
+STEER_FILL = 0.94
+STEER_WIDTH = 0.5
+STEER_REACH = 90.0  # degrees: the farthest the camera turns away from its orbit's azimuth
+STEER_RISE = 40.0  # degrees: the most it rises above the orbit's elevation (a tall sheet, seen from higher)
+STEER_SMOOTH_S = 1.0  # seconds: the Gaussian that makes the turn as calm as the orbit itself
+
+
+def screen_axes(azimuth: float, elevation: float) -> tuple[np.ndarray, np.ndarray]:
+    """The lift camera's screen right and up directions in lift coordinates (degrees in; VisPy's
+    turntable with +z up, orthographic: tests/test_layout.py checks them against the real camera)."""
+    a, e = math.radians(azimuth), math.radians(elevation)
+    right = np.array([math.cos(a), math.sin(a), 0.0])
+    up = np.array([-math.sin(a) * math.sin(e), math.cos(a) * math.sin(e), math.cos(e)])
+    return right, up
+
+
+def width_share(points: np.ndarray, azimuth, elevation, aspect: float):
+    """The share of a view (``aspect`` = width / height) that ``points`` (n, 3) span across, once
+    the follow camera has zoomed them to fill STEER_FILL of it in their tighter direction. Angles
+    in degrees: scalars (a float back) or arrays of one shape (an array back)."""
+    a, e = np.radians(np.asarray(azimuth, np.float64)), np.radians(np.asarray(elevation, np.float64))
+    a, e = np.broadcast_arrays(a, e)
+    right = np.stack([np.cos(a), np.sin(a), np.zeros_like(a)], -1)
+    up = np.stack([-np.sin(a) * np.sin(e), np.cos(a) * np.sin(e), np.cos(e)], -1)
+    w = np.ptp(points @ right.reshape(-1, 3).T, axis=0)
+    h = np.ptp(points @ up.reshape(-1, 3).T, axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = STEER_FILL * np.minimum(1.0, np.where(h > 0, w / h / aspect, np.where(w > 0, np.inf, 0.0)))
+    return float(out[0]) if a.ndim == 0 else out.reshape(a.shape)
+
+
+def steer_camera(points: list[np.ndarray], azimuth: np.ndarray, elevation: np.ndarray, aspect: float,
+                 fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets (degrees, one per frame) to add to a video camera's azimuth and elevation so that the
+    sheet is never seen edge-on: a sheet standing on end, met side-on by a steady orbit, would fill
+    the view's height and a sliver of its width. ``points[i]``: the sheet's sample in the lift's 3-D
+    coordinates at frame i; ``azimuth``, ``elevation``: the orbit's angles at each frame.
+
+    The turns (azimuth within STEER_REACH in 5 degree steps; a rise of up to STEER_RISE in 8 degree
+    steps, for a sheet too tall to look wide from any side at the orbit's height) are one path
+    chosen for the whole video by dynamic programming: each frame shows the sheet at least
+    STEER_WIDTH wide where any turn can, turns are small, and they change little from frame to frame
+    (so the camera keeps to one side of the sheet). The path is then smoothed over STEER_SMOOTH_S,
+    pushing out where smoothing would undo a needed turn. Zero wherever the orbit already sees the
+    sheet broadly, so most videos are not changed at all.
+    """
+    n = len(points)
+    zeros = (np.zeros(n), np.zeros(n))
+
+    def share(i: int, da: float, de: float) -> float:
+        return width_share(points[i], azimuth[i] + da, min(elevation[i] + de, 89.0), aspect)
+
+    if min(share(i, 0.0, 0.0) for i in range(n)) >= STEER_WIDTH:
+        return zeros
+    da, de = np.meshgrid(np.arange(-STEER_REACH, STEER_REACH + 1e-9, 5.0), np.arange(0.0, STEER_RISE + 1e-9, 8.0))
+    da, de = da.ravel(), de.ravel()
+    shares = np.array([width_share(points[i], azimuth[i] + da, np.minimum(elevation[i] + de, 89.0), aspect)
+                       for i in range(n)])
+    # Aim above STEER_WIDTH: smoothing the path costs a little of what each frame's turn achieves.
+    best = np.minimum(shares.max(axis=1), STEER_WIDTH + 0.08)  # what each frame can reach at all
+    unary = (np.abs(da) / STEER_REACH + 1.5 * de / STEER_RISE)[None, :] + 100.0 * np.maximum(best[:, None] - shares, 0.0)
+    pair = 0.02 * ((da[:, None] - da[None, :]) ** 2 + 2.0 * (de[:, None] - de[None, :]) ** 2)  # [from, to]
+    total, back = unary[0].copy(), np.zeros((n, len(da)), np.intp)
+    for i in range(1, n):
+        step = total[:, None] + pair
+        back[i] = np.argmin(step, axis=0)
+        total = unary[i] + step[back[i], np.arange(len(da))]
+    path = np.empty(n, np.intp)
+    path[-1] = int(np.argmin(total))
+    for i in range(n - 1, 0, -1):
+        path[i - 1] = back[i, path[i]]
+    raw = np.stack([da[path], de[path]])
+
+    sigma = max(STEER_SMOOTH_S * fps, 1.0)
+    half = int(3 * sigma)
+    kernel = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
+    kernel /= kernel.sum()
+
+    def smooth(x: np.ndarray) -> np.ndarray:
+        return np.stack([np.convolve(np.pad(r, half, mode="edge"), kernel, mode="valid") for r in x])
+
+    def worst(x: np.ndarray) -> float:  # the narrowest frame's shortfall against what it could show
+        return max(min(best[i], STEER_WIDTH) - share(i, *x[:, i]) for i in range(n))
+
+    target = raw.copy()
+    out = keep = smooth(target)
+    for _ in range(12):  # smoothing flattens each turn's peak: push those frames out and smooth again
+        short = [i for i in range(n) if share(i, *out[:, i]) < min(best[i], STEER_WIDTH) - 1e-3]
+        if not short:
+            break
+        for i in short:
+            target[:, i] += 0.5 * (raw[:, i] - out[:, i])
+        target[0] = np.clip(target[0], -2 * STEER_REACH, 2 * STEER_REACH)
+        target[1] = np.clip(target[1], 0.0, 2 * STEER_RISE)
+        out = smooth(target)
+        keep = out if worst(out) < worst(keep) else keep
+    out = keep
+    out[1] = np.clip(out[1], 0.0, np.maximum(89.0 - elevation, 0.0))
+    return out[0], out[1]

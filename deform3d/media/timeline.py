@@ -197,6 +197,24 @@ def change_clock(runs, num_steps: int | None = None) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class Steered:
+    """A camera path turned by azimuth and elevation offsets known at frame times
+    (``core.framing.steer_camera``: the follow framing's turn away from edge-on views), linearly
+    interpolated between them."""
+
+    camera: object
+    times: np.ndarray
+    azimuth: np.ndarray
+    elevation: np.ndarray
+
+    def at(self, t: float) -> tuple[float, float, float | None]:
+        azimuth, elevation, distance = self.camera.at(t)
+        t = float(t)
+        return (azimuth + float(np.interp(t, self.times, self.azimuth)),
+                elevation + float(np.interp(t, self.times, self.elevation)), distance)
+
+
+@dataclass(frozen=True)
 class Orbit:
     """A steady orbit from (azimuth, elevation, distance): azimuth grows by ``speed`` degrees per
     second (negative: the other way; 0: a still camera). ``distance`` None: the scene's framing.

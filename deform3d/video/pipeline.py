@@ -25,7 +25,7 @@ import numpy as np
 from ..core.config import MESH_VIDEO, RecordConfig, RenderConfig, split_options
 from ..core.errors import UsageError
 from ..core.files import atomic_path, check_writable
-from ..media.timeline import FrameState, Timeline, camera_from_config
+from ..media.timeline import FrameState, Orbit, Steered, Timeline, camera_from_config
 
 TIMECODE_COLUMNS = ("frame", "time_s", "step", "epoch", "loss", "accuracy", "azimuth", "elevation", "distance")
 
@@ -181,6 +181,32 @@ def _check_timecodes(path) -> Path | None:
 # ---------------------------------------------------------------- the plan of a video
 
 
+def steer(timeline: Timeline, run, view: RenderConfig) -> None:
+    """Turn (and raise) ``timeline``'s steady orbit, where needed, so the lift's sheet is never met edge-on
+    (``core.framing.steer_camera``). Only for a follow-framed lift of k >= 3 under an orbit: k = 2 is
+    a flat map seen face on, fixed framing shows the whole box, and keyframes are the user's own."""
+    from ..core.framing import RunGeometry, steer_camera
+    from ..core.geometry import forward
+    from ..graphics.layout import layout
+
+    panels = tuple(p for p in view.panels if p != "curve")
+    if (view.framing != "follow" or run.hidden < 3 or "lift" not in panels
+            or not isinstance(timeline.camera, Orbit)):
+        return
+    box = layout(view.size, panels, legend=view.legend, curve="curve" in view.panels).views["lift"]
+    geo = RunGeometry(run, mesh=2)
+    # Eight samples a second are plenty for a path smoothed over more than half a second.
+    stride = max(1, int(round(timeline.fps / 8)))
+    times = np.unique([timeline.time(i) for i in range(0, len(timeline), stride)] + [timeline.last_time])
+    states = [timeline.at(t) for t in times]
+    sample = np.concatenate([geo.sheet_sample[:289], run.X[::4]])  # the lattice, a quarter of the points
+    points = [geo.projection(forward(run.weights_at(s.step), sample, run.activation).h1) for s in states]
+    da, de = steer_camera(points, np.array([s.azimuth for s in states]), np.array([s.elevation for s in states]),
+                          box[2] / max(box[3], 1.0), timeline.fps / stride)
+    if np.any(da != 0) or np.any(de != 0):
+        timeline.camera = Steered(timeline.camera, times, da, de)
+
+
 @dataclass(frozen=True)
 class VideoPlan:
     """Everything a recording needs, checked before any work: ``VideoPlan.make(out, **options)``.
@@ -219,8 +245,12 @@ class VideoPlan:
         return dataclasses.replace(self, out=Path(os.fspath(out)), timecodes=_check_timecodes(timecodes))
 
     def timeline(self, runs) -> Timeline:
-        """The timeline of ``runs`` (one Trajectory or a list), its pacing measured on them."""
-        return Timeline.for_runs(runs, self.record_config, self.camera, self.view)
+        """The timeline of ``runs`` (one Trajectory or a list), its pacing measured on them; for one
+        run in follow framing, its orbit turned away from edge-on views of the sheet (``steer``)."""
+        timeline = Timeline.for_runs(runs, self.record_config, self.camera, self.view)
+        if not isinstance(runs, (list, tuple)):
+            steer(timeline, runs, self.view)
+        return timeline
 
     def frames(self, runs, timeline: Timeline | None = None) -> Iterator[Frame]:
         """The frames this plan would record (see ``frames``)."""
