@@ -48,6 +48,8 @@ HELP = {
     "folds": ("draw the folds' creases (det J = 0), dashed grey", None),
     "surface": ("the decision surface in the lift (k = 3)", None),
     "legend": ("a legend of the classes, the decision line, surface and crease", None),
+    "stage": ("the anatomy: show the forward pass at stage S in the lift panel, 0 (input plane) .. 7 (cut by the "
+              "line); fractions move between stages", "S"),
     "framing": ("follow: cameras frame the sheet of the moment, smoothly; fixed: the activation's whole box", "NAME"),
     # RecordConfig
     "quality": (f"size and frame rate preset: {', '.join(f'{q} {w}x{h}@{f}' for q, (w, h, f) in QUALITY.items())}", "NAME"),
