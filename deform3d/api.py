@@ -150,7 +150,8 @@ def render(run, *, step: float | None = None, epoch: float | None = None, at: fl
 
 
 @_options(RecordConfig, RenderConfig)
-def video_plan(out, *, timecodes: str | Path | None = None, **options):
+def video_plan(out, *, timecodes: str | Path | None = None, anatomy: bool = False, step: float | None = None,
+               epoch: float | None = None, at: float | None = None, **options):
     """Check a recording's options, camera file and target before any work: a ``VideoPlan``.
 
     Options as for ``record``. ``plan.record(run)`` (or a list of runs, side by side) renders and
@@ -163,12 +164,13 @@ def video_plan(out, *, timecodes: str | Path | None = None, **options):
     """
     from .video.pipeline import VideoPlan
 
-    return VideoPlan.make(out, timecodes=timecodes, **options)
+    return VideoPlan.make(out, timecodes=timecodes, anatomy=anatomy, step=step, epoch=epoch, at=at, **options)
 
 
 @public
 @_options(RecordConfig, RenderConfig)
 def record(run, out, *, progress: bool | Callable[[int, int], object] = True, timecodes: str | Path | None = None,
+           anatomy: bool = False, step: float | None = None, epoch: float | None = None, at: float | None = None,
            **options) -> Path:
     """Record a video of a run training: returns the path written.
 
@@ -178,12 +180,17 @@ def record(run, out, *, progress: bool | Callable[[int, int], object] = True, ti
     ``timecodes``: a .csv path for one row per frame (frame, time_s, step, epoch, loss, accuracy,
     azimuth, elevation, distance). Ctrl-C keeps a valid, shorter video and raises KeyboardInterrupt.
     ``progress``: as for train, a callable gets (frames done, frames in all) after each frame.
+    ``anatomy``: instead of training, the forward pass of one moment (``step``, ``epoch`` or ``at``;
+    default: the end) in its stages, x -> W1 x -> + b1 -> act -> W2 -> + b2 -> act -> the cut, a
+    hold at each (the lift panel alone unless ``panels`` says otherwise; time codes get ``stage``).
 
     >>> deform3d.record("run.npz", "run.mp4", quality="low", duration=6)   # doctest: +SKIP
     PosixPath('run.mp4')
+    >>> deform3d.record("run.npz", "anatomy.mp4", anatomy=True, epoch=5)   # doctest: +SKIP
+    PosixPath('anatomy.mp4')
     """
     check_progress(progress)
-    plan = video_plan(out, timecodes=timecodes, **options)
+    plan = video_plan(out, timecodes=timecodes, anatomy=anatomy, step=step, epoch=epoch, at=at, **options)
     return plan.record(load(run), progress)
 
 

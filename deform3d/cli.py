@@ -161,7 +161,8 @@ def cmd_render(args) -> int:
     run = api.load(args.run)
     image = api.render(run, step=args.step, epoch=args.epoch, at=args.at, **asdict(config))
     write_png(image, args.out)
-    print(f"step {run.resolve_step(args.step, args.epoch, args.at):g} of {run.num_steps} -> {args.out}")
+    stage = f", stage {config.stage:g} of 7" if config.stage is not None else ""
+    print(f"step {run.resolve_step(args.step, args.epoch, args.at):g} of {run.num_steps}{stage} -> {args.out}")
     return 0
 
 
@@ -182,7 +183,9 @@ def cmd_record(args) -> int:
     from .core.files import check_writable
 
     options = _record_options(args)
-    plan = api.video_plan(args.out, timecodes=args.timecodes, **options)  # every option and the target, before training
+    moment = {"step": args.step, "epoch": args.epoch, "at": args.at}
+    # every option and the target, before training
+    plan = api.video_plan(args.out, timecodes=args.timecodes, anatomy=args.anatomy, **moment, **options)
     if args.run is None:
         config = config_from(args, TrainConfig)
         if args.save_run:
@@ -198,7 +201,8 @@ def cmd_record(args) -> int:
         run = api.load(args.run)
     path = plan.record(run, _progress(args))
     rec = plan.record_config
-    print(f"{rec.frame_count} frames, {rec.width}x{rec.height} at {rec.frame_rate:g} fps -> {path}"
+    what = f"the anatomy at step {run.resolve_step(*plan.anatomy):g}, " if plan.anatomy is not None else ""
+    print(f"{what}{rec.frame_count} frames, {rec.width}x{rec.height} at {rec.frame_rate:g} fps -> {path}"
           + (f" (time codes -> {plan.timecodes})" if plan.timecodes else ""))
     return 0
 
@@ -318,8 +322,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_options(p, RenderConfig, "picture", skip=("size",))
     add_config_options(p, TrainConfig, "training (when no RUN.npz is given)")
     p.add_argument("--save-run", metavar="RUN.npz", help="keep the trajectory trained for this video")
+    anatomy = p.add_argument_group("anatomy (the forward pass of one moment in its stages, instead of training)")
+    anatomy.add_argument("--anatomy", action="store_true",
+                         help="x -> W1 x -> + b1 -> act -> W2 -> + b2 -> act -> the cut by the line, a hold at each stage "
+                              "(the lift panel alone unless --panels is given)")
+    anatomy.add_argument("--step", type=float, metavar="N", help="the moment: optimizer step (default: the last)")
+    anatomy.add_argument("--epoch", type=float, metavar="N", help="the moment: epoch")
+    anatomy.add_argument("--at", type=float, metavar="F", help="the moment: fraction of training, 0..1")
     p.add_argument("--timecodes", metavar="FILE.csv",
-                   help="write one row per frame: frame, time_s, step, epoch, loss, accuracy, azimuth, elevation, distance")
+                   help="write one row per frame: frame, time_s, step, epoch, loss, accuracy, azimuth, elevation, distance "
+                        "(and stage, for --anatomy)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_record)
 

@@ -484,7 +484,7 @@ STAGES = (
     ("W2 h1", "collapse to 2-D by W2"),
     ("W2 h1 + b2", "shift by b2"),
     ("h2 = {act}(W2 h1 + b2)", "bend by {act}"),
-    ("the line w3 . h2 + b3 = 0", "cut by the line w3 . h2 + b3 = 0"),
+    ("h2 split by the decision line", "cut by the line w3 . h2 + b3 = 0"),
 )
 LAST_STAGE = len(STAGES) - 1  # 7
 LIFT_STAGE = 3  # h1: the stage today's lift panel shows
