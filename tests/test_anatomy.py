@@ -108,3 +108,51 @@ def test_anatomy_frames_upload_no_vertex_data_and_traffic_does_not_grow_with_the
         traffic[mesh] = per_frame
     assert traffic[16] == traffic[128], traffic
     assert max(traffic[128]) < 32 * 1024, traffic
+
+
+def _plane_pixels_of_the_anatomy(k: int, stage: float, line: bool):
+    """(plane panel, the anatomy at ``stage`` with its camera set to map the plane z = 0 exactly as
+    the plane panel does): two pictures of one size, their boxes' furniture hidden."""
+    from vispy.scene.visuals import Line
+
+    from test_render import bare, hide
+    from deform3d.graphics.visuals import HalfPlaneVisual
+
+    run = reference_run(k)
+    step = run.num_steps // 2
+    base = dict(size=(400, 400), ssaa=1, legend=False, framing="fixed")
+    with Renderer(run, RenderConfig(panels=("plane",), **base)) as r:
+        bare(r.scene)
+        hide(r.scene, "plane", Line)  # the frame: the anatomy draws none
+        if not line:
+            hide(r.scene, "plane", HalfPlaneVisual)
+        plane = r.frame(step)
+        corners = np.array([[-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0]])
+        want = r.scene.pixels("plane", corners)
+        box = panel_box(r.scene, "plane")
+    with Renderer(run, RenderConfig(panels=("lift",), **base)) as r:
+        r.frame(step, stage=stage)
+        cam = r.scene.views["lift"].camera
+        assert (cam.elevation, cam.fov) == (90.0, 0.0), "the 2-D stages are seen straight down"
+        assert panel_box(r.scene, "lift") == box, "test set-up: one panel of one size in both"
+        for _ in range(3):  # aim and zoom the (orthographic) camera onto the plane panel's mapping
+            got = r.scene.pixels("lift", corners)
+            cam.scale_factor *= np.linalg.norm(got[1] - got[0]) / np.linalg.norm(want[1] - want[0])
+            got = r.scene.pixels("lift", corners)
+            per_px = 2.0 / np.linalg.norm(got[1] - got[0])
+            shift = (got[0] - want[0]) * per_px
+            cam.center = (cam.center[0] + shift[0], cam.center[1] - shift[1], 0.0)
+        got = r.scene.pixels("lift", corners)
+        assert np.abs(got - want).max() < 0.05, (got, want)
+        anatomy = r.frame()
+    x0, y0, x1, y1 = box
+    return plane[y0:y1, x0:x1].astype(int), anatomy[y0:y1, x0:x1].astype(int)
+
+
+@pytest.mark.parametrize("k", [2, 3, 4])
+@pytest.mark.parametrize("stage, line", [(6, False), (7, True)])
+def test_stage_6_is_the_plane_panel_s_sheet_and_7_adds_its_line(k, stage, line):
+    plane, anatomy = _plane_pixels_of_the_anatomy(k, stage, line)
+    bad = np.any(np.abs(plane - anatomy) > TOLERANCE, axis=-1)
+    assert bad.mean() <= MISMATCH_RATIO, f"k={k} s={stage}: {100 * bad.mean():.2f}% of pixels differ from the plane panel"
+    assert np.abs(plane - anatomy).max(axis=-1).mean() < 2

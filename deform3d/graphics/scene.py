@@ -123,6 +123,7 @@ class Scene:
         self._distance = config.distance
         self._lift_points = None  # what the lift's camera frames: the sheet's sample (follow) or the box's corners
         self.stage = None  # the anatomy's stage s in [0, 7] shown in the lift panel (None: the lift itself)
+        self._flat = False  # the lift's sheet is drawn as the plane's (the anatomy's 2-D stages)
         self._angles = (config.azimuth, config.elevation)  # the camera's angles as asked (the anatomy turns them)
         self._weights = None
         self._build()
@@ -595,7 +596,7 @@ class Scene:
         light = (math.sin(az) * math.cos(el), -math.cos(az) * math.cos(el), math.sin(el))
         for v in (self.lift_sheet, self._surface):
             if v is not None:
-                v.set_uniforms(light=light)
+                v.set_uniforms(light=(0, 0, 0) if self._flat and v is self.lift_sheet else light)
 
     def pixels(self, panel: str, positions: np.ndarray) -> np.ndarray:
         """Canvas pixel coordinates (x right, y down; in the scaled canvas) of panel positions (n, 3)."""
@@ -673,16 +674,22 @@ class Scene:
         # translucent, its overlaps capped, unlit and without depth (a flat sheet folded over itself
         # at one depth z-fights into speckle). Before, as the lift: opaque, lit, with depth.
         flat = s is not None and s >= LIFT_STAGE + 1
-        if flat != getattr(self, "_flat", False):
+        if flat != self._flat:
             self._flat = flat
             sheet, front, back = self.lift_sheet, t.front, t.back
             if flat:
                 sheet.set_blend("capped-dark" if self.config.theme == "dark" else "capped-light", depth_test=False)
-                sheet.set_uniforms(front=(*front[:3], 0.55), back=(*back[:3], 0.55), light=(0, 0, 0))
+                # (one colour on both sides, as in the plane panel: which side is up is the lift's story)
+                sheet.set_uniforms(front=(*front[:3], 0.55), back=(*front[:3], 0.55), light=(0, 0, 0))
             else:
                 sheet.set_blend("over", depth_test=True)
                 sheet.set_uniforms(front=front, back=back)
                 self.set_camera()  # the light again
+            # The points too: at one depth, the depth test let the first of two overlapping sprites
+            # clip the next (the plane draws them over each other, in their fixed order).
+            for pts in self._lift_points_visuals():
+                pts.set_gl_state("translucent", depth_test=not flat, cull_face=False)
+                pts.update()
         # The sheet's edge once it is flat (from the collapse on), where a saturated sheet has no area.
         edge = 0.0 if s is None else float(np.clip(s - LIFT_STAGE, 0.0, 1.0))
         self._stage_outline.visible = edge > 0
@@ -691,12 +698,15 @@ class Scene:
         cut = 0.0 if s is None else float(np.clip(s - PLANE_STAGE, 0.0, 1.0))
         self._stage_line.visible = cut > 0
         self._stage_line.set_uniforms(line=(*t.boundary[:3], 2.6 * self.line_px * cut))
-        # The class half-planes come in with it, and the sheet's own z3 = 0 curve hands over to the line
-        # (in the plane the line is drawn once; every squashed sliver drawing it piles into shards).
+        # The class half-planes come in with it. The sheet's own z3 = 0 curve, which shows through the
+        # earlier stages where the cut will fall, fades out in the last bend (5 -> 6): at stage 6 the
+        # sheet is drawn as the plane panel draws it, which has no such curve (there the line is drawn
+        # once; every squashed sliver drawing it too piled into shards).
         self._stage_fill.visible = cut > 0 and self.config.tint
         a = t.fill * cut
         self._stage_fill.set_uniforms(class0=(*t.class0[:3], a), class1=(*t.class1[:3], a))
-        self.lift_sheet.set_uniforms(contour=(*t.boundary[:3], 2.2 * self.line_px * (1.0 - cut)))
+        curve = 1.0 if s is None else float(np.clip(PLANE_STAGE - s, 0.0, 1.0))
+        self.lift_sheet.set_uniforms(contour=(*t.boundary[:3], 2.2 * self.line_px * curve))
 
     def _turn_for_stage(self) -> None:
         """The lift camera's angles for the stage: the asked ones through stage 3, then (during the
