@@ -360,7 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Orbit the lift, scrub and play training, save what you see. With no RUN.npz (or "
                                    "--train) it trains live and follows the newest step. Keys: space play/pause, "
                                    "left/right one step (shift: one epoch), Home/End, r reset camera, s save a PNG, "
-                                   "v start/stop recording a video, a the anatomy on/off, [ and ] its previous/next stage, ctrl+q quit. Needs the extra: pip install 'deform3d[gui]'.")
+                                   "v start/stop recording a video, a the anatomy on/off, [ and ] its previous/next "
+                                   "stage, ctrl+q quit. Needs the extra: pip install 'deform3d[gui]'.")
     p.add_argument("run", nargs="?", metavar="RUN.npz", help="a trajectory written by `deform3d train` (default: train live)")
     p.add_argument("--train", action="store_true", help="train live in the window, with the training options below")
     p.add_argument("--play", action="store_true", help="start playing at once")
