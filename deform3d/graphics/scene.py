@@ -650,7 +650,7 @@ class Scene:
         return float(np.clip(1.0 - 2.0 * abs(self.stage - LIFT_STAGE), 0.0, 1.0))
 
     def _box_share(self) -> float:
-        """How much of the lift's box and axes show: through the 3-D stages (the activation's box is
+        """How much of the lift's box shows: through the 3-D stages (the activation's box is
         the scale the stretch by W1 and the shift by b1 are seen against), fading out in the collapse."""
         if self.stage is None:
             return 1.0
@@ -663,10 +663,12 @@ class Scene:
         self._lift_box.visible = share > 0
         self._lift_box.set_data(color=(*t.box[:3], t.box[3] * share))
         lift_scene = self.views["lift"].scene
+        # The axes' names and ticks are h1's (h1_1, ...): only near stage 3, where the sheet is h1.
+        names = self._lift_share()
         for text in self._axis_texts:
             if text.parent is lift_scene:
-                text.visible = bool(self.layout and self.layout.titles) and share > 0
-                text.color = (*t.muted[:3], t.muted[3] * share)
+                text.visible = bool(self.layout and self.layout.titles) and names > 0
+                text.color = (*t.muted[:3], t.muted[3] * names)
         if self._surface is not None:
             self._surface.visible = self._surface_exists and self.config.surface and self._lift_share() > 0
         s = self.stage
