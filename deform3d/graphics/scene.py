@@ -672,10 +672,11 @@ class Scene:
         if self._surface is not None:
             self._surface.visible = self._surface_exists and self.config.surface and self._lift_share() > 0
         s = self.stage
-        # Once the sheet lies flat in the plane (stage 4 on) it is drawn as the plane panel draws it:
-        # translucent, its overlaps capped, unlit and without depth (a flat sheet folded over itself
-        # at one depth z-fights into speckle). Before, as the lift: opaque, lit, with depth.
-        flat = s is not None and s >= LIFT_STAGE + 1
+        # From halfway through the collapse (3.5) the sheet is drawn as the plane panel draws it:
+        # translucent, its overlaps capped, unlit and without depth (a sheet folded over itself at
+        # nearly one depth z-fights into speckle, the worse as the turning camera's perspective
+        # flattens and its depth precision goes). Before, as the lift: opaque, lit, with depth.
+        flat = s is not None and s >= LIFT_STAGE + 0.5
         if flat != self._flat:
             self._flat = flat
             sheet, front, back = self.lift_sheet, t.front, t.back
