@@ -501,7 +501,8 @@ class Scene:
             self._lift_points = self.geo.projection(f.h1)
         else:
             self._lift_points = self.geo.box_corners()
-        self._fit_lift()
+        if self.stage is None:  # (the anatomy frames its stage itself: _frame_stage)
+            self._fit_lift()
         view = self.views.get("plane")
         if view is not None:
             lo, hi = self.geo.plane_range
