@@ -150,7 +150,8 @@ def render(run, *, step: float | None = None, epoch: float | None = None, at: fl
 
 
 @_options(RecordConfig, RenderConfig)
-def video_plan(out, *, timecodes: str | Path | None = None, **options):
+def video_plan(out, *, timecodes: str | Path | None = None, anatomy: bool = False, step: float | None = None,
+               epoch: float | None = None, at: float | None = None, **options):
     """Check a recording's options, camera file and target before any work: a ``VideoPlan``.
 
     Options as for ``record``. ``plan.record(run)`` (or a list of runs, side by side) renders and
@@ -163,12 +164,13 @@ def video_plan(out, *, timecodes: str | Path | None = None, **options):
     """
     from .video.pipeline import VideoPlan
 
-    return VideoPlan.make(out, timecodes=timecodes, **options)
+    return VideoPlan.make(out, timecodes=timecodes, anatomy=anatomy, step=step, epoch=epoch, at=at, **options)
 
 
 @public
 @_options(RecordConfig, RenderConfig)
 def record(run, out, *, progress: bool | Callable[[int, int], object] = True, timecodes: str | Path | None = None,
+           anatomy: bool = False, step: float | None = None, epoch: float | None = None, at: float | None = None,
            **options) -> Path:
     """Record a video of a run training: returns the path written.
 
@@ -178,12 +180,17 @@ def record(run, out, *, progress: bool | Callable[[int, int], object] = True, ti
     ``timecodes``: a .csv path for one row per frame (frame, time_s, step, epoch, loss, accuracy,
     azimuth, elevation, distance). Ctrl-C keeps a valid, shorter video and raises KeyboardInterrupt.
     ``progress``: as for train, a callable gets (frames done, frames in all) after each frame.
+    ``anatomy``: instead of training, the forward pass of one moment (``step``, ``epoch`` or ``at``;
+    default: the end) in its stages, x -> W1 x -> + b1 -> act -> W2 -> + b2 -> act -> the cut, a
+    hold at each (the lift panel alone unless ``panels`` says otherwise; time codes get ``stage``).
 
     >>> deform3d.record("run.npz", "run.mp4", quality="low", duration=6)   # doctest: +SKIP
     PosixPath('run.mp4')
+    >>> deform3d.record("run.npz", "anatomy.mp4", anatomy=True, epoch=5)   # doctest: +SKIP
+    PosixPath('anatomy.mp4')
     """
     check_progress(progress)
-    plan = video_plan(out, timecodes=timecodes, **options)
+    plan = video_plan(out, timecodes=timecodes, anatomy=anatomy, step=step, epoch=epoch, at=at, **options)
     return plan.record(load(run), progress)
 
 
@@ -312,9 +319,11 @@ def show(run=None, *, train: TrainConfig | bool = False, save_dir: str | Path = 
 @public
 @_options(RecordConfig, RenderConfig)
 def demo(out: str | Path = "out/demo", *, progress: bool | Callable[[int, int], object] = True, echo=None, **options) -> list[Path]:
-    """The original experiment: k = 2, 3, 4 on the circles, a video each, the three side by side, and a contact sheet.
+    """The original experiment: k = 2, 3, 4 on the circles, a video each, the anatomy of each trained
+    network, the three side by side, and a contact sheet.
 
-    Writes ``circles-k{K}.npz`` and ``circles-k{K}.mp4`` for each k, ``circles-k2-k3-k4.mp4`` (the
+    Writes ``circles-k{K}.npz``, ``circles-k{K}.mp4`` and ``circles-k{K}-anatomy.mp4`` (the trained
+    network's forward pass in its stages, as ``record(..., anatomy=True)``) for each k, ``circles-k2-k3-k4.mp4`` (the
     three in one video at the same epoch, as ``compare`` draws them) and ``contact-sheet.png`` (the
     three final frames side by side) into ``out``; returns the paths. ``options``: recording and
     picture options as for ``record`` (e.g. quality="low"). ``echo``: called with a line of text
@@ -332,6 +341,11 @@ def demo(out: str | Path = "out/demo", *, progress: bool | Callable[[int, int], 
         raise UsageError(f"--out {out} is a file; give a folder for the demo's videos")
     out.mkdir(parents=True, exist_ok=True)
     plan = video_plan(out / "circles-k2.mp4", **options)
+    # The anatomy's own file (not the opening of each video: a training video is watched for how the
+    # sheet changes, the anatomy for how one network is built, and a lecture shows them apart). Its
+    # camera turns by itself, so a pacing or keyframes asked for the training videos do not apply.
+    anatomy = video_plan(out / "circles-k2-anatomy.mp4", anatomy=True,
+                         **{**options, "pace": RecordConfig.pace, "camera": None, "stage": None})
     view = plan.view
     written, finals, runs = [], [], []
     for k in (2, 3, 4):
@@ -339,11 +353,13 @@ def demo(out: str | Path = "out/demo", *, progress: bool | Callable[[int, int], 
         runs.append(run)
         written.append(run.save(out / f"circles-k{k}.npz"))
         written.append(plan.to(out / f"circles-k{k}.mp4").record(run, progress))
+        written.append(anatomy.to(out / f"circles-k{k}-anatomy.mp4").record(run, progress))
         still = view.resolved("still", size=(960, 540))
         with Renderer(run, still) as r:
             finals.append(r.frame())  # the scene opens on the last step and the config's camera
         if echo:
-            echo(f"k={k}: final accuracy {100 * run.accuracy[-1]:5.1f}%, loss {run.loss[-1]:.3g} -> {written[-1]}")
+            echo(f"k={k}: final accuracy {100 * run.accuracy[-1]:5.1f}%, loss {run.loss[-1]:.3g} -> {written[-2]}")
+            echo(f"k={k}: its anatomy, the forward pass in stages -> {written[-1]}")
     # The centrepiece: the three side by side, at the same epoch, on one clock and camera.
     written.append(plan.to(out / "circles-k2-k3-k4.mp4").record(runs, progress))
     if echo:

@@ -48,6 +48,8 @@ HELP = {
     "folds": ("draw the folds' creases (det J = 0), dashed grey", None),
     "surface": ("the decision surface in the lift (k = 3)", None),
     "legend": ("a legend of the classes, the decision line, surface and crease", None),
+    "stage": ("the anatomy: show the forward pass at stage S in the lift panel, 0 (input plane) .. 7 (cut by the "
+              "line); fractions move between stages", "S"),
     "framing": ("follow: cameras frame the sheet of the moment, smoothly; fixed: the activation's whole box", "NAME"),
     # RecordConfig
     "quality": (f"size and frame rate preset: {', '.join(f'{q} {w}x{h}@{f}' for q, (w, h, f) in QUALITY.items())}", "NAME"),
@@ -159,7 +161,8 @@ def cmd_render(args) -> int:
     run = api.load(args.run)
     image = api.render(run, step=args.step, epoch=args.epoch, at=args.at, **asdict(config))
     write_png(image, args.out)
-    print(f"step {run.resolve_step(args.step, args.epoch, args.at):g} of {run.num_steps} -> {args.out}")
+    stage = f", stage {config.stage:g} of 7" if config.stage is not None else ""
+    print(f"step {run.resolve_step(args.step, args.epoch, args.at):g} of {run.num_steps}{stage} -> {args.out}")
     return 0
 
 
@@ -180,7 +183,9 @@ def cmd_record(args) -> int:
     from .core.files import check_writable
 
     options = _record_options(args)
-    plan = api.video_plan(args.out, timecodes=args.timecodes, **options)  # every option and the target, before training
+    moment = {"step": args.step, "epoch": args.epoch, "at": args.at}
+    # every option and the target, before training
+    plan = api.video_plan(args.out, timecodes=args.timecodes, anatomy=args.anatomy, **moment, **options)
     if args.run is None:
         config = config_from(args, TrainConfig)
         if args.save_run:
@@ -196,7 +201,8 @@ def cmd_record(args) -> int:
         run = api.load(args.run)
     path = plan.record(run, _progress(args))
     rec = plan.record_config
-    print(f"{rec.frame_count} frames, {rec.width}x{rec.height} at {rec.frame_rate:g} fps -> {path}"
+    what = f"the anatomy at step {run.resolve_step(*plan.anatomy):g}, " if plan.anatomy is not None else ""
+    print(f"{what}{rec.frame_count} frames, {rec.width}x{rec.height} at {rec.frame_rate:g} fps -> {path}"
           + (f" (time codes -> {plan.timecodes})" if plan.timecodes else ""))
     return 0
 
@@ -316,8 +322,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_options(p, RenderConfig, "picture", skip=("size",))
     add_config_options(p, TrainConfig, "training (when no RUN.npz is given)")
     p.add_argument("--save-run", metavar="RUN.npz", help="keep the trajectory trained for this video")
+    anatomy = p.add_argument_group("anatomy (the forward pass of one moment in its stages, instead of training)")
+    anatomy.add_argument("--anatomy", action="store_true",
+                         help="x -> W1 x -> + b1 -> act -> W2 -> + b2 -> act -> the cut by the line, a hold at each stage "
+                              "(the lift panel alone unless --panels is given)")
+    anatomy.add_argument("--step", type=float, metavar="N", help="the moment: optimizer step (default: the last)")
+    anatomy.add_argument("--epoch", type=float, metavar="N", help="the moment: epoch")
+    anatomy.add_argument("--at", type=float, metavar="F", help="the moment: fraction of training, 0..1")
     p.add_argument("--timecodes", metavar="FILE.csv",
-                   help="write one row per frame: frame, time_s, step, epoch, loss, accuracy, azimuth, elevation, distance")
+                   help="write one row per frame: frame, time_s, step, epoch, loss, accuracy, azimuth, elevation, distance "
+                        "(and stage, for --anatomy)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_record)
 
@@ -346,7 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Orbit the lift, scrub and play training, save what you see. With no RUN.npz (or "
                                    "--train) it trains live and follows the newest step. Keys: space play/pause, "
                                    "left/right one step (shift: one epoch), Home/End, r reset camera, s save a PNG, "
-                                   "v start/stop recording a video, ctrl+q quit. Needs the extra: pip install 'deform3d[gui]'.")
+                                   "v start/stop recording a video, a the anatomy on/off, [ and ] its previous/next "
+                                   "stage, ctrl+q quit. Needs the extra: pip install 'deform3d[gui]'.")
     p.add_argument("run", nargs="?", metavar="RUN.npz", help="a trajectory written by `deform3d train` (default: train live)")
     p.add_argument("--train", action="store_true", help="train live in the window, with the training options below")
     p.add_argument("--play", action="store_true", help="start playing at once")

@@ -257,6 +257,7 @@ class Viewer(RemoteFrameBuffer):
         self.info = ipywidgets.Label(layout=ipywidgets.Layout(flex="0 0 auto", width="auto"))
         self.slider.observe(self._on_slider, names="value")
         self.play.observe(self._on_play, names="playing")
+        self._stage_widgets()
         self._update_info()
 
     def _set_cursor(self, name: str) -> None:
@@ -270,7 +271,8 @@ class Viewer(RemoteFrameBuffer):
         """The picture above a row with the play button, the step slider and the run's numbers."""
         if getattr(self, "_box", None) is None:
             row = ipywidgets.HBox([self.play, self.slider, self.info], layout=ipywidgets.Layout(width="100%"))
-            self._box = ipywidgets.VBox([self, row, self._output_context])
+            rows = [row] if self.stage_row is None else [row, self.stage_row]
+            self._box = ipywidgets.VBox([self, *rows, self._output_context])
         return self._box
 
     def _ipython_display_(self):
@@ -292,7 +294,8 @@ class Viewer(RemoteFrameBuffer):
         if not hasattr(self, "_output_context"):
             return  # __init__ stopped at a bad option before jupyter_rfb set up (garbage collection)
         super().close(*args, **kwargs)  # jupyter_rfb then sends a "close" event: see handle_event
-        for widget in (getattr(self, name, None) for name in ("slider", "play", "info", "_box")):
+        for widget in (getattr(self, name, None) for name in ("slider", "play", "info", "stage_box", "stage_slider",
+                                                             "stage_row", "_box")):
             if widget is not None:
                 widget.close()
 
@@ -312,6 +315,35 @@ class Viewer(RemoteFrameBuffer):
             self.step = float(change["new"])
         self._last_motion = time.monotonic()
         self._update_info()
+        self.request_draw()
+
+    # ------------------------------------------------------------ the anatomy: a stage slider (issue 12)
+
+    def _stage_widgets(self) -> None:
+        """An "anatomy" check box and a stage slider (0..7) under the step slider, where the lift
+        panel is shown: the lift then shows the forward pass at that stage (``stage`` option)."""
+        self.stage_box = self.stage_slider = self.stage_row = None
+        if "lift" not in self.config.panels:
+            return
+        on = self.config.stage is not None
+        self.stage_box = ipywidgets.Checkbox(value=on, description="anatomy", indent=False,
+                                             layout=ipywidgets.Layout(flex="0 0 auto", width="auto"))
+        self.stage_slider = ipywidgets.FloatSlider(value=self.config.stage or 0.0, min=0.0, max=7.0, step=0.05,
+                                                   description="stage", disabled=not on, continuous_update=True,
+                                                   layout=ipywidgets.Layout(flex="1 1 auto", width="auto"))
+        self.stage_box.observe(lambda c: self.set_stage(self.stage_slider.value if c["new"] else None), names="value")
+        self.stage_slider.observe(lambda c: self.set_stage(c["new"]) if self.stage_box.value else None, names="value")
+        self.stage_row = ipywidgets.HBox([self.stage_box, self.stage_slider], layout=ipywidgets.Layout(width="100%"))
+
+    def set_stage(self, stage: float | None) -> None:
+        """Show the anatomy at ``stage`` (0..7; fractions move between stages), or the lift (None)."""
+        self.config = dataclasses.replace(self.config, stage=stage)  # checked here: a bad stage raises
+        if self.stage_box is not None:
+            self.stage_box.value = stage is not None
+            self.stage_slider.disabled = stage is None
+            if stage is not None and self.stage_slider.value != stage:
+                self.stage_slider.value = stage
+        self._last_motion = time.monotonic()
         self.request_draw()
 
     def _on_play(self, change) -> None:
@@ -400,6 +432,8 @@ class Viewer(RemoteFrameBuffer):
 
     def _draw(self, step, azimuth, elevation, distance, reduced: bool):
         scene = self._ensure_scene(motion=reduced)
+        if scene.stage != self.config.stage:
+            scene.set_stage(self.config.stage)
         scene.set_step(step)
         scene.set_camera(azimuth, elevation, distance)
         return scene.canvas.render(alpha=False)

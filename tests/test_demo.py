@@ -42,7 +42,8 @@ def demo(gl, tmp_path_factory):
 
 def test_demo_writes_three_videos_three_runs_and_a_contact_sheet(demo):
     out, p = demo
-    names = [f"circles-k{k}.{ext}" for k in (2, 3, 4) for ext in ("mp4", "npz")] + ["contact-sheet.png", "circles-k2-k3-k4.mp4"]
+    names = [f"circles-k{k}{ext}" for k in (2, 3, 4) for ext in (".mp4", ".npz", "-anatomy.mp4")]
+    names += ["contact-sheet.png", "circles-k2-k3-k4.mp4"]
     assert sorted(os.listdir(out)) == sorted(names)
     assert hidden_files(out) == []
     for k in (2, 3, 4):
@@ -53,6 +54,19 @@ def test_demo_writes_three_videos_three_runs_and_a_contact_sheet(demo):
         assert len(frames) == N == round(FPS * SECONDS)
         assert np.abs(frames[0].astype(int) - frames[-1].astype(int)).mean() > 2  # it trains on screen
     assert png_size(out / "contact-sheet.png") == (3 * STILL[0], STILL[1])
+
+
+def test_demo_writes_the_anatomy_of_each_trained_network(demo):
+    out, p = demo
+    for k in (2, 3, 4):
+        video = out / f"circles-k{k}-anatomy.mp4"
+        assert probe(video)["size"] == (W, H)
+        frames = decode(video)
+        assert len(frames) == N
+        # The input plane first, the plane cut by the line last: the two pictures differ.
+        assert np.abs(frames[0].astype(int) - frames[-1].astype(int)).mean() > 2
+        assert re.search(rf"^k={k}: its anatomy, the forward pass in stages -> .*circles-k{k}-anatomy\.mp4$", p.stdout, re.M), \
+            p.stdout
 
 
 def test_demo_writes_the_three_side_by_side(demo):

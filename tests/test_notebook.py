@@ -410,3 +410,28 @@ def test_training_and_recording_show_a_progress_widget_in_a_cell(egl, tmp_path, 
                 and m["state"]["value"] == m["state"]["max"]}
     assert {18900, 90} <= finished, finished
     assert "<video" in nb.cells[1].outputs[-1].data["text/html"]
+
+
+@pytest.mark.gl
+def test_viewer_stage_slider_shows_the_anatomy_as_render_does(egl, run):
+    from deform3d.notebook import Viewer
+
+    viewer = Viewer(run, size=SIZE, step=20)
+    assert viewer.stage_box.value is False and viewer.stage_slider.disabled
+    viewer.stage_box.value = True  # as the browser would
+    viewer.stage_slider.value = 2.5
+    assert viewer.config.stage == 2.5 and viewer.render_options()["stage"] == 2.5
+    rest(viewer)
+    assert_same_picture(viewer.get_frame(), deform3d.render(run, step=20, size=SIZE, ssaa=1, stage=2.5))
+    viewer.stage_box.value = False
+    rest(viewer)
+    assert viewer.config.stage is None
+    assert_same_picture(viewer.get_frame(), deform3d.render(run, step=20, size=SIZE, ssaa=1))
+    assert viewer.stage_row in viewer.widget.children
+    with pytest.raises(deform3d.core.errors.ConfigError, match="stage"):
+        viewer.set_stage(9)
+    viewer.close()
+    opened = Viewer(run, size=SIZE, stage=6)  # the option opens it at a stage
+    assert opened.stage_box.value and opened.stage_slider.value == 6
+    opened.close()
+

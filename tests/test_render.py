@@ -507,7 +507,8 @@ def _network_buffer_ids(scene) -> set:
     ids = set()
     for view in scene.views.values():
         for v in view.scene.children:
-            if isinstance(v, (SheetVisual, PointsVisual, HalfPlaneVisual, SurfaceVisual)):
+            # (only what is drawn: the anatomy's visuals stay hidden, and never uploaded, outside it)
+            if isinstance(v, (SheetVisual, PointsVisual, HalfPlaneVisual, SurfaceVisual)) and v.visible:
                 for value in v.shared_program._set_items.values():  # what the visual gave its program
                     if hasattr(value, "id") and type(value).__name__ in GlirLog.BUFFERS:
                         ids.add(value.id)

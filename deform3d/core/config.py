@@ -106,7 +106,8 @@ class RenderConfig:
     ``mesh`` is the sheet's vertices per side (None: 256 for a still, 128 for video frames, which look
     the same in motion at under half the cost on a software rasterizer; a window shows 256 at rest
     and 128 while it moves). Camera angles are in degrees; ``distance`` None fits
-    the lift's box in view.
+    the lift's box in view. ``stage`` (0..7, fractions move between stages): the lift panel shows
+    the forward pass at that stage, the anatomy (core.geometry.STAGES); None: the lift itself.
     """
 
     size: tuple[int, int] = (1280, 720)
@@ -124,6 +125,7 @@ class RenderConfig:
     surface: bool = True
     legend: bool = True
     framing: str = "follow"
+    stage: float | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "size", check_size(self.size))
@@ -136,6 +138,10 @@ class RenderConfig:
             raise ConfigError("panels", "curve is a strip under the other panels: name at least one of lift, plane, input too")
         object.__setattr__(self, "panels", panels)
         _choice("framing", self.framing, FRAMINGS)
+        if self.stage is not None:
+            check_stage(self.stage)
+            if "lift" not in panels:
+                raise ConfigError("stage", "is shown in the lift panel; add lift to the panels (e.g. --panels lift,plane)")
         _choice("theme", self.theme, THEMES)
         for name in ("azimuth", "elevation"):
             v = getattr(self, name)
@@ -182,6 +188,17 @@ MAX_FPS = 240
 # for the thin grid lines and text of our frames; 30 is VP9's usual choice for HD (its scale is 0..63).
 CRF_DEFAULT = {"mp4": 18, "webm": 30}
 CRF_MAX = {"mp4": 51, "webm": 63}
+
+
+LAST_STAGE = 7  # the anatomy's stages 0..7 (core.geometry.STAGES; numpy is not imported here)
+
+
+def check_stage(stage, name: str = "stage") -> float:
+    """The anatomy's stage as a float in [0, 7], or ConfigError naming the range."""
+    if isinstance(stage, bool) or not isinstance(stage, (int, float)) or not math.isfinite(stage) \
+            or not 0 <= stage <= LAST_STAGE:
+        raise ConfigError(name, f"must be a number from 0 (the input plane) to {LAST_STAGE} (the cut by the line), got {stage!r}")
+    return float(stage)
 
 
 def check_size(size, name: str = "size") -> tuple[int, int]:

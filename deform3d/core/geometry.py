@@ -491,3 +491,89 @@ def input_mesh(n: int, lo, hi) -> tuple[np.ndarray, np.ndarray]:
         [np.stack([a, a + 1, a + n + 1], axis=1), np.stack([a, a + n + 1, a + n], axis=1)]
     ).astype(np.uint32)
     return verts, faces
+
+
+# ---------------------------------------------------------------- anatomy: the forward pass in stages
+
+#: The stages of the forward pass, 0..7, as the anatomy shows them (docs/design.md, "Anatomy"):
+#: what stage i is, and (for i >= 1) the move from stage i - 1 that made it; "{act}" is the
+#: activation's name. Stages 0..3 live in the lift's 3-D view, 4..7 in the plane z = 0 of it.
+STAGES = (
+    ("x, the input plane", None),
+    ("W1 x", "stretch and rotate by W1"),
+    ("W1 x + b1", "shift by b1"),
+    ("h1 = {act}(W1 x + b1)", "bend by {act}"),
+    ("W2 h1", "collapse to 2-D by W2"),
+    ("W2 h1 + b2", "shift by b2"),
+    ("h2 = {act}(W2 h1 + b2)", "bend by {act}"),
+    ("h2 split by the decision line", "cut by the line w3 . h2 + b3 = 0"),
+)
+LAST_STAGE = len(STAGES) - 1  # 7
+LIFT_STAGE = 3  # h1: the stage today's lift panel shows
+PLANE_STAGE = 6  # h2: the stage the plane panel shows
+
+
+def check_stage(s) -> float:
+    """s as a float in [0, LAST_STAGE], or ValueError naming the range."""
+    if isinstance(s, bool) or not isinstance(s, (int, float, np.integer, np.floating)) or not np.isfinite(s) \
+            or not 0 <= s <= LAST_STAGE:
+        raise ValueError(f"stage must be a number from 0 to {LAST_STAGE}, got {s!r}")
+    return float(s)
+
+
+def stage_name(s: float, activation: str = "tanh") -> tuple[str, str]:
+    """(what the picture shows at stage s, the move under way or just made) in words.
+
+    At a whole s = i the move is the one that made stage i ("" at 0); at a fraction it is the move
+    from floor(s) to the next stage.
+    """
+    s = check_stage(s)
+    i = int(np.floor(s))
+    moving = s > i
+    state = STAGES[min(i + 1, LAST_STAGE) if moving else i][0]
+    move = STAGES[i + 1][1] if moving else (STAGES[i][1] or "")
+    return state.format(act=activation), move.format(act=activation)
+
+
+def stage_positions(w: Weights, X: np.ndarray, projection: Projection, activation: str = "tanh") -> np.ndarray:
+    """Every stage's position of points X (n, 2) in the lift's 3-D view: (8, n, 3) float64.
+
+    The embedding (the same in shaders/anatomy.glsl):
+
+    - stage 0, the input: x laid flat in the view's first two axes, through the image of R^k's
+      origin, ``projection(0) + (x1, x2, 0)``. For k = 2 and 3 (projection: [I; 0] and I, centre 0)
+      that is x embedded as (x1, x2, 0, ...) in R^k; for k = 4 the square lies flat in the PCA
+      view's (PC1, PC2) plane, so the move to W1 x is W1 seen through the projection, with no
+      shift of its own.
+    - stages 1..3 (W1 x, W1 x + b1, h1) are points of R^k through the run's fixed projection
+      (stage 3 is exactly what the lift panel draws).
+    - stages 4..6 (W2 h1, W2 h1 + b2, h2) are points of R^2, shown in the view's plane z = 0
+      (x, y as in the plane panel): the move 3 -> 4 collapses the sheet onto that plane.
+    - stage 7 (the cut) keeps stage 6's positions: the decision line is drawn, nothing moves.
+    """
+    w = w.astype(np.float64)
+    X = np.asarray(X, np.float64)
+    flat = lambda u: np.column_stack([u, np.zeros(len(u))])  # noqa: E731  R^2 -> the plane z = 0
+    a = X @ w.W1.T
+    z1 = a + w.b1
+    h1 = act(activation, z1)
+    u = h1 @ w.W2.T
+    z2 = u + w.b2
+    h2 = act(activation, z2)
+    origin = projection(np.zeros((1, w.hidden)))
+    return np.stack([origin + flat(X), projection(a), projection(z1), projection(h1),
+                     flat(u), flat(z2), flat(h2), flat(h2)])
+
+
+def stage_points(w: Weights, X: np.ndarray, s: float, projection: Projection, activation: str = "tanh") -> np.ndarray:
+    """Positions (n, 3) float64 in the lift's 3-D view of points X (n, 2) at stage s in [0, 7].
+
+    Linear in position between consecutive stages (``stage_positions``): from stage i to i + 1,
+    (1 - a) P_i + a P_{i+1} with a = s - i. For the activation moves (2 -> 3, 5 -> 6) that is
+    (1 - a) t + a act(t) of the pre-activation t, seen through the view.
+    """
+    s = check_stage(s)
+    P = stage_positions(w, X, projection, activation)
+    i = min(int(np.floor(s)), LAST_STAGE - 1)
+    a = s - i
+    return (1.0 - a) * P[i] + a * P[i + 1]

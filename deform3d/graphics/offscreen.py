@@ -146,11 +146,14 @@ class Renderer:
         self.scene = gl_call(Scene, run, config, scale=self.ssaa, app=app)
 
     def frame(self, step: float | None = None, azimuth: float | None = None, elevation: float | None = None,
-              distance: float | None = None) -> np.ndarray:
-        image = gl_call(self._draw, step, azimuth, elevation, distance)
+              distance: float | None = None, stage: float | None = None) -> np.ndarray:
+        """``stage`` (0..7): show the anatomy at that stage from now on (Scene.set_stage); None: leave it."""
+        image = gl_call(self._draw, step, azimuth, elevation, distance, stage)
         return downsample(image, self.ssaa)  # numpy only: no need to hold the GL thread for it
 
-    def _draw(self, step, azimuth, elevation, distance) -> np.ndarray:
+    def _draw(self, step, azimuth, elevation, distance, stage=None) -> np.ndarray:
+        if stage is not None:
+            self.scene.set_stage(stage)
         if step is not None:
             self.scene.set_step(step)
         if azimuth is not None or elevation is not None or distance is not None:

@@ -17,7 +17,8 @@ from vispy import scene
 
 from ..core.config import RenderConfig
 from ..core.framing import RunGeometry
-from ..core.geometry import ACTIVATION_RANGE, forward, input_mesh, surface_presence
+from ..core.geometry import (ACTIVATION_RANGE, LAST_STAGE, LIFT_STAGE, PLANE_STAGE, check_stage, forward, input_mesh,
+                              stage_name, stage_positions, surface_presence)
 from ..core.trajectory import Trajectory
 from .layout import fit_text, font_points, layout, text_width, ticks
 from .visuals import HalfPlane, Outline, Points, Sheet, Surface, network_uniforms, surface_uniforms
@@ -121,10 +122,16 @@ class Scene:
         self.step = None
         self._distance = config.distance
         self._lift_points = None  # what the lift's camera frames: the sheet's sample (follow) or the box's corners
+        self.stage = None  # the anatomy's stage s in [0, 7] shown in the lift panel (None: the lift itself)
+        self._flat = False  # the lift's sheet is drawn as the plane's (the anatomy's 2-D stages)
+        self._angles = (config.azimuth, config.elevation)  # the camera's angles as asked (the anatomy turns them)
+        self._weights = None
         self._build()
         self._apply_options()
         self.set_camera(config.azimuth, config.elevation, config.distance)
         self.set_step(run.num_steps)
+        if config.stage is not None:
+            self.set_stage(config.stage)
         self.canvas.events.resize.connect(lambda event: self._relayout())
 
     # ------------------------------------------------------------ building
@@ -178,6 +185,8 @@ class Scene:
         for text in self._axis_texts:  # ticks and axis names: only where there is room for titles
             text.font_size = font_points(lay.cap * s * 0.9)
             text.visible = bool(lay.titles)
+        if self.stage is not None:
+            self._stage_visibility()
         if self.step is not None:
             self._update_hud(force=True)
             self._fit_lift()
@@ -185,6 +194,8 @@ class Scene:
     def _titles(self, panel: str) -> list[str]:
         """A panel's title, most detailed first (the layout keeps the longest that fits)."""
         k = self.geo.k
+        if panel == "lift" and self.stage is not None:
+            return self._stage_titles()
         if panel == "lift":
             if k == 4:
                 share = f"{100 * self.geo.projection.explained:.0f}%"
@@ -285,14 +296,28 @@ class Scene:
 
     def _build_lift(self, view):
         lo, hi = self.geo.lift_box
+        # The anatomy's class half-planes for the cut (hidden unless shown), under the sheet as in the plane.
+        self._stage_fill = HalfPlane(*self.geo.plane_range, parent=view.scene)
+        self._stage_fill.set_uniforms(line=(0, 0, 0, 0))
         self.lift_sheet = self._sheet(view, "lift")
+        # The anatomy's own (hidden unless a stage is shown, so never compiled otherwise): the decision
+        # line in the plane z = 0 for the cut, and the sheet's edge for the flattened 2-D stages.
+        # Made here, after the sheet and before the points, for the plane panel's drawing order.
+        lo2, hi2 = self.geo.plane_range
+        self._stage_line = HalfPlane(lo2, hi2, parent=view.scene)
+        self._stage_line.set_uniforms(class0=(0, 0, 0, 0), class1=(0, 0, 0, 0), line=(0, 0, 0, 0))
+        self._stage_outline = Outline(self.geo.lo, self.geo.hi, space="lift", width=2.0 * self.line_px, parent=view.scene)
+        self._stage_outline.set_uniforms(color=self.theme.outline)
+        for v in (self._stage_fill, self._stage_line, self._stage_outline):
+            v.visible = False
+            self._network_visuals.append(v)
         if self.geo.k == 3 and np.isfinite(ACTIVATION_RANGE[self.geo.activation][1]):
             self._surface = Surface(parent=view.scene)
             self._surface.set_uniforms(color=self.theme.surface)
             self._network_visuals.append(self._surface)
         self._points(view, "lift")
-        scene.visuals.Line(_box_edges(lo, hi), connect="segments", color=self.theme.box, width=1.0 * self.line_px,
-                           parent=view.scene)
+        self._lift_box = scene.visuals.Line(_box_edges(lo, hi), connect="segments", color=self.theme.box,
+                                            width=1.0 * self.line_px, parent=view.scene)
         # Axis names at the middle of three edges of the box, ticks of the activation's range on one.
         span = hi - lo
         off = 0.12 * float(span.max())
@@ -416,7 +441,7 @@ class Scene:
             a = t.fill if c.tint else 0.0
             self._fill.set_uniforms(class0=(*t.class0[:3], a), class1=(*t.class1[:3], a))
         if self._surface is not None:
-            self._surface.visible = c.surface and self._surface_exists
+            self._surface.visible = c.surface and self._surface_exists and self._lift_share() > 0
 
     def set_step(self, t: float) -> None:
         """Show the network at fractional step t (weights interpolated between recorded steps)."""
@@ -438,14 +463,17 @@ class Scene:
             if su is not None:
                 presence = surface_presence(w, sheet.h1, self.geo.activation)
             self._surface_exists = presence > 0.01
-            self._surface.visible = self._surface_exists and self.config.surface
+            self._surface.visible = self._surface_exists and self.config.surface and self._lift_share() > 0
             if self._surface_exists:
                 color = self.theme.surface
-                self._surface.set_uniforms(**su, color=(*color[:3], color[3] * presence))
+                self._surface.set_uniforms(**su, color=(*color[:3], color[3] * presence * self._lift_share()))
         if self._curve is not None:
             e = t / self.run.steps_per_epoch
             self._cursor.set_data(np.array([[e, -0.02], [e, 1.02]], np.float32))
+        self._weights = w
         self._frame_views(sheet if follow else None)
+        if self.stage is not None:
+            self._frame_stage()
         self._update_hud()
 
     def _update_hud(self, force: bool = False) -> None:
@@ -475,7 +503,8 @@ class Scene:
             self._lift_points = self.geo.projection(f.h1)
         else:
             self._lift_points = self.geo.box_corners()
-        self._fit_lift()
+        if self.stage is None:  # (the anatomy frames its stage itself: _frame_stage)
+            self._fit_lift()
         view = self.views.get("plane")
         if view is not None:
             lo, hi = self.geo.plane_range
@@ -554,10 +583,15 @@ class Scene:
         cam = view.camera
         if self.geo.k == 2:
             azimuth, elevation = 0.0, 90.0
-        if azimuth is not None:
-            cam.azimuth = azimuth
-        if elevation is not None:
-            cam.elevation = elevation
+        if self.stage is None:
+            if azimuth is not None:
+                cam.azimuth = azimuth
+            if elevation is not None:
+                cam.elevation = elevation
+            self._angles = (cam.azimuth, cam.elevation)
+        else:  # the anatomy turns the camera from these angles (see _turn_for_stage)
+            self._angles = (self._angles[0] if azimuth is None else azimuth, self._angles[1] if elevation is None else elevation)
+            self._turn_for_stage()
         self._distance = distance  # None: VisPy derives it from the field of view and scale_factor
         self._fit_lift()
         # A headlight from above the camera: its direction in lift coordinates, for the shading.
@@ -565,7 +599,7 @@ class Scene:
         light = (math.sin(az) * math.cos(el), -math.cos(az) * math.cos(el), math.sin(el))
         for v in (self.lift_sheet, self._surface):
             if v is not None:
-                v.set_uniforms(light=light)
+                v.set_uniforms(light=(0, 0, 0) if self._flat and v is self.lift_sheet else light)
 
     def pixels(self, panel: str, positions: np.ndarray) -> np.ndarray:
         """Canvas pixel coordinates (x right, y down; in the scaled canvas) of panel positions (n, 3)."""
@@ -576,3 +610,165 @@ class Scene:
             p = np.column_stack([p, np.zeros(len(p))])
         mapped = tr.map(p)
         return mapped[:, :2] / mapped[:, 3:4] * self.canvas.pixel_scale
+
+    # ------------------------------------------------------------ the anatomy: the forward pass in stages
+
+    def set_stage(self, s: float | None) -> None:
+        """Show the network's forward pass at stage s in [0, 7] in the lift panel (None: the lift).
+
+        The stages (geometry.STAGES, docs/design.md "Anatomy"): the input plane, W1 x, + b1, act
+        (= h1, exactly the lift), W2 h1, + b2, act (= h2, the plane panel's sheet), the cut by the
+        decision line; fractions move linearly between them. The GPU places the sheet, the points and
+        the outline (anatomy.glsl, one uniform); the lift's box, axes and decision surface belong to
+        h1 and show only near stage 3; the camera frames each stage (_frame_stage) and turns to look
+        down on the plane for the 2-D stages. Uniforms and visibility only: nothing is uploaded.
+        """
+        if "lift" not in self.views:
+            raise ValueError("the anatomy is shown in the lift panel; include it in panels")
+        was = self.stage
+        s = None if s is None else check_stage(s)
+        if was is None and s is not None:
+            cam = self.views["lift"].camera
+            self._angles = (cam.azimuth, cam.elevation)  # turned from where the camera is now
+        self.stage = s
+        value = -1.0 if s is None else s
+        for v in (self.lift_sheet, self._stage_outline, *self._lift_points_visuals()):
+            v.set_uniforms(stage=value)
+        self._turn_for_stage()
+        self._stage_visibility()
+        self._update_lift_title()
+        if self.step is not None:
+            self.set_step(self.step)
+
+    def _lift_points_visuals(self) -> list:
+        from .visuals import PointsVisual
+
+        return [v for v in self.views["lift"].scene.children if isinstance(v, PointsVisual)]
+
+    def _lift_share(self) -> float:
+        """How much of the decision surface (a thing of h1) shows: 1 at stage 3 and without a
+        stage, fading to 0 half a stage away."""
+        if self.stage is None:
+            return 1.0
+        return float(np.clip(1.0 - 2.0 * abs(self.stage - LIFT_STAGE), 0.0, 1.0))
+
+    def _box_share(self) -> float:
+        """How much of the lift's box shows: through the 3-D stages (the activation's box is
+        the scale the stretch by W1 and the shift by b1 are seen against), fading out in the collapse."""
+        if self.stage is None:
+            return 1.0
+        return float(np.clip(1.0 - 2.0 * (self.stage - LIFT_STAGE), 0.0, 1.0))
+
+    def _stage_visibility(self) -> None:
+        if "lift" not in self.views:
+            return
+        t, share = self.theme, self._box_share()
+        self._lift_box.visible = share > 0
+        self._lift_box.set_data(color=(*t.box[:3], t.box[3] * share))
+        lift_scene = self.views["lift"].scene
+        # The axes' names and ticks are h1's (h1_1, ...): only near stage 3, where the sheet is h1.
+        names = self._lift_share()
+        for text in self._axis_texts:
+            if text.parent is lift_scene:
+                text.visible = bool(self.layout and self.layout.titles) and names > 0
+                text.color = (*t.muted[:3], t.muted[3] * names)
+        if self._surface is not None:
+            self._surface.visible = self._surface_exists and self.config.surface and self._lift_share() > 0
+        s = self.stage
+        # From halfway through the collapse (3.5) the sheet is drawn as the plane panel draws it:
+        # translucent, its overlaps capped, unlit and without depth (a sheet folded over itself at
+        # nearly one depth z-fights into speckle, the worse as the turning camera's perspective
+        # flattens and its depth precision goes). Before, as the lift: opaque, lit, with depth.
+        flat = s is not None and s >= LIFT_STAGE + 0.5
+        if flat != self._flat:
+            self._flat = flat
+            sheet, front, back = self.lift_sheet, t.front, t.back
+            if flat:
+                sheet.set_blend("capped-dark" if self.config.theme == "dark" else "capped-light", depth_test=False)
+                # (one colour on both sides, as in the plane panel: which side is up is the lift's story)
+                sheet.set_uniforms(front=(*front[:3], 0.55), back=(*front[:3], 0.55), light=(0, 0, 0))
+            else:
+                sheet.set_blend("over", depth_test=True)
+                sheet.set_uniforms(front=front, back=back)
+                self.set_camera()  # the light again
+            # The points too: at one depth, the depth test let the first of two overlapping sprites
+            # clip the next (the plane draws them over each other, in their fixed order).
+            for pts in self._lift_points_visuals():
+                pts.set_gl_state("translucent", depth_test=not flat, cull_face=False)
+                pts.update()
+        # The sheet's edge once it is flat (from the collapse on), where a saturated sheet has no area.
+        edge = 0.0 if s is None else float(np.clip(s - LIFT_STAGE, 0.0, 1.0))
+        self._stage_outline.visible = edge > 0
+        self._stage_outline.set_uniforms(color=(*t.outline[:3], t.outline[3] * edge))
+        # The cut: the decision line grows in over the last stage.
+        cut = 0.0 if s is None else float(np.clip(s - PLANE_STAGE, 0.0, 1.0))
+        self._stage_line.visible = cut > 0
+        self._stage_line.set_uniforms(line=(*t.boundary[:3], 2.6 * self.line_px * cut))
+        # The class half-planes come in with it. The sheet's own z3 = 0 curve, which shows through the
+        # earlier stages where the cut will fall, fades out in the last bend (5 -> 6): at stage 6 the
+        # sheet is drawn as the plane panel draws it, which has no such curve (there the line is drawn
+        # once; every squashed sliver drawing it too piled into shards).
+        self._stage_fill.visible = cut > 0 and self.config.tint
+        a = t.fill * cut
+        self._stage_fill.set_uniforms(class0=(*t.class0[:3], a), class1=(*t.class1[:3], a))
+        curve = 1.0 if s is None else float(np.clip(PLANE_STAGE - s, 0.0, 1.0))
+        self.lift_sheet.set_uniforms(contour=(*t.boundary[:3], 2.2 * self.line_px * curve))
+
+    def _turn_for_stage(self) -> None:
+        """The lift camera's angles for the stage: the asked ones through stage 3, then (during the
+        collapse 3 -> 4) turned smoothly to look straight down on the plane, x right and y up, with
+        the perspective flattened, as the plane panel shows it; the 2-D stages are seen from there."""
+        cam = self.views["lift"].camera
+        az, el = self._angles
+        if self.geo.k == 2:
+            az, el = 0.0, 90.0
+        if self.stage is None:
+            cam.azimuth, cam.elevation = az, el
+            cam.fov = 0.0 if self.geo.k == 2 else 30.0
+            return
+        a = float(np.clip(self.stage - LIFT_STAGE, 0.0, 1.0))
+        a = a * a * (3.0 - 2.0 * a)
+        down = 360.0 * round(az / 360.0)  # azimuth 0 the short way round from wherever an orbit is
+        cam.azimuth = (1 - a) * az + a * down
+        cam.elevation = (1 - a) * el + a * 90.0
+        cam.fov = 0.0 if self.geo.k == 2 else 30.0 * (1 - a)
+
+    def _frame_stage(self) -> None:
+        """Frame the lift camera on the stage (replaces the follow framing's points).
+
+        The stages' extents differ a lot (W1 x can be many times the activation's box), and a camera
+        that zoomed with the sheet would hide the stretch it exists to show. Between stages i and
+        i + 1 (a = s - i) it frames the sheet's sample moved a fraction min(2a, 1) of the way and
+        max(2a - 1, 0) of the way: at a = 0 exactly stage i, at a = 1/2 both stages (the move shows
+        against a still frame), at a = 1 stage i + 1; continuous in s, and every point of the moving
+        sheet lies between its two framed copies, so the sheet never leaves the view. At s = 3 it
+        frames what the lift's own follow framing does: the picture is today's lift.
+        """
+        P = stage_positions(self._weights, self.geo.sheet_sample, self.geo.projection, self.geo.activation)
+        i = min(int(np.floor(self.stage)), LAST_STAGE - 1)
+        a = self.stage - i
+        ahead, behind = min(2 * a, 1.0), max(2 * a - 1, 0.0)
+        self._lift_points = np.vstack([P[i] + ahead * (P[i + 1] - P[i]), P[i] + behind * (P[i + 1] - P[i])])
+        self._fit_lift()
+
+    def _stage_titles(self) -> list[str]:
+        """The lift panel's title at the stage, in words, most detailed first."""
+        s = self.stage
+        state, move = stage_name(s, self.geo.activation)
+        i = int(np.floor(s))
+        if s > i:
+            return [f"stage {i} -> {i + 1} of {LAST_STAGE}: {move} -> {state}", f"{i} -> {i + 1}: {move}", move]
+        if i == 0:
+            return [f"stage 0 of {LAST_STAGE}: {state}, before the network", f"0: {state}", "input x"]
+        return [f"stage {i} of {LAST_STAGE}: {move} -> {state}", f"{i}: {move}", move]
+
+    def _update_lift_title(self) -> None:
+        lay = self.layout
+        if lay is None or "lift" not in lay.titles:
+            return
+        title = self._texts["title:lift"]
+        tw = lay.titles["lift"][2] * self.scale
+        text = fit_text(self._titles("lift"), lay.cap * self.scale, tw)
+        if text != title.text:  # new glyphs only when the words change
+            title.text = text
+

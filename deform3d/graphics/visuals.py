@@ -88,6 +88,10 @@ class _ShaderVisual(Visual):
         Visual.__init__(self, vcode=glsl.load(vert), fcode=glsl.load(frag))
         self._draw_mode = mode
         self._index_buffer = None
+        if "u_stage" in glsl.load(vert):
+            # anatomy.glsl: no stage (the panel's own placement) until a scene asks for one; an
+            # unset uniform would read 0, the input stage.
+            self.shared_program["u_stage"] = -1.0
 
     def set_uniforms(self, **values) -> None:
         """Set uniforms by name (``u_`` prefix added if missing) and request a redraw."""
@@ -128,11 +132,16 @@ class SheetVisual(_ShaderVisual):
         self.shared_program["a_x"] = gloo.VertexBuffer(np.ascontiguousarray(vertices, np.float32))
         self._index_buffer = gloo.IndexBuffer(np.ascontiguousarray(faces, np.uint32))
         self.shared_program["u_space"] = SPACES[space]
+        self._bounds = None
+        self.set_blend(blend, depth_test=space == "lift")
+
+    def set_blend(self, blend: str, depth_test: bool) -> None:
+        """How the sheet is blended (BLEND's modes): GL state and one uniform, no upload. The
+        anatomy switches the lift's sheet to the plane's blend once it lies flat in the plane."""
         func, equation, capped = self.BLEND[blend]
         self.shared_program["u_capped"] = capped
-        self._bounds = None
-        self.set_gl_state(depth_test=space == "lift", blend=True, blend_func=func, blend_equation=equation,
-                          cull_face=False)
+        self.set_gl_state(depth_test=depth_test, blend=True, blend_func=func, blend_equation=equation, cull_face=False)
+        self.update()
 
     def set_mesh(self, vertices: gloo.VertexBuffer, faces: gloo.IndexBuffer) -> None:
         """Draw another mesh of the input square, given as uploaded buffers (input coordinates and

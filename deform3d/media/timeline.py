@@ -97,13 +97,15 @@ CHANGE_FLOOR, CHANGE_CAP = 0.2, 40.0
 class FrameState:
     """What one frame shows: fractional training step in [0, num_steps], camera in degrees.
 
-    ``distance`` is None when the camera leaves it to the scene's own framing.
+    ``distance`` is None when the camera leaves it to the scene's own framing. ``stage``: the
+    anatomy's stage in [0, 7] (media.anatomy), None in a video of training.
     """
 
     step: float
     azimuth: float
     elevation: float
     distance: float | None
+    stage: float | None = None
 
 
 def pace(alpha, how: str = "ease", clock=None) -> np.ndarray:

@@ -96,6 +96,7 @@ class Window(QtWidgets.QMainWindow):
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(0)
         self._layout.addWidget(self._control_bar())
+        self._layout.addWidget(self._stage_control())
         self.setCentralWidget(central)
         self._build_playground()
         bar = self.statusBar()
@@ -134,6 +135,7 @@ class Window(QtWidgets.QMainWindow):
             "Home": lambda: self.seek(0), "End": lambda: self.seek(math.inf),
             "R": self.reset_camera, "S": self.screenshot, "V": self.toggle_recording,
             "Ctrl+Q": self.close,
+            **self._stage_keys(),
         }
         for key, action in keys.items():
             QtGui.QShortcut(QtGui.QKeySequence(key), self, activated=action)
@@ -538,7 +540,7 @@ class Window(QtWidgets.QMainWindow):
             "rects": {name: [float(v) for v in (*view.camera.rect.pos, *view.camera.rect.size)]
                       for name, view in scene.views.items() if name != "lift"},
             "frames": self._frames, "fps": self._fps, "stall_max_ms": self._stall_ms,
-            "full_detail": scene.full_detail,
+            "full_detail": scene.full_detail, "stage": scene.stage,
             "options": {name: getattr(self.config, name) for name, _, _ in OPTIONS},
             "screenshots": self.screenshots, "videos": self.videos,
             "recording": str(self._video.path) if self._video else None,
@@ -551,6 +553,57 @@ class Window(QtWidgets.QMainWindow):
                            for p in [widget.mapToGlobal(widget.rect().center())]} if self.playground.isVisible() else None,
             "window": int(self.winId()),
         }
+
+    # ------------------------------------------------------------ the anatomy: a stage slider (issue 12)
+
+    def _stage_control(self) -> QtWidgets.QWidget:
+        """A row of its own: an "anatomy" check box, the stage slider (0..7 in hundredths) and the
+        stage in words. The lift panel then shows the forward pass at that stage (Scene.set_stage);
+        the stage lives in the config, so a run opened later opens at it too."""
+        row = QtWidgets.QWidget()
+        lay = QtWidgets.QHBoxLayout(row)
+        lay.setContentsMargins(8, 0, 8, 4)
+        on = self.config.stage is not None
+        self.stage_box = QtWidgets.QCheckBox("anatomy", checked=on, toolTip="the forward pass in stages (a)")
+        self.stage_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal, minimum=0, maximum=700,
+                                              value=round(100 * (self.config.stage or 0.0)), enabled=on,
+                                              toolTip="stage: 0 input, 3 the lift h1, 6 the plane h2, 7 the cut ([ and ])")
+        self.stage_label = QtWidgets.QLabel("")
+        for w in (self.stage_box, self.stage_slider):
+            w.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # keys stay with the window's shortcuts
+        lay.addWidget(self.stage_box)
+        lay.addWidget(self.stage_slider, 1)
+        lay.addWidget(self.stage_label)
+        self.stage_box.toggled.connect(lambda on: self.set_stage(self.stage_slider.value() / 100 if on else None))
+        self.stage_slider.valueChanged.connect(lambda v: self.set_stage(v / 100))
+        if "lift" not in self.config.panels:
+            row.setEnabled(False)
+        return row
+
+    def _stage_keys(self) -> dict:
+        """a: the anatomy on or off; [ and ]: to the previous or next whole stage."""
+        def step(n: int) -> None:
+            s = self.config.stage if self.config.stage is not None else 0.0
+            self.set_stage(min(max(math.floor(s + 1e-9) + n if n > 0 else math.ceil(s - 1e-9) + n, 0), 7))
+
+        return {"A": lambda: self.stage_box.setChecked(not self.stage_box.isChecked()),
+                "]": lambda: step(1), "[": lambda: step(-1)}
+
+    def set_stage(self, s: float | None) -> None:
+        """Show the anatomy at stage ``s`` (0..7), or the lift itself (None)."""
+        if "lift" not in self.config.panels:
+            return
+        self.config = dataclasses.replace(self.config, stage=s)
+        for w, value in ((self.stage_box, s is not None), (self.stage_slider, round(100 * (s or 0.0)))):
+            w.blockSignals(True)
+            w.setChecked(value) if w is self.stage_box else w.setValue(value)
+            w.blockSignals(False)
+        self.stage_slider.setEnabled(s is not None)
+        self.stage_label.setText("" if s is None else f"stage {s:4.2f}")
+        if self.scene is not None:
+            self.scene.set_stage(s)
+            self.scene.canvas.update()
+        self._state_changed()
 
     def _state_changed(self) -> None:
         if self.state_path is None or self._state_dirty:

@@ -93,8 +93,8 @@ class _Single:
         self.r = r
         self.scene = r.scene
 
-    def frame(self, steps, azimuth=None, elevation=None, distance=None) -> np.ndarray:
-        return self.r.frame(steps[0], azimuth, elevation, distance)
+    def frame(self, steps, azimuth=None, elevation=None, distance=None, stage=None) -> np.ndarray:
+        return self.r.frame(steps[0], azimuth, elevation, distance, stage=stage)
 
     def close(self) -> None:
         self.r.close()
@@ -116,7 +116,10 @@ def frames(runs, timeline: Timeline, view: RenderConfig, renderer_=None) -> Iter
     try:
         for f in states(runs, timeline):
             s = f.state
-            image = r.frame(f.steps, s.azimuth, s.elevation, s.distance)
+            if s.stage is None:
+                image = r.frame(f.steps, s.azimuth, s.elevation, s.distance)
+            else:  # the anatomy (one run): the stage of the forward pass, at one step
+                image = r.frame(f.steps, s.azimuth, s.elevation, s.distance, stage=s.stage)
             yield dataclasses.replace(f, image=image)
     finally:
         if own:
@@ -143,13 +146,18 @@ def timecode_rows(runs, frames_) -> Iterator[dict]:
                    "elevation": f"{s.elevation:.6f}", "distance": "" if s.distance is None else f"{s.distance:.6f}"}
             if not single:
                 row["cell"] = cell
+            if s.stage is not None:  # the anatomy: which stage of the forward pass the frame shows
+                row["stage"] = f"{s.stage:.6f}"
             yield row
 
 
 def write_timecodes(runs, frames_, path) -> Path:
     """Write the time codes of ``frames_`` (Frames, pictures or not) to ``path`` as CSV, atomically."""
     _, single = _as_list(runs)
+    frames_ = list(frames_)
     columns = TIMECODE_COLUMNS if single else ("frame", "cell") + TIMECODE_COLUMNS[1:]
+    if any(f.state.stage is not None for f in frames_):
+        columns = columns + ("stage",)
     with atomic_path(path, suffix=".csv") as tmp:
         with open(tmp, "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=columns)
@@ -207,6 +215,17 @@ def steer(timeline: Timeline, run, view: RenderConfig) -> None:
         timeline.camera = Steered(timeline.camera, times, da, de)
 
 
+def _check_anatomy(options: dict) -> None:
+    """Options that make no sense in an anatomy video: one clear line (UsageError) for the first."""
+    if options.get("pace", RecordConfig.pace) != RecordConfig.pace:
+        raise UsageError("--pace paces training steps; an --anatomy video shows one step's stages (drop --pace)")
+    if options.get("camera") is not None:
+        raise UsageError("--camera keyframes cannot drive an --anatomy video: its camera turns to look down on the "
+                         "plane for the 2-D stages (drop --camera; --orbit turns it through the 3-D stages)")
+    if options.get("stage") is not None:
+        raise UsageError("--stage shows one stage; an --anatomy video runs through all of them (drop one)")
+
+
 @dataclass(frozen=True)
 class VideoPlan:
     """Everything a recording needs, checked before any work: ``VideoPlan.make(out, **options)``.
@@ -222,19 +241,37 @@ class VideoPlan:
     camera: object
     out: Path
     timecodes: Path | None = None
+    anatomy: tuple | None = None  # (step, epoch, at) of an anatomy video (None: a video of training)
 
     @classmethod
-    def make(cls, out, timecodes=None, **options) -> "VideoPlan":
+    def make(cls, out, timecodes=None, anatomy: bool = False, step=None, epoch=None, at=None, **options) -> "VideoPlan":
         """Check every option (RecordConfig's and RenderConfig's fields, by name), the camera file,
-        the target and the time codes path; raise ConfigError or UsageError before any work."""
+        the target and the time codes path; raise ConfigError or UsageError before any work.
+
+        ``anatomy``: a video of the forward pass in stages (media.anatomy) at the moment ``step``,
+        ``epoch`` or ``at`` picks (default: the end); its camera turns by itself, so a keyframe
+        file, a pacing of training or a fixed stage make no sense with it and are refused. Shown in
+        the lift panel alone unless other panels are asked for.
+        """
         from ..media.recorder import check_target
 
+        given = [n for n, v in (("step", step), ("epoch", epoch), ("at", at)) if v is not None]
+        if len(given) > 1:
+            raise UsageError(f"give only one of --step, --epoch, --at (got {', '.join('--' + n for n in given)})")
+        if anatomy:
+            _check_anatomy(options)
+            if tuple(options.get("panels", RenderConfig.panels)) == RenderConfig.panels:
+                options = {**options, "panels": ("lift",)}
+        elif (step, epoch, at) != (None, None, None):
+            raise UsageError("--step, --epoch and --at pick the moment of an --anatomy video; "
+                             "a video of training shows every step (add --anatomy, or drop them)")
         rec_opts, view_opts = split_options(options, RecordConfig, RenderConfig)
         rec = RecordConfig(**rec_opts)
         view = RenderConfig(size=(rec.width, rec.height), **view_opts)
         camera = camera_from_config(rec, view)
         check_target(out, (rec.width, rec.height), rec.frame_rate, rec.crf)
-        return cls(rec, view, camera, Path(os.fspath(out)), _check_timecodes(timecodes))
+        moment = (step, epoch, at) if anatomy else None
+        return cls(rec, view, camera, Path(os.fspath(out)), _check_timecodes(timecodes), moment)
 
     def to(self, out, timecodes=None) -> "VideoPlan":
         """The same plan for another target (checked); time codes None unless given."""
@@ -246,7 +283,15 @@ class VideoPlan:
 
     def timeline(self, runs) -> Timeline:
         """The timeline of ``runs`` (one Trajectory or a list), its pacing measured on them; for one
-        run in follow framing, its orbit turned away from edge-on views of the sheet (``steer``)."""
+        run in follow framing, its orbit turned away from edge-on views of the sheet (``steer``); an
+        anatomy plan's: the stages at its moment (one run)."""
+        if self.anatomy is not None:
+            from ..media.anatomy import AnatomyTimeline
+
+            if isinstance(runs, (list, tuple)):
+                raise UsageError("--anatomy shows one run's forward pass; give one run")
+            step = runs.resolve_step(*self.anatomy)
+            return AnatomyTimeline.from_config(step, self.record_config, self.camera)
         timeline = Timeline.for_runs(runs, self.record_config, self.camera, self.view)
         if not isinstance(runs, (list, tuple)):
             steer(timeline, runs, self.view)
