@@ -151,10 +151,7 @@ class Renderer:
         return downsample(image, self.ssaa)  # numpy only: no need to hold the GL thread for it
 
     def _draw(self, step, azimuth, elevation, distance) -> np.ndarray:
-        if step is not None:
-            self.scene.set_step(step)
-        if azimuth is not None or elevation is not None or distance is not None:
-            self.scene.set_camera(azimuth, elevation, distance)
+        self.scene.set_view(step, azimuth, elevation, distance)
         return self.scene.canvas.render(alpha=False)
 
     def close(self) -> None:

@@ -8,6 +8,7 @@ never torch. The canvas backend (EGL offscreen, Qt window) is chosen by the call
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 from dataclasses import dataclass
@@ -73,6 +74,20 @@ TITLES = {
 
 
 FILL = 0.94  # the share of the lift's view (its tighter direction) that the framed sheet fills
+
+
+@contextlib.contextmanager
+def _one_update(camera):
+    """Change several of a VisPy camera's properties with one transform update at the end (each
+    setter recomputes the camera's transforms, ~1 ms a time, the bulk of a frame's Python). The flag
+    is VisPy's own, which its set_range uses for the same purpose."""
+    previous, camera._resetting = camera._resetting, True
+    try:
+        yield camera
+    finally:
+        camera._resetting = previous
+    if not previous:
+        camera.view_changed()
 
 
 def _box_edges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -418,8 +433,11 @@ class Scene:
         if self._surface is not None:
             self._surface.visible = c.surface and self._surface_exists
 
-    def set_step(self, t: float) -> None:
-        """Show the network at fractional step t (weights interpolated between recorded steps)."""
+    def set_step(self, t: float, *, fit: bool = True) -> None:
+        """Show the network at fractional step t (weights interpolated between recorded steps).
+
+        ``fit`` False leaves aiming the lift's camera at the new sheet to a ``set_camera`` that
+        follows (``set_view`` does both with one fit: fitting is most of a frame's Python)."""
         t = min(max(float(t), 0.0), float(self.run.num_steps))
         self.step = t
         w = self.run.weights_at(t)
@@ -445,7 +463,7 @@ class Scene:
         if self._curve is not None:
             e = t / self.run.steps_per_epoch
             self._cursor.set_data(np.array([[e, -0.02], [e, 1.02]], np.float32))
-        self._frame_views(sheet if follow else None)
+        self._frame_views(sheet if follow else None, fit)
         self._update_hud()
 
     def _update_hud(self, force: bool = False) -> None:
@@ -463,7 +481,7 @@ class Scene:
         if force or text != self.hud.text:  # new text means new glyph buffers: upload only on change
             self.hud.text = text
 
-    def _frame_views(self, f) -> None:
+    def _frame_views(self, f, fit: bool = True) -> None:
         """Follow framing (``f``: the forward pass of the sheet's sample at this step): the lift's
         and the plane's cameras frame the sheet of this moment, continuously in the weights and the
         camera, so a video's framing moves as smoothly as its sheet. ``f`` None: fixed framing, the
@@ -473,7 +491,8 @@ class Scene:
             self._lift_points = self.geo.projection(f.h1)
         else:
             self._lift_points = self.geo.box_corners()
-        self._fit_lift()
+        if fit:
+            self._fit_lift()
         view = self.views.get("plane")
         if view is not None:
             lo, hi = self.geo.plane_range
@@ -513,9 +532,10 @@ class Scene:
         # bounding radii away.
         floor = max(floor, 2 * math.tan(math.radians(cam.fov) / 2) * 1.6 * 0.5 * float(np.linalg.norm(hi - lo)))
         centre = (lo + hi) / 2
-        cam.center = tuple(centre)
         scale = max(float(np.linalg.norm(hi - lo)), floor) * 1.15  # a first guess, corrected below
-        cam.scale_factor, cam.distance = scale, self._distance
+        with _one_update(cam):
+            cam.center = tuple(centre)
+            cam.scale_factor, cam.distance = scale, self._distance
         w, h = view.size
         if w <= 1 or h <= 1:
             return
@@ -524,23 +544,39 @@ class Scene:
         # Jacobian at the centre, solved least-norm for the offset), then scale to fill FILL.
         px = self.canvas.pixel_scale  # pixels() are physical; the view's box is logical
         middle = np.asarray(view.pos, np.float64) + np.array([w, h]) / 2
+        e = 1e-3 * max(float(np.linalg.norm(hi - lo)), floor)
+        n = len(pts)
         for _ in range(3):
-            p = self.pixels("lift", pts) / px
-            e = 1e-3 * max(float(np.linalg.norm(hi - lo)), floor)
-            base = self.pixels("lift", np.vstack([centre, centre + e * np.eye(3)])) / px
+            # One transform per round (VisPy builds a chain of transforms on each call, the most
+            # expensive part of a frame's Python): the points and the Jacobian's probes together.
+            p = self.pixels("lift", np.vstack([pts, centre, centre + e * np.eye(3)])) / px
+            base, p = p[n:], p[:n]
             J = (base[1:] - base[0]).T / e  # d pixel / d world
             offset = (p.min(axis=0) + p.max(axis=0)) / 2 - middle
-            if np.all(np.isfinite(J)) and np.all(np.isfinite(offset)):
-                centre = centre + np.linalg.pinv(J) @ offset
-                cam.center = tuple(centre)
-            if self._distance is None:
-                # (the markers' radius, plus a pixel, is kept clear of the view's edges)
-                room = self.marker_px + 4 * self.scale
-                p = self.pixels("lift", pts) / px
-                fill = max(np.ptp(p[:, 0]) / max(w - room, 1.0), np.ptp(p[:, 1]) / max(h - room, 1.0))
-                if np.isfinite(fill) and fill > 0:
-                    scale = max(scale * fill / FILL, floor)
-                    cam.scale_factor = scale
+            with _one_update(cam):
+                if np.all(np.isfinite(J)) and np.all(np.isfinite(offset)):
+                    centre = centre + np.linalg.pinv(J) @ offset
+                    cam.center = tuple(centre)
+                if self._distance is None:
+                    # (the markers' radius, plus a pixel, is kept clear of the view's edges); the
+                    # points' spread on screen, measured before this round's re-aim: the next
+                    # round measures again.
+                    room = self.marker_px + 4 * self.scale
+                    fill = max(np.ptp(p[:, 0]) / max(w - room, 1.0), np.ptp(p[:, 1]) / max(h - room, 1.0))
+                    if np.isfinite(fill) and fill > 0:
+                        scale = max(scale * fill / FILL, floor)
+                        cam.scale_factor = scale
+
+    def set_view(self, step: float | None = None, azimuth: float | None = None, elevation: float | None = None,
+                 distance: float | None = None) -> None:
+        """``set_step(step)`` (if not None) and ``set_camera(...)`` (if any angle or distance is
+        given; else the camera stays as it is), with the lift framed once."""
+        if step is not None:
+            self.set_step(step, fit=False)
+        if azimuth is not None or elevation is not None or distance is not None:
+            self.set_camera(azimuth, elevation, distance)
+        elif step is not None:
+            self._fit_lift()
 
     def set_camera(self, azimuth: float | None = None, elevation: float | None = None, distance: float | None = None) -> None:
         """Turn the lift's camera (degrees); distance None fits the framed sheet (or box).
@@ -552,10 +588,11 @@ class Scene:
         cam = view.camera
         if self.geo.k == 2:
             azimuth, elevation = 0.0, 90.0
-        if azimuth is not None:
-            cam.azimuth = azimuth
-        if elevation is not None:
-            cam.elevation = elevation
+        with _one_update(cam):
+            if azimuth is not None:
+                cam.azimuth = azimuth
+            if elevation is not None:
+                cam.elevation = elevation
         self._distance = distance  # None: VisPy derives it from the field of view and scale_factor
         self._fit_lift()
         # A headlight from above the camera: its direction in lift coordinates, for the shading.
