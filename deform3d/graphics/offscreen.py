@@ -14,6 +14,7 @@ its exception. Any thread may then ask for a frame. Imports VisPy lazily; never 
 
 from __future__ import annotations
 
+import itertools
 import os
 import queue
 import sys
@@ -134,7 +135,8 @@ class Renderer:
     """Offscreen frames of a run: ``Renderer(run, config).frame(step, azimuth, elevation)``.
 
     Returns (height, width, 3) uint8 RGB. The scene is built once; each frame sets uniforms and
-    renders, so frame cost does not grow on the Python side with mesh size.
+    renders, so frame cost does not grow on the Python side with mesh size. ``stream(states)``
+    gives the frames of many states, drawn one ahead (what a video uses).
     """
 
     def __init__(self, run, config: RenderConfig = RenderConfig()):
@@ -144,18 +146,114 @@ class Renderer:
         self.ssaa = config.resolved("interactive").ssaa
         app = egl_app()
         self.scene = gl_call(Scene, run, config, scale=self.ssaa, app=app)
+        self._target_fbo = None  # (FrameBuffer, size), made at the first frame (see _target)
 
     def frame(self, step: float | None = None, azimuth: float | None = None, elevation: float | None = None,
               distance: float | None = None) -> np.ndarray:
-        image = gl_call(self._draw, step, azimuth, elevation, distance)
+        image = gl_call(self._draw, (step, azimuth, elevation, distance))
         return downsample(image, self.ssaa)  # numpy only: no need to hold the GL thread for it
 
-    def _draw(self, step, azimuth, elevation, distance) -> np.ndarray:
-        self.scene.set_view(step, azimuth, elevation, distance)
-        return self.scene.canvas.render(alpha=False)
+    def stream(self, states):
+        """Frames (as ``frame`` returns them) of ``states``, an iterable of (step, azimuth,
+        elevation, distance), in order.
+
+        Pipelined for a software rasterizer, whose threads draw after the GL calls return: the GL
+        thread sets up frame i + 1 (the Python side: uniforms, framing, text) while frame i is
+        rasterized, reads frame i back only then, and starts drawing frame i + 1 before the caller
+        gets frame i; the caller's work on a frame (encoding it) overlaps the next one's drawing.
+        The pictures are those ``frame`` gives for the same states, bit for bit.
+        """
+        pending = None  # the Future of the last step handed to the GL thread
+        try:
+            for state in itertools.chain(states, [None]):
+                previous, pending = pending, gl_submit(self._advance, state)
+                image = previous.result() if previous is not None else None
+                if image is not None:
+                    yield downsample(image, self.ssaa)
+            image, pending = pending.result(), None
+            if image is not None:
+                yield downsample(image, self.ssaa)
+        finally:
+            if pending is not None:  # the caller stopped early: let the last step finish, unread
+                pending.exception()
+                self._drawn = False
+
+    _drawn = False  # the framebuffer holds a frame that _advance drew and has not read yet
+
+    def _advance(self, state):
+        """On the GL thread: set up ``state`` (None: no more), read the frame drawn last time, then
+        start drawing ``state``'s frame. Returns the frame read (or None)."""
+        if state is not None:
+            self.scene.set_view(*state)  # Python, while the rasterizer finishes the last frame
+        image = None
+        if self._drawn:
+            image = self._read(self._target())
+            self._drawn = False
+        if state is not None:
+            self._render(self._target())
+            self._drawn = True
+        return image
+
+    def _draw(self, state) -> np.ndarray:
+        self.scene.set_view(*state)
+        target = self._target()
+        self._render(target)
+        return self._read(target)
+
+    def _target(self):
+        """A framebuffer at the canvas's size, kept from frame to frame (VisPy's canvas.render
+        allocates a new one each frame). One is enough: a frame is read before the next is drawn."""
+        from vispy import gloo
+
+        canvas = self.scene.canvas
+        size = tuple(int(v * canvas.pixel_scale) for v in canvas.size)
+        if self._target_fbo is None or self._target_fbo[1] != size:
+            w, h = size
+            self._target_fbo = (gloo.FrameBuffer(color=gloo.RenderBuffer((h, w, 4)),
+                                                 depth=gloo.RenderBuffer((h, w), "depth")), size)
+        return self._target_fbo[0]
+
+    def _render(self, fbo) -> None:
+        """Draw the scene into ``fbo`` and hand it to the rasterizer without waiting for it (what
+        SceneCanvas.render does before its read)."""
+        from vispy.gloo import gl
+
+        canvas = self.scene.canvas
+        canvas.set_current()
+        canvas.push_fbo(fbo, (0, 0), canvas.size)
+        try:
+            canvas._draw_scene()
+        finally:
+            canvas.pop_fbo()
+        canvas.context.flush_commands()
+        gl.glFlush()
+
+    def _read(self, fbo) -> np.ndarray:
+        """``fbo``'s pixels as (h, w, 3) uint8, top row first. No glFinish first (VisPy's
+        read_pixels has one): reading waits for this framebuffer's drawing only."""
+        from vispy.gloo import gl
+
+        canvas = self.scene.canvas
+        canvas.set_current()
+        h, w = fbo.color_buffer.shape[:2]
+        fbo.activate()
+        canvas.context.flush_commands()
+        try:
+            gl.glPixelStorei(gl.GL_PACK_ALIGNMENT, 1)
+            data = gl.glReadPixels(0, 0, w, h, gl.GL_RGB, gl.GL_UNSIGNED_BYTE)
+            gl.glPixelStorei(gl.GL_PACK_ALIGNMENT, 4)
+        finally:
+            fbo.deactivate()
+            canvas.context.flush_commands()
+        image = np.frombuffer(data, np.uint8).reshape(h, w, 3)
+        return np.ascontiguousarray(image[::-1])  # GL's rows run bottom up
 
     def close(self) -> None:
-        gl_call(self.scene.canvas.close)
+        gl_call(self._close)
+
+    def _close(self) -> None:
+        self._target_fbo = None
+        self.scene.canvas.close()
 
     def __enter__(self):
         return self
