@@ -11,8 +11,8 @@
 //            panels, whose blend caps how dark self-overlap gets, see visuals.SheetVisual; the
 //            colour then goes out as what the sheet takes away from (light theme, u_capped 1) or
 //            adds to (dark theme, u_capped 2) the picture)
-// varyings:  v_x (input coordinate), v_pos (panel position), v_net (z3, tanh(z3 / 2), F),
-//            v_grads (d z3 / dx, d F / dx), v_taylor (see sheet.vert)
+// varyings:  v_x (input coordinate), v_pos (panel position), v_net (z3 and F less half their
+//            gradients' dot with x, tanh(z3 / 2)), v_grads (d z3 / dx, d F / dx), see sheet.vert
 #include "common.glsl"
 
 uniform float u_act;
@@ -32,7 +32,6 @@ varying vec2 v_x;
 varying vec3 v_pos;
 varying vec3 v_net;
 varying vec4 v_grads;
-varying vec2 v_taylor;
 
 void main() {
     vec2 zx = v_grads.xy;  // d z3 / d x
@@ -41,8 +40,8 @@ void main() {
     // half the Hessian's quadratic form, the corners' Taylor expansions undershoot by the same; the
     // mean of the two is exact for quadratics (on a 64^2 mesh, a trained run's 2.2 px crease lies
     // at most 1.48 px from the exact curve with it, 1.6 px with plain interpolation).
-    float z = v_net.x + 0.5 * (dot(zx, v_x) - v_taylor.x);
-    float fold = v_net.z + 0.5 * (dot(fx, v_x) - v_taylor.y);  // the crease function F (det J = 0 where F = 0)
+    float z = v_net.x + 0.5 * dot(zx, v_x);
+    float fold = v_net.z + 0.5 * dot(fx, v_x);  // the crease function F (det J = 0 where F = 0)
 
     // Grid coordinates and how many grid cells one pixel spans: where the sheet is squashed to
     // slivers (tanh saturating), per-fragment detail turns to noise, so grid, the two sides' colours
