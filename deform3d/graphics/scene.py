@@ -335,7 +335,7 @@ class Scene:
         # (drawn by every squashed sliver of a saturated sheet too, it piled into dark shards).
         self._sheet(view, "plane").set_uniforms(front=(*self.theme.front[:3], 0.55), back=(*self.theme.back[:3], 0.55),
                                                 contour=(0.0, 0.0, 0.0, 0.0))
-        line = HalfPlane(lo, hi, parent=view.scene)
+        line = HalfPlane(lo, hi, band=True, parent=view.scene)
         line.set_uniforms(class0=(0, 0, 0, 0), class1=(0, 0, 0, 0), line=(*self.theme.boundary[:3], 2.6 * self.line_px))
         self._network_visuals += [fill, line]
         self._frame(view, (lo, lo), (hi, hi))  # before the points: saturated points sit on the frame
