@@ -146,7 +146,6 @@ class Renderer:
         self.ssaa = config.resolved("interactive").ssaa
         app = egl_app()
         self.scene = gl_call(Scene, run, config, scale=self.ssaa, app=app)
-        self._target_fbo = None  # (FrameBuffer, size), made at the first frame (see _target)
 
     def frame(self, step: float | None = None, azimuth: float | None = None, elevation: float | None = None,
               distance: float | None = None) -> np.ndarray:
@@ -187,72 +186,21 @@ class Renderer:
             self.scene.set_view(*state)  # Python, while the rasterizer finishes the last frame
         image = None
         if self._drawn:
-            image = self._read(self._target())
+            image = self.scene.read_frame()
             self._drawn = False
         if state is not None:
-            self._render(self._target())
+            self.scene.start_frame()
             self._drawn = True
         return image
 
     def _draw(self, state) -> np.ndarray:
         self.scene.set_view(*state)
-        target = self._target()
-        self._render(target)
-        return self._read(target)
-
-    def _target(self):
-        """A framebuffer at the canvas's size, kept from frame to frame (VisPy's canvas.render
-        allocates a new one each frame). One is enough: a frame is read before the next is drawn."""
-        from vispy import gloo
-
-        canvas = self.scene.canvas
-        size = tuple(int(v * canvas.pixel_scale) for v in canvas.size)
-        if self._target_fbo is None or self._target_fbo[1] != size:
-            w, h = size
-            self._target_fbo = (gloo.FrameBuffer(color=gloo.RenderBuffer((h, w, 4)),
-                                                 depth=gloo.RenderBuffer((h, w), "depth")), size)
-        return self._target_fbo[0]
-
-    def _render(self, fbo) -> None:
-        """Draw the scene into ``fbo`` and hand it to the rasterizer without waiting for it (what
-        SceneCanvas.render does before its read)."""
-        from vispy.gloo import gl
-
-        canvas = self.scene.canvas
-        canvas.set_current()
-        canvas.push_fbo(fbo, (0, 0), canvas.size)
-        try:
-            canvas._draw_scene()
-        finally:
-            canvas.pop_fbo()
-        canvas.context.flush_commands()
-        gl.glFlush()
-
-    def _read(self, fbo) -> np.ndarray:
-        """``fbo``'s pixels as (h, w, 3) uint8, top row first. No glFinish first (VisPy's
-        read_pixels has one): reading waits for this framebuffer's drawing only."""
-        from vispy.gloo import gl
-
-        canvas = self.scene.canvas
-        canvas.set_current()
-        h, w = fbo.color_buffer.shape[:2]
-        fbo.activate()
-        canvas.context.flush_commands()
-        try:
-            gl.glPixelStorei(gl.GL_PACK_ALIGNMENT, 1)
-            data = gl.glReadPixels(0, 0, w, h, gl.GL_RGB, gl.GL_UNSIGNED_BYTE)
-            gl.glPixelStorei(gl.GL_PACK_ALIGNMENT, 4)
-        finally:
-            fbo.deactivate()
-            canvas.context.flush_commands()
-        image = np.frombuffer(data, np.uint8).reshape(h, w, 3)
-        return np.ascontiguousarray(image[::-1])  # GL's rows run bottom up
+        return self.scene.render_frame()
 
     def close(self) -> None:
         gl_call(self._close)
 
     def _close(self) -> None:
-        self._target_fbo = None
         self.scene.canvas.close()
 
     def __enter__(self):

@@ -136,6 +136,7 @@ class Scene:
         self.step = None
         self._distance = config.distance
         self._lift_points = None  # what the lift's camera frames: the sheet's sample (follow) or the box's corners
+        self._target = None  # (FrameBuffer, size) that render_frame draws into, made at the first frame
         self._build()
         self._apply_options()
         self.set_camera(config.azimuth, config.elevation, config.distance)
@@ -601,6 +602,56 @@ class Scene:
         for v in (self.lift_sheet, self._surface):
             if v is not None:
                 v.set_uniforms(light=light)
+
+    # ------------------------------------------------------------ frames as arrays (offscreen)
+
+    def render_frame(self) -> np.ndarray:
+        """The picture as (h, w, 3) uint8, top row first: what ``canvas.render(alpha=False)`` gives,
+        drawn into a framebuffer kept from frame to frame (VisPy's render allocates one each time)."""
+        self.start_frame()
+        return self.read_frame()
+
+    def start_frame(self) -> None:
+        """Draw the picture into the kept framebuffer and hand it to the rasterizer without waiting
+        (a software rasterizer draws on threads of its own meanwhile); ``read_frame`` reads it."""
+        from vispy.gloo import gl
+
+        canvas = self.canvas
+        size = tuple(int(v * canvas.pixel_scale) for v in canvas.size)
+        if self._target is None or self._target[1] != size:
+            from vispy import gloo
+
+            w, h = size
+            self._target = (gloo.FrameBuffer(color=gloo.RenderBuffer((h, w, 4)),
+                                             depth=gloo.RenderBuffer((h, w), "depth")), size)
+        canvas.set_current()
+        canvas.push_fbo(self._target[0], (0, 0), canvas.size)
+        try:
+            canvas._draw_scene()  # what SceneCanvas.render draws, between its push_fbo and read
+        finally:
+            canvas.pop_fbo()
+        canvas.context.flush_commands()
+        gl.glFlush()
+
+    def read_frame(self) -> np.ndarray:
+        """The frame ``start_frame`` drew, as ``render_frame`` returns it. No glFinish first (VisPy's
+        read_pixels has one): the read waits for this framebuffer's drawing only."""
+        from vispy.gloo import gl
+
+        fbo, (w, h) = self._target
+        canvas = self.canvas
+        canvas.set_current()
+        fbo.activate()
+        canvas.context.flush_commands()
+        try:
+            gl.glPixelStorei(gl.GL_PACK_ALIGNMENT, 1)
+            data = gl.glReadPixels(0, 0, w, h, gl.GL_RGB, gl.GL_UNSIGNED_BYTE)
+            gl.glPixelStorei(gl.GL_PACK_ALIGNMENT, 4)
+        finally:
+            fbo.deactivate()
+            canvas.context.flush_commands()
+        image = np.frombuffer(data, np.uint8).reshape(h, w, 3)
+        return np.ascontiguousarray(image[::-1])  # GL's rows run bottom up
 
     def pixels(self, panel: str, positions: np.ndarray) -> np.ndarray:
         """Canvas pixel coordinates (x right, y down; in the scaled canvas) of panel positions (n, 3)."""
