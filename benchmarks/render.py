@@ -315,6 +315,48 @@ def print_ceiling(c: dict, size, n: int) -> None:
           f"(F + E) / record = {100 * (fc + ec) / rc:.0f} %")
 
 
+def motion_fps(run_path: Path, size, frames: int) -> dict:
+    """Frames/s of an interactive view at ``size`` (the window's and the Viewer's default panels,
+    mesh 256) drawn full and as graphics.motion's twin, for moving states (every frame a new step
+    and a turned camera), each drawn and read back as the notebook Viewer does."""
+    from deform3d.core.config import RenderConfig
+    from deform3d.graphics import motion
+    from deform3d.graphics.offscreen import gl_call
+    from deform3d.graphics.scene import Scene
+
+    run = Trajectory.load(run_path)
+    config = RenderConfig(size=size)
+
+    def go():
+        full = Scene(run, config, scale=1, app=egl_app())
+        twin = motion.motion_scene(run, config, 1, app=egl_app(), geometry=full.geo)
+        out = {"full": [], "motion": [], "full cpu": [], "motion cpu": []}
+        try:
+            for i, (step, azimuth) in enumerate(moments(run, frames + 2)):
+                for name, scene in (("full", full), ("motion", twin)):
+                    c0, t0 = cpu_now(), time.perf_counter()
+                    motion.draw(scene, step, azimuth, None, None)
+                    if i >= 2:
+                        out[name].append(time.perf_counter() - t0)
+                        out[name + " cpu"].append(cpu_now() - c0)
+        finally:
+            full.canvas.close()
+            twin.canvas.close()
+        return out
+
+    return gl_call(go)
+
+
+def print_motion(m: dict, F: float, size) -> None:
+    med = statistics.median
+    print(f"\ninteractive frames at {size[0]}x{size[1]} (goal 2 of issue 13: >= 30 fps, or >= 25% of F where "
+          f"F < 120), moving states, medians of {len(m['full'])}:")
+    for name in ("full", "motion"):
+        fps = 1 / med(m[name])
+        print(f"  {name:8s} {fps:6.1f} fps  {1e3 * med(m[name]):6.1f} ms  cpu {1e3 * med(m[name + ' cpu']):6.1f} ms"
+              f"   {100 * fps / F:5.1f}% of F")
+
+
 # ------------------------------------------------------------------ against another source tree (issue 9)
 
 CHILD = r"""
@@ -461,7 +503,9 @@ def main(argv=None) -> int:
             path = train(TrainConfig(), progress=False).save(Path(tmp) / "run.npz")
             size = SIZES[0]
             c = ceiling_table(path, size, args.repeat, args.record_frames)
+            m = motion_fps(path, size, args.frames * 2)
         print_ceiling(c, size, args.record_frames)
+        print_motion(m, statistics.median(c["F"]), size)
     if args.against is not None:
         print_against(against(args.against.resolve(), args.rounds, args.frames), args.against)
     print(f"\n({time.perf_counter() - start:.0f} s)")

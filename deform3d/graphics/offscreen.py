@@ -106,6 +106,14 @@ def egl_app():
     return gl_call(_make_egl_app)
 
 
+def warm_up() -> None:
+    """Start loading VisPy and EGL on the GL thread now, and return at once: a caller about to do
+    something long first (training) gets the renderer's start-up (about a second on two cores)
+    overlapped with it. A failure surfaces at the next ``egl_app()``, which tries again."""
+    if _app is None:
+        gl_submit(_make_egl_app)
+
+
 def _make_egl_app():
     global _app
     if _app is not None:

@@ -399,8 +399,10 @@ class Scene:
         if "legend" in flags or "folds" in flags or "surface" in flags:
             self._relayout()
 
-    def set_detail(self, full: bool = True) -> None:
-        """Sheets with the config's mesh (``full``), or half as many vertices per side.
+    def set_detail(self, full: bool = True, coarse: int | None = None) -> None:
+        """Sheets with the config's mesh (``full``), or half as many vertices per side (``coarse``:
+        another count, fixed at the first call; graphics.motion's twin, at half the scale, takes a
+        quarter, so that its triangles keep the full picture's size in pixels).
 
         For a window while the view moves (playback, a drag): on the software rasterizer a 256^2
         sheet at 720p makes triangles of about 2 pixels, and those cost the most per pixel; half the
@@ -413,10 +415,10 @@ class Scene:
         if self._meshes is None:
             from vispy import gloo
 
-            coarse = input_mesh(max(8, self.mesh // 2), self.geo.lo, self.geo.hi)
+            small = input_mesh(max(8, coarse or self.mesh // 2), self.geo.lo, self.geo.hi)
             self._meshes = {f: (gloo.VertexBuffer(np.ascontiguousarray(v, np.float32)),
                                 gloo.IndexBuffer(np.ascontiguousarray(faces, np.uint32)))
-                            for f, (v, faces) in ((True, (self.geo.vertices, self.geo.faces)), (False, coarse))}
+                            for f, (v, faces) in ((True, (self.geo.vertices, self.geo.faces)), (False, small))}
         for sheet, _ in self._sheets:
             sheet.set_mesh(*self._meshes[full])
         self.full_detail = full
