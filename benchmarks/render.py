@@ -320,22 +320,40 @@ def motion_fps(run_path: Path, size, frames: int) -> dict:
     mesh 256) drawn full and as graphics.motion's twin, for moving states (every frame a new step
     and a turned camera), each drawn and read back as the notebook Viewer does."""
     from deform3d.core.config import RenderConfig
-    from deform3d.graphics import motion
     from deform3d.graphics.offscreen import gl_call
     from deform3d.graphics.scene import Scene
+
+    try:
+        from deform3d.graphics import motion
+    except ImportError:  # a tree from before graphics.motion: the notebook Viewer's own twin then
+        motion = None
 
     run = Trajectory.load(run_path)
     config = RenderConfig(size=size)
 
+    def twin_of(full):
+        if motion is not None:
+            return motion.motion_scene(run, config, 1, app=egl_app(), geometry=full.geo)
+        twin = Scene(run, config, scale=0.5, app=egl_app(), size=size, geometry=full.geo)
+        twin.set_detail(False)
+        return twin
+
+    def draw(scene, step, azimuth):
+        if motion is not None:
+            return motion.draw(scene, step, azimuth, None, None)
+        scene.set_step(step)
+        scene.set_camera(azimuth, None, None)
+        return scene.canvas.render(alpha=False)
+
     def go():
         full = Scene(run, config, scale=1, app=egl_app())
-        twin = motion.motion_scene(run, config, 1, app=egl_app(), geometry=full.geo)
+        twin = twin_of(full)
         out = {"full": [], "motion": [], "full cpu": [], "motion cpu": []}
         try:
             for i, (step, azimuth) in enumerate(moments(run, frames + 2)):
                 for name, scene in (("full", full), ("motion", twin)):
                     c0, t0 = cpu_now(), time.perf_counter()
-                    motion.draw(scene, step, azimuth, None, None)
+                    draw(scene, step, azimuth)
                     if i >= 2:
                         out[name].append(time.perf_counter() - t0)
                         out[name + " cpu"].append(cpu_now() - c0)
