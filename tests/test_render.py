@@ -470,6 +470,34 @@ def test_a_stream_of_frames_drawn_one_ahead_gives_each_state_s_own_frame():
         assert np.array_equal(a, b)
 
 
+def test_the_motion_twin_is_the_same_picture_at_half_the_size_with_a_quarter_of_the_mesh():
+    from deform3d.graphics import motion
+    from deform3d.graphics.offscreen import downsample, egl_app, gl_call
+    from deform3d.graphics.scene import Scene
+
+    run = reference_run(3)
+    config = RenderConfig(size=(480, 270), legend=False)
+    full = gl_call(Scene, run, config, scale=1, app=egl_app())
+    twin = gl_call(motion.motion_scene, run, config, 1, app=egl_app(), geometry=full.geo)
+    try:
+        state = (0.6 * run.num_steps, -30.0, 20.0, None)
+        big = gl_call(motion.draw, full, *state)
+        small = gl_call(motion.draw, twin, *state)
+        other = gl_call(motion.draw, twin, 0.1 * run.num_steps, 10.0, 20.0, None)
+        vertices = twin._meshes[False][0].size
+    finally:
+        gl_call(full.canvas.close)
+        gl_call(twin.canvas.close)
+    assert small.shape == (135, 240, 3) and big.shape == (270, 480, 3)
+    assert vertices == (full.mesh // 4) ** 2
+    # The same picture, shrunk: the full frame averaged down differs from the twin by little, and
+    # far less than from another moment of the run would.
+    shrunk = downsample(big, 2).astype(int)
+    diff = np.abs(shrunk - small.astype(int)).mean()
+    assert diff < 8, f"the motion frame differs from the full frame by {diff:.1f} levels on average"
+    assert np.abs(shrunk - other.astype(int)).mean() > 3 * diff, "test set-up: another moment should differ more"
+
+
 def test_every_frame_draws_the_whole_picture_not_only_the_first():
     """Regression: the k = 3 decision surface turned the depth mask off for good, so from the second
     frame on glClear no longer cleared depth and the lift's sheet and points failed the depth test."""
