@@ -146,15 +146,17 @@ class Numpy:
 
 
 def measure(kind, run, size, mesh, frames: int) -> dict:
-    view = kind(run, size, mesh)
+    from deform3d.graphics.offscreen import gl_call
+
+    view = gl_call(kind, run, size, mesh)
     try:
         plan = moments(run, frames + 2)
         prep, total, cpu = [], [], []
         for step, azimuth in plan:
             c0, t0 = time.process_time(), time.perf_counter()
-            view.prepare(step, azimuth)
+            gl_call(view.prepare, step, azimuth)
             t1 = time.perf_counter()
-            image = view.draw()
+            image = gl_call(view.draw)
             t2, c2 = time.perf_counter(), time.process_time()
             assert image.shape == (size[1], size[0], 3)
             prep.append(t1 - t0)
@@ -166,46 +168,364 @@ def measure(kind, run, size, mesh, frames: int) -> dict:
         view.close()
 
 
+# ------------------------------------------------------------------ the record ceiling (issue 13)
+
+FLOOR_FRAG = """
+// One full-screen pass of a cost like a sheet fragment's: two exp() per pixel and a few dozen
+// arithmetic operations (a tanh layer of the network and a confidence), written out as colour.
+varying vec2 v_x;
+void main() {
+    vec4 z = vec4(1.3, -0.7, 0.4, 0.9) * v_x.x + vec4(-0.2, 1.1, 0.8, -1.4) * v_x.y + vec4(0.1, -0.3, 0.2, 0.05);
+    vec4 e = exp(-2.0 * abs(z));
+    vec4 h = sign(z) * (1.0 - e) / (1.0 + e);
+    float s = dot(h, vec4(0.9, -1.2, 0.7, 0.3));
+    float c = exp(-abs(s));
+    gl_FragColor = vec4(0.5 + 0.5 * h.xyz * (1.0 - c) / (1.0 + c), 1.0);
+}
+"""
+FLOOR_VERT = """
+attribute vec2 a_p;
+varying vec2 v_x;
+void main() { v_x = 2.0 * a_p; gl_Position = vec4(a_p, 0.0, 1.0); }
+"""
+
+
+def cpu_now() -> float:
+    """CPU seconds of this process (all threads: llvmpipe rasterizes on threads of its own) and of
+    its finished children (ffmpeg): less disturbed by other jobs than wall-clock time."""
+    import resource
+
+    return time.process_time() + resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime + \
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_stime
+
+
+def floor_fps(size, frames: int) -> tuple[float, float]:
+    """F: frames/s of one full-screen pass of the floor shader, drawn into an FBO and read back as
+    (h, w, 3) uint8, top row first (what a Scene's render returns), glFinish-timed by the readback.
+    Returns (frames/s, CPU seconds a frame)."""
+    from vispy import app as vapp
+    from vispy import gloo
+
+    from deform3d.graphics.offscreen import gl_call
+
+    def run():
+        canvas = vapp.Canvas(size=size, show=False, app=egl_app())
+        try:
+            canvas.set_current()
+            prog = gloo.Program(FLOOR_VERT, FLOOR_FRAG)
+            prog["a_p"] = np.array([[-1, -1], [1, -1], [-1, 1], [1, 1]], np.float32)
+            w, h = size
+            fbo = gloo.FrameBuffer(color=gloo.RenderBuffer((h, w, 4)), depth=gloo.RenderBuffer((h, w), "depth"))
+            times, cpus = [], []
+            for _ in range(frames + 2):
+                c0, t0 = cpu_now(), time.perf_counter()
+                with fbo:
+                    gloo.set_viewport(0, 0, w, h)
+                    gloo.clear(color=(1, 1, 1, 1), depth=True)
+                    prog.draw("triangle_strip")
+                    image = fbo.read(alpha=False)
+                assert image.shape == (h, w, 3)
+                times.append(time.perf_counter() - t0)
+                cpus.append(cpu_now() - c0)
+            return statistics.median(times[2:]), statistics.median(cpus[2:])
+        finally:
+            canvas.close()
+
+    wall, cpu = gl_call(run)
+    return 1.0 / wall, cpu
+
+
+def sample_frames(run, size, n: int) -> list:
+    """n frames of ``deform3d record``'s own pipeline (default panels, video mesh) at ``size``."""
+    from deform3d.core.config import RecordConfig, RenderConfig
+    from deform3d.media.timeline import Timeline, camera_from_config
+    from deform3d.video.pipeline import frames
+
+    rec = RecordConfig(size=size, fps=30, frames=n)
+    view = RenderConfig(size=size)
+    timeline = Timeline.for_runs(run, rec, camera_from_config(rec, view))
+    return [f.image for f in frames(run, timeline, view)]
+
+
+def encode_fps(images, size, folder: Path) -> tuple[float, float]:
+    """E: frames/s of libx264 with the recorder's preset on these frames (Recorder, pipe included),
+    and CPU seconds a frame (ffmpeg's included)."""
+    from deform3d.media.recorder import Recorder
+
+    c0, t0 = cpu_now(), time.perf_counter()
+    with Recorder(folder / "encode.mp4", size, 30, total=len(images), progress=False) as video:
+        for image in images:
+            video.write(image)
+    return len(images) / (time.perf_counter() - t0), (cpu_now() - c0) / len(images)
+
+
+def record_seconds(path: Path, size, frames: int, folder: Path) -> tuple[float, float]:
+    """Wall and CPU seconds (ffmpeg's included) of ``deform3d.record`` from a saved run: default
+    panels, ``frames`` frames."""
+    from deform3d import api
+
+    c0, t0 = cpu_now(), time.perf_counter()
+    api.record(path, folder / f"record-{frames}.mp4", size=size, fps=30, frames=frames, progress=False)
+    return time.perf_counter() - t0, cpu_now() - c0
+
+
+def ceiling_table(run_path: Path, size, repeat: int, n: int) -> dict:
+    """F, E, the ceiling 1 / (1/F + 1/E), and record's marginal frame rate, interleaved per repeat.
+
+    record's marginal rate: (2n - n) frames over the difference of two whole record calls of 2n and
+    n frames, so start-up (scene, shaders, ffmpeg) and the encoder's final flush cancel out."""
+    import tempfile
+
+    run = Trajectory.load(run_path)
+    out = {key: [] for key in ("F", "E", "record", "F cpu", "E cpu", "record cpu")}
+    with tempfile.TemporaryDirectory(prefix="deform3d-bench-") as tmp:
+        folder = Path(tmp)
+        images = sample_frames(run, size, n)
+        for _ in range(repeat):
+            fps, cpu = floor_fps(size, 12)
+            out["F"].append(fps)
+            out["F cpu"].append(cpu)
+            fps, cpu = encode_fps(images, size, folder)
+            out["E"].append(fps)
+            out["E cpu"].append(cpu)
+            short, short_cpu = record_seconds(run_path, size, n, folder)
+            long, long_cpu = record_seconds(run_path, size, 2 * n, folder)
+            out["record"].append(n / max(long - short, 1e-9))
+            out["record cpu"].append((long_cpu - short_cpu) / n)
+    return out
+
+
+def print_ceiling(c: dict, size, n: int) -> None:
+    med = statistics.median
+    F, E, rec = med(c["F"]), med(c["E"]), med(c["record"])
+    ceiling = 1 / (1 / F + 1 / E)
+    runs = lambda v: ", ".join(f"{x:.1f}" for x in v)  # noqa: E731
+    print(f"\nrecord ceiling at {size[0]}x{size[1]} (goal 1 of issue 13: record >= 50% of the ceiling), "
+          f"medians of {len(c['F'])}:")
+    print(f"  {'F  one-pass floor (full-screen quad, 2 exp/pixel, readback)':62s} {F:7.1f} fps   ({runs(c['F'])})")
+    print(f"  {'E  libx264 ' + 'with the recorder preset on our frames':51s} {E:7.1f} fps   ({runs(c['E'])})")
+    print(f"  {'ceiling = 1 / (1/F + 1/E)':62s} {ceiling:7.1f} fps")
+    print(f"  {f'record from a saved run, default panels (marginal: {2 * n} - {n} frames)':62s} {rec:7.1f} fps   "
+          f"({runs(c['record'])})")
+    print(f"  {'record / ceiling':62s} {100 * rec / ceiling:7.0f} %")
+    # The same in CPU time a frame (this process's threads and ffmpeg's), which the machine's other
+    # jobs disturb less: the share of a frame's CPU that the floor and the encoder alone would need.
+    fc, ec, rc = (1e3 * med(c[k]) for k in ("F cpu", "E cpu", "record cpu"))
+    print(f"  CPU ms a frame: F {fc:.1f}, E {ec:.1f}, F + E {fc + ec:.1f}, record {rc:.1f}; "
+          f"(F + E) / record = {100 * (fc + ec) / rc:.0f} %")
+
+
+def motion_fps(run_path: Path, size, frames: int) -> dict:
+    """Frames/s of an interactive view at ``size`` (the window's and the Viewer's default panels,
+    mesh 256) drawn full and as graphics.motion's twin, for moving states (every frame a new step
+    and a turned camera), each drawn and read back as the notebook Viewer does."""
+    from deform3d.core.config import RenderConfig
+    from deform3d.graphics.offscreen import gl_call
+    from deform3d.graphics.scene import Scene
+
+    try:
+        from deform3d.graphics import motion
+    except ImportError:  # a tree from before graphics.motion: the notebook Viewer's own twin then
+        motion = None
+
+    run = Trajectory.load(run_path)
+    config = RenderConfig(size=size)
+
+    def twin_of(full):
+        if motion is not None:
+            return motion.motion_scene(run, config, 1, app=egl_app(), geometry=full.geo)
+        twin = Scene(run, config, scale=0.5, app=egl_app(), size=size, geometry=full.geo)
+        twin.set_detail(False)
+        return twin
+
+    def draw(scene, step, azimuth):
+        if motion is not None:
+            return motion.draw(scene, step, azimuth, None, None)
+        scene.set_step(step)
+        scene.set_camera(azimuth, None, None)
+        return scene.canvas.render(alpha=False)
+
+    def go():
+        full = Scene(run, config, scale=1, app=egl_app())
+        twin = twin_of(full)
+        out = {"full": [], "motion": [], "full cpu": [], "motion cpu": []}
+        try:
+            for i, (step, azimuth) in enumerate(moments(run, frames + 2)):
+                for name, scene in (("full", full), ("motion", twin)):
+                    c0, t0 = cpu_now(), time.perf_counter()
+                    draw(scene, step, azimuth)
+                    if i >= 2:
+                        out[name].append(time.perf_counter() - t0)
+                        out[name + " cpu"].append(cpu_now() - c0)
+        finally:
+            full.canvas.close()
+            twin.canvas.close()
+        return out
+
+    return gl_call(go)
+
+
+def print_motion(m: dict, F: float, size) -> None:
+    med = statistics.median
+    print(f"\ninteractive frames at {size[0]}x{size[1]} (goal 2 of issue 13: >= 30 fps, or >= 25% of F where "
+          f"F < 120), moving states, medians of {len(m['full'])}:")
+    for name in ("full", "motion"):
+        fps = 1 / med(m[name])
+        print(f"  {name:8s} {fps:6.1f} fps  {1e3 * med(m[name]):6.1f} ms  cpu {1e3 * med(m[name + ' cpu']):6.1f} ms"
+              f"   {100 * fps / F:5.1f}% of F")
+
+
+# ------------------------------------------------------------------ against another source tree (issue 9)
+
+CHILD = r"""
+import json, statistics, sys, time
+sys.path.insert(0, sys.argv[1])
+try:
+    from deform3d.graphics.offscreen import Renderer, gl_call
+    from deform3d.core.config import RenderConfig
+    from deform3d.core.trajectory import Trajectory
+except ImportError:  # a tree from before the layers (b874f37): modules at the top level, no GL thread
+    from deform3d.offscreen import Renderer
+    from deform3d.config import RenderConfig
+    from deform3d.trajectory import Trajectory
+    gl_call = lambda fn, *a: fn(*a)
+import deform3d
+assert deform3d.__file__.startswith(sys.argv[1]), deform3d.__file__
+run = Trajectory.load(sys.argv[2])
+frames = int(sys.argv[3])
+out = {}
+for mesh in (64, 256):
+    r = Renderer(run, RenderConfig(size=(1280, 720), ssaa=1, mesh=mesh, panels=("lift", "plane")))
+    def one(step, azimuth):
+        r.scene.set_step(step)
+        r.scene.set_camera(azimuth=azimuth)
+        return r.scene.canvas.render(alpha=False)
+    times = []
+    for i, step in enumerate([0.37 * run.num_steps + (run.num_steps * 0.63) * j / (frames + 1) for j in range(frames + 2)]):
+        t0 = time.perf_counter()
+        gl_call(one, step, -50.0 + 3.0 * i)
+        times.append(time.perf_counter() - t0)
+    out[mesh] = statistics.median(times[2:])
+    gl_call(r.scene.canvas.close)
+print(json.dumps(out))
+"""
+
+
+def against(tree: Path, rounds: int, frames: int) -> dict:
+    """Median frame seconds of ``ours`` (1280x720, meshes 64^2 and 256^2) for this tree and another,
+    each in its own process, the two alternated ``rounds`` times so load hits both alike."""
+    import json
+    import subprocess
+
+    run_path = ROOT / "tests" / "reference" / "run-k3.npz"
+    times = {"this": {64: [], 256: []}, "other": {64: [], 256: []}}
+    for _ in range(rounds):
+        for name, src in (("this", ROOT), ("other", tree)):
+            p = subprocess.run([sys.executable, "-c", CHILD, str(src), str(run_path), str(frames)],
+                               capture_output=True, text=True, cwd=src, env=dict(os.environ, PYTHONPATH=str(src)))
+            if p.returncode != 0:
+                raise SystemExit(f"the benchmark child for {src} failed:\n{p.stderr[-2000:]}")
+            for mesh, t in json.loads(p.stdout.strip().splitlines()[-1]).items():
+                times[name][int(mesh)].append(t)
+    return times
+
+
+def print_against(times: dict, tree: Path) -> None:
+    med = statistics.median
+    print(f"\nissue 9, acceptance 6: this tree against {tree} ({_describe(tree)}), ours at 1280x720, "
+          f"lift + plane, medians of {len(times['this'][64])} alternated processes:")
+    print(f"  {'mesh':>6} {'other ms':>9} {'this ms':>8} {'this/other':>10}  (goal: <= 1.10)")
+    for mesh in (64, 256):
+        a, b = med(times["other"][mesh]), med(times["this"][mesh])
+        print(f"  {mesh:>4}^2 {1e3 * a:9.1f} {1e3 * b:8.1f} {b / a:10.2f}")
+
+
+def _describe(tree: Path) -> str:
+    import subprocess
+
+    p = subprocess.run(["git", "-C", str(tree), "log", "--oneline", "-1"], capture_output=True, text=True)
+    return p.stdout.strip()[:60] or "not a git tree"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=5, help="timed frames per cell, after 2 warm-up frames (default 5)")
     parser.add_argument("--quick", action="store_true", help="only 1280x720 and meshes 64^2, 256^2")
+    parser.add_argument("--no-table", action="store_true", help="skip the ours/numpy table")
+    parser.add_argument("--no-ceiling", action="store_true", help="skip the record ceiling (F, E, record)")
+    parser.add_argument("--repeat", type=int, default=3, help="repeats of the ceiling's measures (default 3)")
+    parser.add_argument("--record-frames", type=int, default=24,
+                        help="record's marginal rate from runs of 2N and N frames (default N = 24)")
+    parser.add_argument("--against", type=Path, metavar="TREE",
+                        help="also time ours (1280x720, 64^2 and 256^2) in this tree and in TREE, another "
+                             "checkout (e.g. git worktree add /tmp/old b874f37), in alternated processes")
+    parser.add_argument("--rounds", type=int, default=3, help="alternated processes per tree for --against")
     args = parser.parse_args(argv)
     sizes, meshes = (SIZES[:1], MESHES[:2]) if args.quick else (SIZES, MESHES)
 
     import vispy.gloo.gl as gl
+
+    from deform3d.graphics.offscreen import gl_call
 
     egl_app()
     run = benchmark_run()
     load = os.getloadavg()
     start = time.perf_counter()
     results = {}
+    if args.no_table:
+        sizes = []
     for size in sizes:
         for mesh in meshes:
             for kind in (Ours, Numpy):
                 results[size, mesh, kind.name] = measure(kind, run, size, mesh, args.frames)
 
-    renderer = gl.glGetParameter(gl.GL_RENDERER)
-    print(f"deform3d render benchmark: k = {run.hidden}, {len(run.X)} points, lift + plane panels, ssaa 1, "
-          f"median of {args.frames} frames; GL: {renderer}; {os.cpu_count()} CPUs, "
-          f"load average before/after {load[0]:.1f}/{os.getloadavg()[0]:.1f}\n")
-    cols = f"{'fps':>5} {'frame ms':>8} {'cpu ms':>7} {'prep ms':>7}"
-    print(f"{'':18} | {'ours (uniforms only)':^{len(cols)}} | {'numpy (positions each frame)':^{len(cols)}} |")
-    header = f"{'size':>10} {'mesh':>7} | {cols} | {cols} | {'ours/numpy fps':>14}"
-    print(header)
-    print("-" * len(header))
-    for size in sizes:
-        for mesh in meshes:
-            o, n = results[size, mesh, "ours"], results[size, mesh, "numpy"]
-            cell = lambda r: f"{1 / r['frame']:5.1f} {1e3 * r['frame']:8.1f} {1e3 * r['cpu']:7.1f} {1e3 * r['prep']:7.2f}"  # noqa: E731
-            print(f"{size[0]:>5}x{size[1]:<4} {mesh:>4}^2 | {cell(o)} | {cell(n)} | {n['frame'] / o['frame']:13.2f}x")
-    print("\nframe time relative to the 64^2 mesh at the same size (how it grows with mesh size):")
-    for size in sizes:
-        for name in ("ours", "numpy"):
-            base = results[size, meshes[0], name]
-            growth = "  ".join(f"{m}^2 {results[size, m, name]['frame'] / base['frame']:5.2f}x" for m in meshes)
-            cpu = "  ".join(f"{m}^2 {results[size, m, name]['cpu'] / base['cpu']:5.2f}x" for m in meshes)
-            print(f"  {size[0]:>4}x{size[1]:<4} {name:>5}: frame {growth}   | cpu {cpu}")
+    def gl_name():
+        from vispy import app as vapp
+
+        c = vapp.Canvas(size=(16, 16), show=False, app=egl_app())
+        c.set_current()
+        try:
+            return gl.glGetParameter(gl.GL_RENDERER)
+        finally:
+            c.close()
+
+    renderer = gl_call(gl_name)
+    print(f"GL: {renderer}; {os.cpu_count()} CPUs; load average {load[0]:.1f} at start, {os.getloadavg()[0]:.1f} at the end of the table")
+    if sizes:
+        print(f"deform3d render benchmark: k = {run.hidden}, {len(run.X)} points, lift + plane panels, ssaa 1, "
+              f"median of {args.frames} frames\n")
+        cols = f"{'fps':>5} {'frame ms':>8} {'cpu ms':>7} {'prep ms':>7}"
+        print(f"{'':18} | {'ours (uniforms only)':^{len(cols)}} | {'numpy (positions each frame)':^{len(cols)}} |")
+        header = f"{'size':>10} {'mesh':>7} | {cols} | {cols} | {'ours/numpy fps':>14}"
+        print(header)
+        print("-" * len(header))
+        for size in sizes:
+            for mesh in meshes:
+                o, n = results[size, mesh, "ours"], results[size, mesh, "numpy"]
+                cell = lambda r: f"{1 / r['frame']:5.1f} {1e3 * r['frame']:8.1f} {1e3 * r['cpu']:7.1f} {1e3 * r['prep']:7.2f}"  # noqa: E731
+                print(f"{size[0]:>5}x{size[1]:<4} {mesh:>4}^2 | {cell(o)} | {cell(n)} | {n['frame'] / o['frame']:13.2f}x")
+        print("\nframe time relative to the 64^2 mesh at the same size (how it grows with mesh size):")
+        for size in sizes:
+            for name in ("ours", "numpy"):
+                base = results[size, meshes[0], name]
+                growth = "  ".join(f"{m}^2 {results[size, m, name]['frame'] / base['frame']:5.2f}x" for m in meshes)
+                cpu = "  ".join(f"{m}^2 {results[size, m, name]['cpu'] / base['cpu']:5.2f}x" for m in meshes)
+                print(f"  {size[0]:>4}x{size[1]:<4} {name:>5}: frame {growth}   | cpu {cpu}")
+    if not args.no_ceiling:
+        import tempfile
+
+        from deform3d.core.trainer import train
+
+        with tempfile.TemporaryDirectory(prefix="deform3d-bench-run-") as tmp:
+            # The default run (k = 3 circles, 100 epochs), saved: record reads it as a user's would.
+            path = train(TrainConfig(), progress=False).save(Path(tmp) / "run.npz")
+            size = SIZES[0]
+            c = ceiling_table(path, size, args.repeat, args.record_frames)
+            m = motion_fps(path, size, args.frames * 2)
+        print_ceiling(c, size, args.record_frames)
+        print_motion(m, statistics.median(c["F"]), size)
+    if args.against is not None:
+        print_against(against(args.against.resolve(), args.rounds, args.frames), args.against)
     print(f"\n({time.perf_counter() - start:.0f} s)")
     return 0
 

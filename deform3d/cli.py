@@ -190,6 +190,9 @@ def cmd_record(args) -> int:
         config = config_from(args, TrainConfig)
         if args.save_run:
             check_writable(args.save_run)
+        from .graphics.offscreen import warm_up
+
+        warm_up()  # VisPy and EGL load on the GL thread while torch loads and trains here
         run = api.train(progress=_progress(args), **config.to_dict())
         if args.save_run:
             run.save(args.save_run)

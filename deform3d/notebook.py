@@ -52,13 +52,11 @@ VIDEO_DEFAULTS = {"quality": "low", "duration": 6.0}
 STILL_SIZE = (768, 432)
 VIEWER_SIZE = (800, 450)
 MAX_PIXEL_RATIO = 2  # a 3x or 4x screen still gets 2x frames: every pixel is rendered on the CPU
-# While the view moves (a drag, play, the slider, the wheel) frames have half the width and height
-# and the coarse mesh (Scene.set_detail), from a second scene built at half the scale (so its text,
-# lines and layout are the full picture's, shrunk; the browser stretches it back): on a CPU
-# rasterizer that is what makes motion fluid. Once nothing has moved for SETTLE_S seconds, the
-# full frame follows.
-MOTION_DIVISOR = 2
-SETTLE_S = 0.25
+# While the view moves (a drag, play, the slider, the wheel) frames come from graphics.motion's
+# reduced twin of the scene (half the width and height, the coarse mesh; the browser stretches it
+# back): on a CPU rasterizer that is what makes motion fluid. Once nothing has moved for SETTLE_S
+# seconds, the full frame follows.
+from .graphics.motion import MOTION_DIVISOR, SETTLE_S  # noqa: E402, F401  (loads no VisPy)
 
 
 def _ipython_display():
@@ -374,15 +372,14 @@ class Viewer(RemoteFrameBuffer):
     def _ensure_scene(self, motion: bool = False):
         """The full scene (or the motion one), built when first drawn, at the size the browser
         reports. On the GL thread."""
+        from .graphics.motion import motion_scene
         from .graphics.offscreen import egl_app
         from .graphics.scene import Scene
 
         if motion:
             if self._motion_scene is None:
-                # A fractional scale: every pixel size (fonts, lines, sprites) halves with the canvas.
-                self._motion_scene = Scene(self.run, self.config, scale=self._ratio / MOTION_DIVISOR, app=egl_app(),
-                                           size=self._logical, geometry=self._geometry)
-                self._motion_scene.set_detail(False)
+                self._motion_scene = motion_scene(self.run, self.config, self._ratio, size=self._logical, app=egl_app(),
+                                                  geometry=self._geometry)
                 self._geometry = self._motion_scene.geo
             return self._motion_scene
         if self._scene is None:
@@ -428,15 +425,15 @@ class Viewer(RemoteFrameBuffer):
 
     def _prepare_motion(self) -> None:
         if self._motion_scene is None and self._scene is not None:
-            self._ensure_scene(motion=True).canvas.render(alpha=False)
+            self._ensure_scene(motion=True).render_frame()
 
     def _draw(self, step, azimuth, elevation, distance, reduced: bool):
+        from .graphics import motion
+
         scene = self._ensure_scene(motion=reduced)
         if scene.stage != self.config.stage:
             scene.set_stage(self.config.stage)
-        scene.set_step(step)
-        scene.set_camera(azimuth, elevation, distance)
-        return scene.canvas.render(alpha=False)
+        return motion.draw(scene, step, azimuth, elevation, distance)
 
     def _settle_later(self) -> None:
         try:  # jupyter_rfb draws from the event loop of the thread its messages arrive on

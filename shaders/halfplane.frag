@@ -4,7 +4,8 @@
 // per fragment: the line is clipped to the panel by construction and antialiased from z's
 // screen-space gradient.
 // uniforms: network.glsl's (u_out), u_class0 / u_class1 (vec4: fills, alpha = the strongest),
-//           u_line (vec4: rgb, width px in .a; width 0 = no line)
+//           u_line (vec4: rgb, width px in .a; width 0 = no line), u_box (vec2: the box
+//           [lo, hi]^2, where a band along the line ends)
 // varyings: v_h (plane coordinate)
 #include "network.glsl"
 #include "common.glsl"
@@ -12,9 +13,11 @@
 uniform vec4 u_class0;
 uniform vec4 u_class1;
 uniform vec4 u_line;
+uniform vec2 u_box;
 varying vec2 v_h;
 
 void main() {
+    if (any(lessThan(v_h, vec2(u_box.x))) || any(greaterThan(v_h, vec2(u_box.y)))) discard;
     float z = logit(v_h);
     vec4 fill = z > 0.0 ? u_class1 : u_class0;
     float e = exp(-abs(z));

@@ -450,6 +450,54 @@ def test_a_changed_weight_moves_pixels_and_equal_weights_give_identical_pixels()
     assert not (changed & ~near).any(), "b3 changed input-panel pixels away from the decision curves"
 
 
+def test_a_stream_of_frames_drawn_one_ahead_gives_each_state_s_own_frame():
+    # Renderer.stream reads frame i back after setting up frame i + 1: a frame must still show its
+    # own state, bit for bit what frame() draws, also when the caller stops early and streams again.
+    run = reference_run(3)
+    states = [(run.num_steps * f, -50.0 + 20 * i, 24.0, None) for i, f in enumerate((0.1, 0.5, 0.9))]
+    with Renderer(run, RenderConfig(size=(320, 180), mesh=32, legend=False)) as r:
+        alone = [r.frame(*s) for s in states]
+        streamed = list(r.stream(states))
+        early = r.stream(states)
+        next(early)
+        early.close()  # a frame drawn and never read: the next stream must not hand it out
+        again = list(r.stream(states[1:]))
+    assert len(streamed) == 3 and len(again) == 2
+    assert not np.array_equal(alone[0], alone[1]), "test set-up: the states should differ on screen"
+    for a, b in zip(alone, streamed):
+        assert np.array_equal(a, b)
+    for a, b in zip(alone[1:], again):
+        assert np.array_equal(a, b)
+
+
+def test_the_motion_twin_is_the_same_picture_at_half_the_size_with_a_quarter_of_the_mesh():
+    from deform3d.graphics import motion
+    from deform3d.graphics.offscreen import downsample, egl_app, gl_call
+    from deform3d.graphics.scene import Scene
+
+    run = reference_run(3)
+    config = RenderConfig(size=(480, 270), legend=False)
+    full = gl_call(Scene, run, config, scale=1, app=egl_app())
+    twin = gl_call(motion.motion_scene, run, config, 1, app=egl_app(), geometry=full.geo)
+    try:
+        state = (0.6 * run.num_steps, -30.0, 20.0, None)
+        big = gl_call(motion.draw, full, *state)
+        small = gl_call(motion.draw, twin, *state)
+        other = gl_call(motion.draw, twin, 0.1 * run.num_steps, 10.0, 20.0, None)
+        vertices = twin._meshes[False][0].size
+    finally:
+        gl_call(full.canvas.close)
+        gl_call(twin.canvas.close)
+    assert small.shape == (135, 240, 3) and big.shape == (270, 480, 3)
+    assert vertices == (full.mesh // 4) ** 2
+    # The same picture, shrunk: the full frame averaged down differs from the twin by little, and
+    # far less than from another moment of the run would.
+    shrunk = downsample(big, 2).astype(int)
+    diff = np.abs(shrunk - small.astype(int)).mean()
+    assert diff < 8, f"the motion frame differs from the full frame by {diff:.1f} levels on average"
+    assert np.abs(shrunk - other.astype(int)).mean() > 3 * diff, "test set-up: another moment should differ more"
+
+
 def test_every_frame_draws_the_whole_picture_not_only_the_first():
     """Regression: the k = 3 decision surface turned the depth mask off for good, so from the second
     frame on glClear no longer cleared depth and the lift's sheet and points failed the depth test."""

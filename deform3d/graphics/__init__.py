@@ -2,8 +2,8 @@
 
 Owns: ``glsl`` (the one shader loader; the ``.glsl`` files live in the top-level ``shaders/``),
 ``visuals`` (the GPU visuals: sheet, half-plane, points, decision surface), ``scene`` (a run's
-panels, camera and uniforms for one step), ``offscreen`` (the headless renderer and PNG writer) and
-``atlas`` (a sweep's pictures: every run's final frame, and the accuracy curves).
+panels, camera and uniforms for one step), ``offscreen`` (the headless renderer and PNG writer),
+``motion`` (the reduced twin of a scene for frames while a view moves) and ``atlas`` (a sweep's pictures: every run's final frame, and the accuracy curves).
 
 May import: ``deform3d.core`` (never its torch modules: a render reads a recorded run), numpy and
 VisPy. Never torch, Qt or IPython, nor ``media``, ``ui`` or the front ends. Named ``graphics``,

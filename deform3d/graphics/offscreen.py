@@ -14,6 +14,7 @@ its exception. Any thread may then ask for a frame. Imports VisPy lazily; never 
 
 from __future__ import annotations
 
+import itertools
 import os
 import queue
 import sys
@@ -105,6 +106,14 @@ def egl_app():
     return gl_call(_make_egl_app)
 
 
+def warm_up() -> None:
+    """Start loading VisPy and EGL on the GL thread now, and return at once: a caller about to do
+    something long first (training) gets the renderer's start-up (about a second on two cores)
+    overlapped with it. A failure surfaces at the next ``egl_app()``, which tries again."""
+    if _app is None:
+        gl_submit(_make_egl_app)
+
+
 def _make_egl_app():
     global _app
     if _app is not None:
@@ -134,7 +143,8 @@ class Renderer:
     """Offscreen frames of a run: ``Renderer(run, config).frame(step, azimuth, elevation)``.
 
     Returns (height, width, 3) uint8 RGB. The scene is built once; each frame sets uniforms and
-    renders, so frame cost does not grow on the Python side with mesh size.
+    renders, so frame cost does not grow on the Python side with mesh size. ``stream(states)``
+    gives the frames of many states, drawn one ahead (what a video uses).
     """
 
     def __init__(self, run, config: RenderConfig = RenderConfig()):
@@ -148,20 +158,65 @@ class Renderer:
     def frame(self, step: float | None = None, azimuth: float | None = None, elevation: float | None = None,
               distance: float | None = None, stage: float | None = None) -> np.ndarray:
         """``stage`` (0..7): show the anatomy at that stage from now on (Scene.set_stage); None: leave it."""
-        image = gl_call(self._draw, step, azimuth, elevation, distance, stage)
+        image = gl_call(self._draw, (step, azimuth, elevation, distance, stage))
         return downsample(image, self.ssaa)  # numpy only: no need to hold the GL thread for it
 
-    def _draw(self, step, azimuth, elevation, distance, stage=None) -> np.ndarray:
-        if stage is not None:
-            self.scene.set_stage(stage)
-        if step is not None:
-            self.scene.set_step(step)
-        if azimuth is not None or elevation is not None or distance is not None:
-            self.scene.set_camera(azimuth, elevation, distance)
-        return self.scene.canvas.render(alpha=False)
+    def stream(self, states):
+        """Frames (as ``frame`` returns them) of ``states``, an iterable of (step, azimuth,
+        elevation, distance[, stage]), in order.
+
+        Pipelined for a software rasterizer, whose threads draw after the GL calls return: the GL
+        thread sets up frame i + 1 (the Python side: uniforms, framing, text) while frame i is
+        rasterized, reads frame i back only then, and starts drawing frame i + 1 before the caller
+        gets frame i; the caller's work on a frame (encoding it) overlaps the next one's drawing.
+        The pictures are those ``frame`` gives for the same states, bit for bit.
+        """
+        pending = None  # the Future of the last step handed to the GL thread
+        try:
+            for state in itertools.chain(states, [None]):
+                previous, pending = pending, gl_submit(self._advance, state)
+                image = previous.result() if previous is not None else None
+                if image is not None:
+                    yield downsample(image, self.ssaa)
+            image, pending = pending.result(), None
+            if image is not None:
+                yield downsample(image, self.ssaa)
+        finally:
+            if pending is not None:  # the caller stopped early: let the last step finish, unread
+                pending.exception()
+                self._drawn = False
+
+    _drawn = False  # the framebuffer holds a frame that _advance drew and has not read yet
+
+    def _advance(self, state):
+        """On the GL thread: set up ``state`` (None: no more), read the frame drawn last time, then
+        start drawing ``state``'s frame. Returns the frame read (or None)."""
+        if state is not None:
+            self._set_up(state)  # Python, while the rasterizer finishes the last frame
+        image = None
+        if self._drawn:
+            image = self.scene.read_frame()
+            self._drawn = False
+        if state is not None:
+            self.scene.start_frame()
+            self._drawn = True
+        return image
+
+    def _draw(self, state) -> np.ndarray:
+        self._set_up(state)
+        return self.scene.render_frame()
+
+    def _set_up(self, state) -> None:
+        step, azimuth, elevation, distance, *rest = state
+        if rest and rest[0] is not None:
+            self.scene.set_stage(rest[0])
+        self.scene.set_view(step, azimuth, elevation, distance)
 
     def close(self) -> None:
-        gl_call(self.scene.canvas.close)
+        gl_call(self._close)
+
+    def _close(self) -> None:
+        self.scene.canvas.close()
 
     def __enter__(self):
         return self

@@ -8,6 +8,7 @@ never torch. The canvas backend (EGL offscreen, Qt window) is chosen by the call
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 from dataclasses import dataclass
@@ -76,6 +77,20 @@ TITLES = {
 FILL = 0.94  # the share of the lift's view (its tighter direction) that the framed sheet fills
 
 
+@contextlib.contextmanager
+def _one_update(camera):
+    """Change several of a VisPy camera's properties with one transform update at the end (each
+    setter recomputes the camera's transforms, ~1 ms a time, the bulk of a frame's Python). The flag
+    is VisPy's own, which its set_range uses for the same purpose."""
+    previous, camera._resetting = camera._resetting, True
+    try:
+        yield camera
+    finally:
+        camera._resetting = previous
+    if not previous:
+        camera.view_changed()
+
+
 def _box_edges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
     edges = [(a, b) for a in range(8) for b in range(a + 1, 8) if bin(a ^ b).count("1") == 1]
@@ -126,6 +141,7 @@ class Scene:
         self._flat = False  # the lift's sheet is drawn as the plane's (the anatomy's 2-D stages)
         self._angles = (config.azimuth, config.elevation)  # the camera's angles as asked (the anatomy turns them)
         self._weights = None
+        self._target = None  # (FrameBuffer, size) that render_frame draws into, made at the first frame
         self._build()
         self._apply_options()
         self.set_camera(config.azimuth, config.elevation, config.distance)
@@ -345,7 +361,7 @@ class Scene:
         # (drawn by every squashed sliver of a saturated sheet too, it piled into dark shards).
         self._sheet(view, "plane").set_uniforms(front=(*self.theme.front[:3], 0.55), back=(*self.theme.back[:3], 0.55),
                                                 contour=(0.0, 0.0, 0.0, 0.0))
-        line = HalfPlane(lo, hi, parent=view.scene)
+        line = HalfPlane(lo, hi, band=True, parent=view.scene)
         line.set_uniforms(class0=(0, 0, 0, 0), class1=(0, 0, 0, 0), line=(*self.theme.boundary[:3], 2.6 * self.line_px))
         self._network_visuals += [fill, line]
         self._frame(view, (lo, lo), (hi, hi))  # before the points: saturated points sit on the frame
@@ -408,8 +424,10 @@ class Scene:
         if "legend" in flags or "folds" in flags or "surface" in flags:
             self._relayout()
 
-    def set_detail(self, full: bool = True) -> None:
-        """Sheets with the config's mesh (``full``), or half as many vertices per side.
+    def set_detail(self, full: bool = True, coarse: int | None = None) -> None:
+        """Sheets with the config's mesh (``full``), or half as many vertices per side (``coarse``:
+        another count, fixed at the first call; graphics.motion's twin, at half the scale, takes a
+        quarter, so that its triangles keep the full picture's size in pixels).
 
         For a window while the view moves (playback, a drag): on the software rasterizer a 256^2
         sheet at 720p makes triangles of about 2 pixels, and those cost the most per pixel; half the
@@ -422,10 +440,10 @@ class Scene:
         if self._meshes is None:
             from vispy import gloo
 
-            coarse = input_mesh(max(8, self.mesh // 2), self.geo.lo, self.geo.hi)
+            small = input_mesh(max(8, coarse or self.mesh // 2), self.geo.lo, self.geo.hi)
             self._meshes = {f: (gloo.VertexBuffer(np.ascontiguousarray(v, np.float32)),
                                 gloo.IndexBuffer(np.ascontiguousarray(faces, np.uint32)))
-                            for f, (v, faces) in ((True, (self.geo.vertices, self.geo.faces)), (False, coarse))}
+                            for f, (v, faces) in ((True, (self.geo.vertices, self.geo.faces)), (False, small))}
         for sheet, _ in self._sheets:
             sheet.set_mesh(*self._meshes[full])
         self.full_detail = full
@@ -443,8 +461,11 @@ class Scene:
         if self._surface is not None:
             self._surface.visible = c.surface and self._surface_exists and self._lift_share() > 0
 
-    def set_step(self, t: float) -> None:
-        """Show the network at fractional step t (weights interpolated between recorded steps)."""
+    def set_step(self, t: float, *, fit: bool = True) -> None:
+        """Show the network at fractional step t (weights interpolated between recorded steps).
+
+        ``fit`` False leaves aiming the lift's camera at the new sheet to a ``set_camera`` that
+        follows (``set_view`` does both with one fit: fitting is most of a frame's Python)."""
         t = min(max(float(t), 0.0), float(self.run.num_steps))
         self.step = t
         w = self.run.weights_at(t)
@@ -471,9 +492,9 @@ class Scene:
             e = t / self.run.steps_per_epoch
             self._cursor.set_data(np.array([[e, -0.02], [e, 1.02]], np.float32))
         self._weights = w
-        self._frame_views(sheet if follow else None)
+        self._frame_views(sheet if follow else None, fit)
         if self.stage is not None:
-            self._frame_stage()
+            self._frame_stage(fit)
         self._update_hud()
 
     def _update_hud(self, force: bool = False) -> None:
@@ -493,7 +514,7 @@ class Scene:
         if force or text != self.hud.text:  # new text means new glyph buffers: upload only on change
             self.hud.text = text
 
-    def _frame_views(self, f) -> None:
+    def _frame_views(self, f, fit: bool = True) -> None:
         """Follow framing (``f``: the forward pass of the sheet's sample at this step): the lift's
         and the plane's cameras frame the sheet of this moment, continuously in the weights and the
         camera, so a video's framing moves as smoothly as its sheet. ``f`` None: fixed framing, the
@@ -503,7 +524,7 @@ class Scene:
             self._lift_points = self.geo.projection(f.h1)
         else:
             self._lift_points = self.geo.box_corners()
-        if self.stage is None:  # (the anatomy frames its stage itself: _frame_stage)
+        if fit and self.stage is None:  # (the anatomy frames its stage itself: _frame_stage)
             self._fit_lift()
         view = self.views.get("plane")
         if view is not None:
@@ -544,9 +565,10 @@ class Scene:
         # bounding radii away.
         floor = max(floor, 2 * math.tan(math.radians(cam.fov) / 2) * 1.6 * 0.5 * float(np.linalg.norm(hi - lo)))
         centre = (lo + hi) / 2
-        cam.center = tuple(centre)
         scale = max(float(np.linalg.norm(hi - lo)), floor) * 1.15  # a first guess, corrected below
-        cam.scale_factor, cam.distance = scale, self._distance
+        with _one_update(cam):
+            cam.center = tuple(centre)
+            cam.scale_factor, cam.distance = scale, self._distance
         w, h = view.size
         if w <= 1 or h <= 1:
             return
@@ -555,23 +577,39 @@ class Scene:
         # Jacobian at the centre, solved least-norm for the offset), then scale to fill FILL.
         px = self.canvas.pixel_scale  # pixels() are physical; the view's box is logical
         middle = np.asarray(view.pos, np.float64) + np.array([w, h]) / 2
+        e = 1e-3 * max(float(np.linalg.norm(hi - lo)), floor)
+        n = len(pts)
         for _ in range(3):
-            p = self.pixels("lift", pts) / px
-            e = 1e-3 * max(float(np.linalg.norm(hi - lo)), floor)
-            base = self.pixels("lift", np.vstack([centre, centre + e * np.eye(3)])) / px
+            # One transform per round (VisPy builds a chain of transforms on each call, the most
+            # expensive part of a frame's Python): the points and the Jacobian's probes together.
+            p = self.pixels("lift", np.vstack([pts, centre, centre + e * np.eye(3)])) / px
+            base, p = p[n:], p[:n]
             J = (base[1:] - base[0]).T / e  # d pixel / d world
             offset = (p.min(axis=0) + p.max(axis=0)) / 2 - middle
-            if np.all(np.isfinite(J)) and np.all(np.isfinite(offset)):
-                centre = centre + np.linalg.pinv(J) @ offset
-                cam.center = tuple(centre)
-            if self._distance is None:
-                # (the markers' radius, plus a pixel, is kept clear of the view's edges)
-                room = self.marker_px + 4 * self.scale
-                p = self.pixels("lift", pts) / px
-                fill = max(np.ptp(p[:, 0]) / max(w - room, 1.0), np.ptp(p[:, 1]) / max(h - room, 1.0))
-                if np.isfinite(fill) and fill > 0:
-                    scale = max(scale * fill / FILL, floor)
-                    cam.scale_factor = scale
+            with _one_update(cam):
+                if np.all(np.isfinite(J)) and np.all(np.isfinite(offset)):
+                    centre = centre + np.linalg.pinv(J) @ offset
+                    cam.center = tuple(centre)
+                if self._distance is None:
+                    # (the markers' radius, plus a pixel, is kept clear of the view's edges); the
+                    # points' spread on screen, measured before this round's re-aim: the next
+                    # round measures again.
+                    room = self.marker_px + 4 * self.scale
+                    fill = max(np.ptp(p[:, 0]) / max(w - room, 1.0), np.ptp(p[:, 1]) / max(h - room, 1.0))
+                    if np.isfinite(fill) and fill > 0:
+                        scale = max(scale * fill / FILL, floor)
+                        cam.scale_factor = scale
+
+    def set_view(self, step: float | None = None, azimuth: float | None = None, elevation: float | None = None,
+                 distance: float | None = None) -> None:
+        """``set_step(step)`` (if not None) and ``set_camera(...)`` (if any angle or distance is
+        given; else the camera stays as it is), with the lift framed once."""
+        if step is not None:
+            self.set_step(step, fit=False)
+        if azimuth is not None or elevation is not None or distance is not None:
+            self.set_camera(azimuth, elevation, distance)
+        elif step is not None:
+            self._fit_lift()
 
     def set_camera(self, azimuth: float | None = None, elevation: float | None = None, distance: float | None = None) -> None:
         """Turn the lift's camera (degrees); distance None fits the framed sheet (or box).
@@ -583,15 +621,16 @@ class Scene:
         cam = view.camera
         if self.geo.k == 2:
             azimuth, elevation = 0.0, 90.0
-        if self.stage is None:
-            if azimuth is not None:
-                cam.azimuth = azimuth
-            if elevation is not None:
-                cam.elevation = elevation
-            self._angles = (cam.azimuth, cam.elevation)
-        else:  # the anatomy turns the camera from these angles (see _turn_for_stage)
-            self._angles = (self._angles[0] if azimuth is None else azimuth, self._angles[1] if elevation is None else elevation)
-            self._turn_for_stage()
+        with _one_update(cam):
+            if self.stage is None:
+                if azimuth is not None:
+                    cam.azimuth = azimuth
+                if elevation is not None:
+                    cam.elevation = elevation
+                self._angles = (cam.azimuth, cam.elevation)
+            else:  # the anatomy turns the camera from these angles (see _turn_for_stage)
+                self._angles = (self._angles[0] if azimuth is None else azimuth, self._angles[1] if elevation is None else elevation)
+                self._turn_for_stage()
         self._distance = distance  # None: VisPy derives it from the field of view and scale_factor
         self._fit_lift()
         # A headlight from above the camera: its direction in lift coordinates, for the shading.
@@ -600,6 +639,56 @@ class Scene:
         for v in (self.lift_sheet, self._surface):
             if v is not None:
                 v.set_uniforms(light=(0, 0, 0) if self._flat and v is self.lift_sheet else light)
+
+    # ------------------------------------------------------------ frames as arrays (offscreen)
+
+    def render_frame(self) -> np.ndarray:
+        """The picture as (h, w, 3) uint8, top row first: what ``canvas.render(alpha=False)`` gives,
+        drawn into a framebuffer kept from frame to frame (VisPy's render allocates one each time)."""
+        self.start_frame()
+        return self.read_frame()
+
+    def start_frame(self) -> None:
+        """Draw the picture into the kept framebuffer and hand it to the rasterizer without waiting
+        (a software rasterizer draws on threads of its own meanwhile); ``read_frame`` reads it."""
+        from vispy.gloo import gl
+
+        canvas = self.canvas
+        size = tuple(int(v * canvas.pixel_scale) for v in canvas.size)
+        if self._target is None or self._target[1] != size:
+            from vispy import gloo
+
+            w, h = size
+            self._target = (gloo.FrameBuffer(color=gloo.RenderBuffer((h, w, 4)),
+                                             depth=gloo.RenderBuffer((h, w), "depth")), size)
+        canvas.set_current()
+        canvas.push_fbo(self._target[0], (0, 0), canvas.size)
+        try:
+            canvas._draw_scene()  # what SceneCanvas.render draws, between its push_fbo and read
+        finally:
+            canvas.pop_fbo()
+        canvas.context.flush_commands()
+        gl.glFlush()
+
+    def read_frame(self) -> np.ndarray:
+        """The frame ``start_frame`` drew, as ``render_frame`` returns it. No glFinish first (VisPy's
+        read_pixels has one): the read waits for this framebuffer's drawing only."""
+        from vispy.gloo import gl
+
+        fbo, (w, h) = self._target
+        canvas = self.canvas
+        canvas.set_current()
+        fbo.activate()
+        canvas.context.flush_commands()
+        try:
+            gl.glPixelStorei(gl.GL_PACK_ALIGNMENT, 1)
+            data = gl.glReadPixels(0, 0, w, h, gl.GL_RGB, gl.GL_UNSIGNED_BYTE)
+            gl.glPixelStorei(gl.GL_PACK_ALIGNMENT, 4)
+        finally:
+            fbo.deactivate()
+            canvas.context.flush_commands()
+        image = np.frombuffer(data, np.uint8).reshape(h, w, 3)
+        return np.ascontiguousarray(image[::-1])  # GL's rows run bottom up
 
     def pixels(self, panel: str, positions: np.ndarray) -> np.ndarray:
         """Canvas pixel coordinates (x right, y down; in the scaled canvas) of panel positions (n, 3)."""
@@ -733,8 +822,9 @@ class Scene:
         cam.elevation = (1 - a) * el + a * 90.0
         cam.fov = 0.0 if self.geo.k == 2 else 30.0 * (1 - a)
 
-    def _frame_stage(self) -> None:
-        """Frame the lift camera on the stage (replaces the follow framing's points).
+    def _frame_stage(self, fit: bool = True) -> None:
+        """Frame the lift camera on the stage (replaces the follow framing's points; ``fit`` False
+        leaves the fit to a ``set_camera`` that follows, as ``set_step`` does).
 
         The stages' extents differ a lot (W1 x can be many times the activation's box), and a camera
         that zoomed with the sheet would hide the stretch it exists to show. Between stages i and
@@ -749,7 +839,8 @@ class Scene:
         a = self.stage - i
         ahead, behind = min(2 * a, 1.0), max(2 * a - 1, 0.0)
         self._lift_points = np.vstack([P[i] + ahead * (P[i + 1] - P[i]), P[i] + behind * (P[i + 1] - P[i])])
-        self._fit_lift()
+        if fit:
+            self._fit_lift()
 
     def _stage_titles(self) -> list[str]:
         """The lift panel's title at the stage, in words, most detailed first."""

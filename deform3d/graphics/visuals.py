@@ -189,14 +189,46 @@ class OutlineVisual(_ShaderVisual):
 
 
 class HalfPlaneVisual(_ShaderVisual):
-    """The plane's decision line and class half-planes over the rectangle [lo, hi]^2."""
+    """The plane's decision line and class half-planes over the rectangle [lo, hi]^2.
 
-    def __init__(self, lo: float, hi: float):
+    ``band`` True: the line alone, drawn over a band a few pixels wide along it (halfplane.vert
+    places it from the uniforms) rather than over the whole panel, whose every fragment would pay
+    for the line's few (on a software rasterizer, a full-panel pass costs as much as the line's
+    whole share of a frame). The band's half-width in plane units follows the view's scale at each
+    draw; the pixels are those of the full-panel pass, which leaves everything outside it blank.
+    """
+
+    def __init__(self, lo: float, hi: float, band: bool = False):
         super().__init__("halfplane.vert", "halfplane.frag", "triangle_strip")
-        rect = np.array([[lo, lo], [hi, lo], [lo, hi], [hi, hi]], np.float32)
-        self.shared_program["a_h"] = gloo.VertexBuffer(rect)
+        if band:  # (along, across) in {0, 1} x {-1, 1}
+            corners = np.array([[0, -1], [1, -1], [0, 1], [1, 1]], np.float32)
+        else:
+            corners = np.array([[lo, lo], [hi, lo], [lo, hi], [hi, hi]], np.float32)
+        self.shared_program["a_h"] = gloo.VertexBuffer(corners)
+        self.shared_program["u_box"] = (float(lo), float(hi))
+        self.shared_program["u_band"] = 0.0
+        self._band = band
+        self._line_width = 0.0  # pixels, as u_line.a
         self._bounds = [(lo, hi), (lo, hi), (0, 0)]
         self.set_gl_state("translucent", depth_test=False, cull_face=False)
+
+    def set_uniforms(self, **values) -> None:
+        if "line" in values:
+            self._line_width = float(values["line"][3])
+        super().set_uniforms(**values)
+
+    def _prepare_draw(self, view):
+        if not self._band:
+            return
+        # Plane units per framebuffer pixel here, and the band's half-width: the line's half-width
+        # plus its antialiasing ramp (line_alpha) plus a pixel.
+        tr = view.transforms.get_transform("visual", "framebuffer")
+        p = tr.map(np.array([[0.0, 0.0, 0.0, 1.0], [1.0, 0.0, 0.0, 1.0], [0.0, 1.0, 0.0, 1.0]]))
+        p = p[:, :2] / p[:, 3:4]
+        px_per_unit = min(np.linalg.norm(p[1] - p[0]), np.linalg.norm(p[2] - p[0]))
+        if not np.isfinite(px_per_unit) or px_per_unit <= 0:
+            return False
+        view.view_program["u_band"] = (0.5 * self._line_width + 2.0) / px_per_unit
 
 
 class SurfaceVisual(_ShaderVisual):

@@ -13,6 +13,7 @@ deform3d.grid) load when frames are first asked for. Never torch.
 
 from __future__ import annotations
 
+import collections
 import csv
 import dataclasses
 import os
@@ -96,6 +97,10 @@ class _Single:
     def frame(self, steps, azimuth=None, elevation=None, distance=None, stage=None) -> np.ndarray:
         return self.r.frame(steps[0], azimuth, elevation, distance, stage=stage)
 
+    def stream(self, states) -> Iterator[np.ndarray]:
+        """Frames of (steps, azimuth, elevation, distance[, stage]) states, drawn one ahead (Renderer.stream)."""
+        return self.r.stream((steps[0], *camera) for steps, *camera in states)
+
     def close(self) -> None:
         self.r.close()
 
@@ -114,13 +119,26 @@ def frames(runs, timeline: Timeline, view: RenderConfig, renderer_=None) -> Iter
     own = renderer_ is None
     r = renderer(runs, view) if own else renderer_
     try:
-        for f in states(runs, timeline):
-            s = f.state
-            if s.stage is None:
-                image = r.frame(f.steps, s.azimuth, s.elevation, s.distance)
-            else:  # the anatomy (one run): the stage of the forward pass, at one step
-                image = r.frame(f.steps, s.azimuth, s.elevation, s.distance, stage=s.stage)
-            yield dataclasses.replace(f, image=image)
+        if hasattr(r, "stream"):
+            # Drawn one ahead (Renderer.stream): the frames handed to it, waiting for their pictures.
+            # A frame's stage (the anatomy, one run) rides along; None leaves the scene's as it is.
+            waiting = collections.deque()
+
+            def requests():
+                for f in states(runs, timeline):
+                    waiting.append(f)
+                    yield f.steps, f.state.azimuth, f.state.elevation, f.state.distance, f.state.stage
+
+            for image in r.stream(requests()):
+                yield dataclasses.replace(waiting.popleft(), image=image)
+        else:
+            for f in states(runs, timeline):
+                s = f.state
+                if s.stage is None:
+                    image = r.frame(f.steps, s.azimuth, s.elevation, s.distance)
+                else:  # the anatomy (one run): the stage of the forward pass, at one step
+                    image = r.frame(f.steps, s.azimuth, s.elevation, s.distance, stage=s.stage)
+                yield dataclasses.replace(f, image=image)
     finally:
         if own:
             r.close()
