@@ -32,7 +32,6 @@ pyproject.toml and docs/design.md):
     core                           math, data, network, training, the run file, options
 """
 
-from .core import __version__
 from .core import frontend as _frontend
 
 
@@ -50,7 +49,7 @@ __all__ = ["train", "render", "record", "compare", "video_plan", "show", "demo",
 
 def __dir__():
     # The API and the notebook module are loaded lazily (below): name them for dir() and help().
-    return sorted(set(globals()) | set(__all__) | {"notebook"})
+    return sorted(set(globals()) | set(__all__) | {"notebook", "__version__"})
 
 
 def __getattr__(name):
@@ -59,6 +58,10 @@ def __getattr__(name):
         from . import api
 
         return getattr(api, name)
+    if name == "__version__":  # one source: the installed package's metadata (deform3d.core.version)
+        from .core import version
+
+        return version()
     if name == "notebook":  # `deform3d.notebook.Viewer(run)` in a fresh kernel, with no import of it first
         import importlib
 

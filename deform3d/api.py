@@ -89,7 +89,30 @@ def train(*, progress: bool | Callable[[int, int], object] = True, **options):
     data = load_dataset(config)  # numpy only: a bad dataset is reported before torch loads
     from .core.trainer import train as _train
 
-    return _train(config, data=data, progress=progress)
+    return check_training(_train(config, data=data, progress=progress), config)
+
+
+def check_training(run, config: TrainConfig):
+    """What train does with a diverged run (lr 1e3, say): non-finite weights or loss cannot be
+    drawn, so they are a RuntimeFault naming the step and nothing is returned (nor saved); a finite
+    run that ended far worse than it began (final loss over twice the first) is returned, with a
+    DivergedWarning, since watching a divergence is a lesson too."""
+    import warnings
+
+    from .core.errors import DivergedWarning, RuntimeFault
+
+    finite = np.isfinite(run.loss) & np.isfinite(run.weights.flat()).all(axis=-1)
+    if not finite.all():
+        step = int(np.argmin(finite))
+        raise RuntimeFault(f"training diverged: the loss or weights became NaN or infinite at step {step} "
+                           f"(epoch {step / run.steps_per_epoch:.3g}) with --lr {config.lr:g}; nothing was written; "
+                           f"try a smaller --lr, e.g. {TrainConfig.lr}")
+    if run.loss[-1] > 2 * run.loss[0]:
+        warnings.warn(DivergedWarning(
+            f"training diverged: final loss {run.loss[-1]:.3g} against {run.loss[0]:.3g} at the start "
+            f"(accuracy {100 * run.accuracy[-1]:.1f}%) with --lr {config.lr:g}; the run is kept; try a smaller --lr"),
+            stacklevel=3)
+    return run
 
 
 @public
@@ -277,7 +300,7 @@ def _compare_runs(runs, configs, progress, echo) -> list:
 
     out = []
     for c in configs:
-        out.append(_train(c, progress=progress))
+        out.append(check_training(_train(c, progress=progress), c))
         if echo:
             echo(f"trained k={c.hidden} {c.activation} {out[-1].meta['dataset']} seed {c.seed}: "
                  f"accuracy {100 * out[-1].accuracy[-1]:.1f}%")
