@@ -94,7 +94,7 @@ class _Parser(argparse.ArgumentParser):
         known = [o for a in self._actions for o in a.option_strings]
         unknown = [a for a in extra if a.startswith("-")] or extra
         flag = unknown[0].split("=")[0]
-        close = [o for o in known if o.startswith(flag) and len(flag) > 2] or difflib.get_close_matches(flag, known, n=1, cutoff=0.6)
+        close = [o for o in known if o.startswith(flag) and len(flag) > 2] or difflib.get_close_matches(flag, known, n=1, cutoff=0.75)
         hint = f"; did you mean {close[0]}?" if close else ""
         self.print_usage(sys.stderr)
         noun = "option" if unknown[0].startswith("-") else "argument"
@@ -456,9 +456,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.commands[args.command].unrecognized(extra)
     # SIGTERM unwinds like Ctrl-C, so temporary files go and the previous output stays (a recording
     # is abandoned, not shortened: media.recorder); kept as is where it was ignored (nohup).
-    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+    # Restored on the way out: main() may run inside another program (the tests call it in-process).
+    saved = signal.getsignal(signal.SIGTERM), warnings.showwarning
+    if saved[0] == signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _terminate)
     warnings.showwarning = _warning
+    try:
+        return _run(args)
+    finally:
+        signal.signal(signal.SIGTERM, saved[0])
+        warnings.showwarning = saved[1]
+
+
+def _run(args) -> int:
     try:
         return args.func(args)
     except ConfigError as e:

@@ -25,6 +25,9 @@ def check_writable(path: str | Path) -> None:
     path = Path(path)
     folder = path.parent
     if not folder.is_dir():
+        if folder.exists() or any(p.is_file() for p in folder.parents):
+            file = folder if folder.exists() else next(p for p in folder.parents if p.is_file())
+            raise UsageError(f"cannot write {path}: {file} is a file, not a folder; choose another --out")
         raise UsageError(f"cannot write {path}: folder {folder} does not exist; create it first")
     if path.is_dir():
         raise UsageError(f"cannot write {path}: it is a folder; give a file name")

@@ -325,7 +325,7 @@ class Recorder:
         self._end_bar()
         self._discard()
         self._closed = True
-        return RecordError(f"could not write {self.path}: {_first_error(self._read_log(), rc)}")
+        return RecordError(f"could not write {self.path}: {_first_error(self._read_log(), rc)}; {self.path.name} is unchanged")
 
     def _end_bar(self) -> None:
         if self._bar is not None:

@@ -251,6 +251,8 @@ class Keyframes:
                 doc = tomllib.load(f)
         except tomllib.TOMLDecodeError as e:
             raise UsageError(f"{where} is not valid TOML ({e}); fix the syntax, {example}") from None
+        except UnicodeDecodeError:  # tomllib decodes the bytes first: a binary file lands here
+            raise UsageError(f"{where} is not a UTF-8 text file; write a TOML file of [[keyframe]] tables, {example}") from None
         except OSError as e:
             raise UsageError(f"cannot read {where}: {e.strerror or e}") from None
         extra = sorted(set(doc) - {"keyframe"})
