@@ -347,8 +347,8 @@ def demo(out: str | Path = "out/demo", *, progress: bool | Callable[[int, int], 
     k=2: final accuracy  84.0%, loss 0.353 -> out/demo/circles-k2.mp4
     ...
     """
-    from .graphics.offscreen import Renderer, write_png
     from .core.trainer import train as _train
+    from .graphics.offscreen import Renderer, write_png
 
     out = Path(out)
     if out.exists() and not out.is_dir():

@@ -20,8 +20,19 @@ import sys
 import warnings
 from dataclasses import asdict, fields
 
-from .core.config import (ACTIVATIONS, DATASETS, OPTIMIZERS, PACES, PANELS, QUALITY, THEMES, RecordConfig,
-                     RenderConfig, TrainConfig, parse_size)
+from .core.config import (
+    ACTIVATIONS,
+    DATASETS,
+    OPTIMIZERS,
+    PACES,
+    PANELS,
+    QUALITY,
+    THEMES,
+    RecordConfig,
+    RenderConfig,
+    TrainConfig,
+    parse_size,
+)
 from .core.errors import ConfigError, DivergedWarning, Terminated, UsageError
 
 PROG = "deform3d"
@@ -77,6 +88,8 @@ RENAMED = {(RenderConfig, "points"): "show_points"}
 
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors: what is wrong and where to read more, then exit 2."""
+
+    commands: dict[str, _Parser]  # the top level's: each command's parser, by name (build_parser)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("allow_abbrev", False)  # `--dur 3` must not silently mean --duration
@@ -134,7 +147,7 @@ def add_config_options(parser, config, title: str, skip=()) -> None:
         flag = "--" + dest.replace("_", "-")
         flags = (SHORT[dest], flag) if dest in SHORT else (flag,)
         default = f.default
-        text, metavar = HELP.get(dest, HELP.get(f.name))
+        text, metavar = HELP[dest] if dest in HELP else HELP[f.name]
         if f.type == "bool":
             group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=default,
                                help=f"{text} (default: {'on' if default else 'off'})")
@@ -143,7 +156,7 @@ def add_config_options(parser, config, title: str, skip=()) -> None:
         note = "" if "(default" in text or default is None else f" (default: {shown})"
         if f.name == "size" and default is None:
             note = " (default: the quality's)"
-        group.add_argument(*flags, dest=dest, type=_converter(f.type), default=default, metavar=metavar, help=text + note)
+        group.add_argument(*flags, dest=dest, type=_converter(str(f.type)), default=default, metavar=metavar, help=text + note)
 
 
 def config_from(args, config, skip=()):
@@ -236,7 +249,7 @@ def _train_lists(args) -> dict:
         text = getattr(args, f.name, None)
         if not isinstance(text, str) or text == f.default:
             continue  # not given (argparse leaves a default unconverted), or given as the default
-        convert = _converter(f.type)
+        convert = _converter(str(f.type))
         values = []
         for part in str(text).split(","):
             part = part.strip()
@@ -321,7 +334,7 @@ def cmd_doctor(args) -> int:
 # ---------------------------------------------------------------- parser
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> _Parser:
     parser = _Parser(prog=PROG, description="See how a small neural network bends its input plane while it learns.")
     from .core import version
 

@@ -134,7 +134,7 @@ class Trajectory:
         meta = dict(self.meta, format=FORMAT, schema=SCHEMA_VERSION)
         arrays["meta"] = np.array(json.dumps(meta, sort_keys=True))
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
-            np.savez(f, **arrays)
+            np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy's stub takes **kwds for allow_pickle
         return path
 
     @classmethod

@@ -287,7 +287,7 @@ class Keyframes:
                     f"is not after keyframe {n - 1} (t = {rows[-1][0]:g}); sort them or fix the times"
                 )
             rows.append(tuple(float(key[name]) for name in KEYFRAME_KEYS))
-        return cls(*zip(*rows), source=where)
+        return cls(*zip(*rows), source=where)  # type: ignore[misc, arg-type]  # four columns, by name order
 
     def at(self, t: float) -> tuple[float, float, float]:
         """(azimuth, elevation, distance) at video time ``t`` s; held still outside the keyframes."""
