@@ -16,6 +16,7 @@ The Python API (the CLI is built on it; options and defaults are the CLI's, defi
     deform3d.load("run.npz")                             -> Trajectory
     with deform3d.watch(model, optimizer, X, y) as run:  your own torch loop, recorded -> Trajectory
     deform3d.sweep("out/width", hidden=[2, 3], seed=range(32))  many runs, batched; atlas, summary
+    deform3d.doctor()                                    -> what this machine gives deform3d (.lines, .ok)
     deform3d.notebook.Viewer(run)                        interactive view in Jupyter (extra: notebook;
                                                          deform3d.notebook loads on first use)
 
@@ -44,7 +45,7 @@ def _notebook():
 # The core never imports a front end; the top of the package attaches Jupyter's display to it.
 _frontend.attach(_notebook)
 
-__all__ = ["train", "render", "record", "compare", "video_plan", "show", "demo", "load", "watch", "sweep"]
+__all__ = ["train", "render", "record", "compare", "video_plan", "show", "demo", "load", "watch", "sweep", "doctor"]
 
 
 def __dir__():

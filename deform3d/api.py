@@ -1,4 +1,4 @@
-"""The public API: train, render, record, compare, video_plan, show, demo, load, watch. The CLI is built on these and nothing else.
+"""The public API: train, render, record, compare, video_plan, show, demo, load, watch, sweep, doctor. The CLI is built on these and nothing else.
 
 Owns: turning keyword options into the config dataclasses (whose fields are the option names and
 defaults, once) and running the pieces in order. Each function imports torch or VisPy only when
@@ -54,6 +54,18 @@ def public(fn):
             raise e.with_traceback(None) from None
 
     return entry
+
+
+def doctor():
+    """What this machine gives deform3d, as ``deform3d doctor`` prints it: a Report with ``lines``
+    (versions; the GL headless rendering gets, and whether it is a software renderer; Qt and a
+    display for ``show``; ffmpeg; CPU threads), ``missing`` (what ``render``/``record`` lack) and ``ok``.
+
+    >>> print("\\n".join(deform3d.doctor().lines))   # doctest: +SKIP
+    """
+    from .sysinfo import diagnose
+
+    return diagnose()
 
 
 @public

@@ -321,9 +321,9 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_doctor(args) -> int:
-    from .doctor import diagnose
+    from . import api
 
-    report = diagnose()
+    report = api.doctor()
     if not args.quiet:
         print("\n".join(report.lines))
     elif not report.ok:

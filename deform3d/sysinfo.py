@@ -1,4 +1,4 @@
-"""``deform3d doctor``: what this machine gives each command, in the few lines a bug report needs.
+"""``deform3d doctor`` (``deform3d.doctor()``): what this machine gives each command, in the few lines a bug report needs.
 
 Owns: probing the pieces deform3d stands on (cf. ``vispy.sys_info()``), each in isolation, so one
 missing piece is named rather than reported as whatever fails first: the versions of deform3d,
@@ -7,7 +7,8 @@ version, and whether it is a software renderer); whether ``show`` has Qt and a d
 that recordings use; CPU threads. ``render``/``record`` can work when EGL gives a GL context and
 ffmpeg runs: then the exit status is 0, else 1 with the missing piece named on the last line.
 
-Sits in the API's layer (it asks graphics, media and ui), below the CLI; it draws nothing itself.
+Sits just below the API (it asks ui, graphics and media; ``api.doctor`` calls it); it draws nothing
+itself. Named sysinfo, not doctor: a submodule named like an API function would shadow it.
 """
 
 from __future__ import annotations
