@@ -192,10 +192,11 @@ class Trajectory:
 # The arrays of a run file, each ``name.npy`` in the zip, and nothing else (meta: the JSON string).
 ARRAYS = Weights.NAMES + ("loss", "accuracy", "X", "y")
 # Limits for files from elsewhere. 2 GiB per array: a 10-million-step k = 4 run's W1 is 320 MB.
-# np.savez stores arrays uncompressed (savez_compressed gets ~1.1-3x on weights); a member that
-# inflates over 100x its stored size is not a run but a zip bomb.
+# np.savez stores arrays uncompressed; a member that inflates past 16 MiB and over 100x its stored
+# size is not a run but a zip bomb (the slack keeps a recompressed run's labels, 0s then 1s, readable).
 MAX_ARRAY_BYTES = 2 * 1024**3
 MAX_INFLATION = 100
+INFLATION_SLACK = 16 * 1024**2
 
 
 def _check_members(path: Path) -> None:
@@ -215,7 +216,7 @@ def _check_members(path: Path) -> None:
                                   f"a run has exactly {', '.join(ARRAYS)} and meta")
         for name in ARRAYS + ("meta",):
             info = members[name + ".npy"]
-            if info.file_size > MAX_ARRAY_BYTES or info.file_size > MAX_INFLATION * info.compress_size + 4096:
+            if info.file_size > MAX_ARRAY_BYTES or info.file_size > MAX_INFLATION * info.compress_size + INFLATION_SLACK:
                 raise TrajectoryError(f"{path}: array {name} would inflate from {info.compress_size:,} to "
                                       f"{info.file_size:,} bytes; refused (a zip bomb?): a run file stores its "
                                       f"arrays uncompressed and under {MAX_ARRAY_BYTES // 1024**3} GiB each")
