@@ -79,7 +79,7 @@ HELP = {
     "camera": ("camera keyframes, a TOML file (replaces the orbit)", "PATH.toml"),
     "crf": ("constant-quality factor for .mp4 (0..51) / .webm (0..63); lower is better (default: 18 / 30)", "N"),
 }
-# The short flags, the same on every command that has the long one (tests/test_cli_train.py checks).
+# The short flags, the same on every command that has the long one (tests/test_first_contact.py checks).
 SHORT = {"out": "-o", "quiet": "-q", "size": "-s", "fps": "-f"}
 # RenderConfig's "points" (show the data) clashes with TrainConfig's "points" (per class) on the
 # record command line; there it is --show-points / --no-show-points.
