@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 OUT    ?= out
 
-.PHONY: demo test bench setup clean
+.PHONY: demo test lint bench setup clean
 .DEFAULT_GOAL := demo
 
 setup: $(VENV)/.installed
@@ -26,6 +26,13 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest
+
+# ruff (lint, then the format check) and mypy on the package; their settings live in pyproject.toml.
+lint: setup
+	$(PIP) install -q -e '.[dev]'
+	$(VENV)/bin/ruff check deform3d
+	$(VENV)/bin/ruff format --check deform3d
+	$(VENV)/bin/mypy
 
 bench: setup
 	$(PIP) install -q -e '.[bench]'

@@ -16,6 +16,7 @@ The Python API (the CLI is built on it; options and defaults are the CLI's, defi
     deform3d.load("run.npz")                             -> Trajectory
     with deform3d.watch(model, optimizer, X, y) as run:  your own torch loop, recorded -> Trajectory
     deform3d.sweep("out/width", hidden=[2, 3], seed=range(32))  many runs, batched; atlas, summary
+    deform3d.doctor()                                    -> what this machine gives deform3d (.lines, .ok)
     deform3d.notebook.Viewer(run)                        interactive view in Jupyter (extra: notebook;
                                                          deform3d.notebook loads on first use)
 
@@ -32,7 +33,6 @@ pyproject.toml and docs/design.md):
     core                           math, data, network, training, the run file, options
 """
 
-from .core import __version__
 from .core import frontend as _frontend
 
 
@@ -45,12 +45,12 @@ def _notebook():
 # The core never imports a front end; the top of the package attaches Jupyter's display to it.
 _frontend.attach(_notebook)
 
-__all__ = ["train", "render", "record", "compare", "video_plan", "show", "demo", "load", "watch", "sweep"]
+__all__ = ["train", "render", "record", "compare", "video_plan", "show", "demo", "load", "watch", "sweep", "doctor"]
 
 
 def __dir__():
     # The API and the notebook module are loaded lazily (below): name them for dir() and help().
-    return sorted(set(globals()) | set(__all__) | {"notebook"})
+    return sorted(set(globals()) | set(__all__) | {"notebook", "__version__"})
 
 
 def __getattr__(name):
@@ -59,6 +59,10 @@ def __getattr__(name):
         from . import api
 
         return getattr(api, name)
+    if name == "__version__":  # one source: the installed package's metadata (deform3d.core.version)
+        from .core import version
+
+        return version()
     if name == "notebook":  # `deform3d.notebook.Viewer(run)` in a fresh kernel, with no import of it first
         import importlib
 

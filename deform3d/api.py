@@ -1,4 +1,4 @@
-"""The public API: train, render, record, compare, video_plan, show, demo, load, watch. The CLI is built on these and nothing else.
+"""The public API: train, render, record, compare, video_plan, show, demo, load, watch, sweep, doctor. The CLI is built on these and nothing else.
 
 Owns: turning keyword options into the config dataclasses (whose fields are the option names and
 defaults, once) and running the pieces in order. Each function imports torch or VisPy only when
@@ -56,6 +56,18 @@ def public(fn):
     return entry
 
 
+def doctor():
+    """What this machine gives deform3d, as ``deform3d doctor`` prints it: a Report with ``lines``
+    (versions; the GL headless rendering gets, and whether it is a software renderer; Qt and a
+    display for ``show``; ffmpeg; CPU threads), ``missing`` (what ``render``/``record`` lack) and ``ok``.
+
+    >>> print("\\n".join(deform3d.doctor().lines))   # doctest: +SKIP
+    """
+    from .sysinfo import diagnose
+
+    return diagnose()
+
+
 @public
 def load(run):
     """A Trajectory from a Trajectory (returned as is) or the path of a ``.npz`` file.
@@ -89,7 +101,32 @@ def train(*, progress: bool | Callable[[int, int], object] = True, **options):
     data = load_dataset(config)  # numpy only: a bad dataset is reported before torch loads
     from .core.trainer import train as _train
 
-    return _train(config, data=data, progress=progress)
+    return check_training(_train(config, data=data, progress=progress), config)
+
+
+def check_training(run, config: TrainConfig):
+    """What train does with a diverged run (lr 1e3, say): non-finite weights or loss cannot be
+    drawn, so they are a RuntimeFault naming the step and nothing is returned (nor saved); a finite
+    run that ended far worse than it began (final loss over twice the first) is returned, with a
+    DivergedWarning, since watching a divergence is a lesson too."""
+    import warnings
+
+    from .core.errors import DivergedWarning, RuntimeFault
+
+    finite = np.isfinite(run.weights.flat()).all(axis=-1)
+    (first, last), (_, accuracy) = run.metrics_at([0, run.num_steps])  # not every step's: see Trajectory
+    if not finite.all() or not np.isfinite([first, last]).all():
+        finite &= np.isfinite(run.loss)  # (every step's loss, only to name the step)
+        step = int(np.argmin(finite))
+        raise RuntimeFault(f"training diverged: the loss or weights became NaN or infinite at step {step} "
+                           f"(epoch {step / run.steps_per_epoch:.3g}) with --lr {config.lr:g}; nothing was written; "
+                           f"try a smaller --lr, e.g. {TrainConfig.lr}")
+    if last > 2 * first:
+        warnings.warn(DivergedWarning(
+            f"training diverged: final loss {last:.3g} against {first:.3g} at the start "
+            f"(accuracy {100 * accuracy:.1f}%) with --lr {config.lr:g}; the run is kept; try a smaller --lr"),
+            stacklevel=3)
+    return run
 
 
 @public
@@ -284,7 +321,7 @@ def _compare_runs(runs, configs, progress, echo) -> list:
 
     out = []
     for c in configs:
-        out.append(_train(c, progress=progress))
+        out.append(check_training(_train(c, progress=progress), c))
         if echo:
             echo(f"trained k={c.hidden} {c.activation} {out[-1].meta['dataset']} seed {c.seed}: "
                  f"accuracy {100 * out[-1].accuracy[-1]:.1f}%")
@@ -333,8 +370,8 @@ def demo(out: str | Path = "out/demo", *, progress: bool | Callable[[int, int], 
     k=2: final accuracy  84.0%, loss 0.353 -> out/demo/circles-k2.mp4
     ...
     """
-    from .graphics.offscreen import Renderer, write_png
     from .core.trainer import train as _train
+    from .graphics.offscreen import Renderer, write_png
 
     out = Path(out)
     if out.exists() and not out.is_dir():

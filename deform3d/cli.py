@@ -1,22 +1,39 @@
 """The ``deform3d`` command line: parses options and calls ``deform3d.api``; no logic lives here.
 
 Every option is generated from a field of a config dataclass (its name, type and default), so the
-CLI, the API and config files cannot drift apart. Errors from the library (UsageError) become one
-line on stderr and exit code 2. Heavy modules (torch, VisPy) load inside each command, so
-``deform3d --help`` answers at once.
+CLI, the API and config files cannot drift apart. Errors from the library become one line on stderr
+and an exit status: 2 for usage (UsageError, ConfigError: a bad option, value or input file), 1 for
+a runtime fault (RuntimeFault: no ffmpeg or EGL, a full disk, a diverged run), 130 for SIGINT and 143
+for SIGTERM (which leaves no partial output). Options are never abbreviated (``--dur`` is not
+``--duration``), the short flags -o, -q, -s, -f mean --out, --quiet, --size, --fps on every command
+that has them, and an unknown option prints its command's usage. Heavy modules (torch, VisPy) load
+inside each command, so ``deform3d --help`` answers at once.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import re
+import signal
 import sys
+import warnings
 from dataclasses import asdict, fields
 
-from .core import __version__
-from .core.config import (ACTIVATIONS, DATASETS, OPTIMIZERS, PACES, PANELS, QUALITY, THEMES, RecordConfig,
-                     RenderConfig, TrainConfig, parse_size)
-from .core.errors import ConfigError, UsageError
+from .core.config import (
+    ACTIVATIONS,
+    DATASETS,
+    OPTIMIZERS,
+    PACES,
+    PANELS,
+    QUALITY,
+    THEMES,
+    RecordConfig,
+    RenderConfig,
+    TrainConfig,
+    parse_size,
+)
+from .core.errors import ConfigError, DivergedWarning, Terminated, UsageError
 
 PROG = "deform3d"
 
@@ -64,6 +81,8 @@ HELP = {
     "camera": ("camera keyframes, a TOML file (replaces the orbit)", "PATH.toml"),
     "crf": ("constant-quality factor for .mp4 (0..51) / .webm (0..63); lower is better (default: 18 / 30)", "N"),
 }
+# The short flags, the same on every command that has the long one (tests/test_first_contact.py checks).
+SHORT = {"out": "-o", "quiet": "-q", "size": "-s", "fps": "-f"}
 # RenderConfig's "points" (show the data) clashes with TrainConfig's "points" (per class) on the
 # record command line; there it is --show-points / --no-show-points.
 RENAMED = {(RenderConfig, "points"): "show_points"}
@@ -72,7 +91,10 @@ RENAMED = {(RenderConfig, "points"): "show_points"}
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors: what is wrong and where to read more, then exit 2."""
 
+    commands: dict[str, _Parser]  # the top level's: each command's parser, by name (build_parser)
+
     def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)  # `--dur 3` must not silently mean --duration
         super().__init__(*args, **kwargs)
         # argparse takes "--size -5x10" for a missing value followed by an option; seen as a value,
         # it reaches the size check and its message ("must be 16..8192 pixels per side").
@@ -81,6 +103,24 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
         raise SystemExit(2)
+
+    def unrecognized(self, extra: list[str]) -> None:
+        """Unknown options: this command's usage, then one error line (with a close match, if any)."""
+        known = [o for a in self._actions for o in a.option_strings]
+        unknown = [a for a in extra if a.startswith("-")] or extra
+        flag = unknown[0].split("=")[0]
+        close = [o for o in known if o.startswith(flag) and len(flag) > 2] or difflib.get_close_matches(flag, known, n=1, cutoff=0.75)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        self.print_usage(sys.stderr)
+        noun = "option" if unknown[0].startswith("-") else "argument"
+        self.error(f"unrecognized {noun} {' '.join(unknown)}{hint}")
+
+    def add_argument(self, *args, **kwargs):
+        # -o/-q beside --out/--quiet, wherever a command has them.
+        name = args[0][2:].replace("-", "_") if args and args[0].startswith("--") else None
+        if name in SHORT and len(args) == 1:
+            args = (SHORT[name], *args)
+        return super().add_argument(*args, **kwargs)
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -107,8 +147,9 @@ def add_config_options(parser, config, title: str, skip=()) -> None:
             continue
         dest = RENAMED.get((config, f.name), f.name)
         flag = "--" + dest.replace("_", "-")
+        flags = (SHORT[dest], flag) if dest in SHORT else (flag,)
         default = f.default
-        text, metavar = HELP.get(dest, HELP.get(f.name))
+        text, metavar = HELP[dest] if dest in HELP else HELP[f.name]
         if f.type == "bool":
             group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=default,
                                help=f"{text} (default: {'on' if default else 'off'})")
@@ -117,7 +158,7 @@ def add_config_options(parser, config, title: str, skip=()) -> None:
         note = "" if "(default" in text or default is None else f" (default: {shown})"
         if f.name == "size" and default is None:
             note = " (default: the quality's)"
-        group.add_argument(flag, dest=dest, type=_converter(f.type), default=default, metavar=metavar, help=text + note)
+        group.add_argument(*flags, dest=dest, type=_converter(str(f.type)), default=default, metavar=metavar, help=text + note)
 
 
 def config_from(args, config, skip=()):
@@ -217,7 +258,7 @@ def _train_lists(args) -> dict:
         text = getattr(args, f.name, None)
         if not isinstance(text, str) or text == f.default:
             continue  # not given (argparse leaves a default unconverted), or given as the default
-        convert = _converter(f.type)
+        convert = _converter(str(f.type))
         values = []
         for part in str(text).split(","):
             part = part.strip()
@@ -288,14 +329,28 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+def cmd_doctor(args) -> int:
+    from . import api
+
+    report = api.doctor()
+    if not args.quiet:
+        print("\n".join(report.lines))
+    elif not report.ok:
+        print(f"{PROG} doctor: {report.lines[-1]}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
 # ---------------------------------------------------------------- parser
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> _Parser:
     parser = _Parser(prog=PROG, description="See how a small neural network bends its input plane while it learns.")
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    from .core import version
+
+    parser.add_argument("--version", action="version", version=f"{PROG} {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
+    parser.commands = sub.choices  # name -> its parser: an unknown option prints that command's usage
 
     p = sub.add_parser("train", help="train a network and record every step to a .npz trajectory",
                        description="Train 2 -> k -> 2 -> 1 and record every optimizer step's weights.")
@@ -399,18 +454,71 @@ def build_parser() -> argparse.ArgumentParser:
                                                           "workers (needs: pip install 'deform3d[cluster]')")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("doctor", help="what this machine gives deform3d: versions, GL, display and Qt, ffmpeg",
+                       description="Print what a bug report needs: deform3d, torch, vispy and numpy versions; the GL "
+                                   "that headless rendering gets (EGL) and whether it is a software renderer; whether "
+                                   "`show` has Qt and a display; the ffmpeg `record` uses; CPU threads. Exit status 0 "
+                                   "when render and record can work, 1 otherwise, naming what is missing.")
+    p.add_argument("--quiet", action="store_true", help="print nothing when all is well; only the exit status and what is missing")
+    p.set_defaults(func=cmd_doctor)
     return parser
 
 
+def _terminate(signum, frame):
+    raise Terminated("SIGTERM")
+
+
+def _warning(message, category, filename, lineno, file=None, line=None):
+    # deform3d's own warnings (a diverged training) as one line; anyone else's as Python prints them.
+    if issubclass(category, DivergedWarning):
+        print(f"{PROG}: warning: {message}", file=sys.stderr)
+    else:
+        _show_warning(message, category, filename, lineno, file, line)
+
+
+_show_warning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        parser.commands[args.command].unrecognized(extra)
+    # SIGTERM unwinds like Ctrl-C, so temporary files go and the previous output stays (a recording
+    # is abandoned, not shortened: media.recorder); kept as is where it was ignored (nohup).
+    # Restored on the way out: main() may run inside another program (the tests call it in-process).
+    saved = signal.getsignal(signal.SIGTERM), warnings.showwarning
+    if saved[0] == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminate)
+    warnings.showwarning = _warning
+    try:
+        return _run(args)
+    finally:
+        signal.signal(signal.SIGTERM, saved[0])
+        warnings.showwarning = saved[1]
+
+
+def _run(args) -> int:
     try:
         return args.func(args)
     except ConfigError as e:
         print(f"{PROG}: error: {e.for_cli()}", file=sys.stderr)
+        return e.exit_code
     except UsageError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except OSError as e:  # a fault no check foresaw (an I/O error mid-way): still one line
+        where = f": {e.filename}" if e.filename else ""
+        print(f"{PROG}: error: {e.strerror or e}{where}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print(f"{PROG}: error: out of memory; use a smaller --size, --points or --epochs", file=sys.stderr)
+        return 1
+    except Terminated:
+        print(f"{PROG}: terminated by SIGTERM; no output was written (an earlier file of that name is unchanged)",
+              file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
-    return 2

@@ -5,10 +5,30 @@ Kept small on purpose; GL fixtures are appended below by the rendering tests.
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 
 from deform3d.core.geometry import Weights
+
+
+# Optional extras: with only the test extra installed, tests marked for another one skip, saying
+# what to install (pyproject.toml's markers). A test needing a display or a browser skips in its own
+# fixture (test_app's display, tests/browser.py), with the reason.
+EXTRAS = {
+    "qt": (("PySide6",), "needs Qt for Python: pip install 'deform3d[gui]'"),
+    "notebook": (("jupyter_rfb", "ipywidgets"), "needs the notebook extra: pip install 'deform3d[notebook]'"),
+}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    for marker, (modules, reason) in EXTRAS.items():
+        if item.get_closest_marker(marker):
+            missing = [m for m in modules if importlib.util.find_spec(m) is None]
+            if missing:
+                pytest.skip(f"{reason} ({', '.join(missing)} not installed)")
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import importlib.util
 import json
 import os
 import select
@@ -38,6 +39,8 @@ RUN = ROOT / "tests" / "reference" / "run-k3.npz"  # k = 3, circles, 30 epochs o
 
 @pytest.fixture(scope="module")
 def display():
+    if importlib.util.find_spec("PySide6") is None:
+        pytest.skip("window tests need Qt for Python: pip install 'deform3d[gui]'")
     """A private Xvfb display (":N"); skips only where Xvfb or xdotool is not installed."""
     missing = [tool for tool in ("Xvfb", "xdotool") if shutil.which(tool) is None]
     if missing:
@@ -414,6 +417,7 @@ def _show(args, env_update=None, drop=()):
                           text=True, timeout=120, cwd=ROOT)
 
 
+@pytest.mark.qt  # check_gui asks for Qt before the display
 def test_without_a_display_exit_2_pointing_to_render_and_record(run_file):
     r = _show([str(run_file)], drop=("DISPLAY", "WAYLAND_DISPLAY"))
     assert r.returncode == 2
@@ -431,6 +435,7 @@ def test_without_qt_exit_2_saying_how_to_install_it(run_file, tmp_path):
     assert len(lines) == 1 and "pip install 'deform3d[gui]'" in lines[0], r.stderr
 
 
+@pytest.mark.qt  # check_gui asks for Qt before the display
 def test_an_unreachable_display_is_an_error_not_a_crash(run_file):
     r = _show([str(run_file)], {"DISPLAY": ":199"}, drop=("WAYLAND_DISPLAY",))
     assert r.returncode == 2 and "cannot open the X display ':199'" in r.stderr, r.stderr

@@ -33,6 +33,7 @@ def keep(shot: Path) -> None:
 
 @pytest.mark.gl
 @pytest.mark.timeout(300)
+@pytest.mark.notebook
 def test_demo_notebook_runs_in_jupyterlab_and_the_viewer_turns(egl, tmp_path):
     reason = browser.missing()
     if reason:

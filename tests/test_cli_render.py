@@ -196,7 +196,7 @@ def test_with_no_usable_egl_it_says_what_to_install(run_path, tmp_path):
     done = _deform3d("render", run_path, "--out", tmp_path / "x.png", *FAST, env=env)
     if done.returncode == 0:
         pytest.skip("this EGL renders even when told to use X11 with no display")
-    assert done.returncode == 2, done.stderr
+    assert done.returncode == 1, done.stderr  # a runtime fault (this machine lacks EGL), not a usage error
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("deform3d: error:") and "install" in last, done.stderr
     assert "Traceback" not in done.stderr

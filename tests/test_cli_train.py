@@ -125,7 +125,7 @@ BAD_INPUT = {
     "batch size 0": (train_with("--batch-size", "0"), ["--batch-size", ">= 1"]),
     "batch size -1": (train_with("--batch-size", "-1"), ["--batch-size", ">= 1"]),
     "epochs not a number": (train_with("--epochs", "ten"), ["--epochs", "ten"]),
-    "points 1": (train_with("--points", "1"), ["--points", "at least 2"]),
+    "points 1": (train_with("--points", "1"), ["--points", "2..50000"]),
     "momentum 1": (train_with("--momentum", "1"), ["--momentum", "[0, 1)"]),
     "seed -1": (train_with("--seed", "-1"), ["--seed", ">= 0"]),
     "seed 2**64": (train_with("--seed", str(2**64)), ["--seed", "2**64"]),

@@ -83,6 +83,7 @@ def test_notebook_is_committed_with_outputs_cleared():
 
 @pytest.mark.gl
 @pytest.mark.timeout(600)
+@pytest.mark.notebook
 def test_notebook_runs_headless_and_shows_videos(egl, tmp_path, monkeypatch):
     import nbformat
     from nbclient import NotebookClient
@@ -177,6 +178,7 @@ def test_importing_deform3d_loads_no_notebook_machinery():
 
 
 @pytest.mark.gl
+@pytest.mark.notebook
 def test_viewer_resize_and_drag_match_render(egl, run):
     from deform3d.notebook import Viewer
 
@@ -203,6 +205,7 @@ def test_viewer_resize_and_drag_match_render(egl, run):
 
 
 @pytest.mark.gl
+@pytest.mark.notebook
 def test_viewer_wheel_zooms_from_the_fitted_view_and_matches_render(egl, run):
     from deform3d.notebook import Viewer
 
@@ -227,6 +230,7 @@ def test_viewer_wheel_zooms_from_the_fitted_view_and_matches_render(egl, run):
 
 
 @pytest.mark.gl
+@pytest.mark.notebook
 def test_viewer_slider_sets_the_step_and_shows_the_numbers(egl, run):
     from deform3d.notebook import Viewer
 
@@ -245,6 +249,7 @@ def test_viewer_slider_sets_the_step_and_shows_the_numbers(egl, run):
 
 
 @pytest.mark.gl
+@pytest.mark.notebook
 def test_viewer_renders_at_the_device_pixel_ratio(egl, run):
     from deform3d.notebook import Viewer
 
@@ -264,6 +269,7 @@ def test_viewer_without_the_notebook_extra_says_what_to_install(run, monkeypatch
         notebook.Viewer(run)
 
 
+@pytest.mark.notebook
 def test_viewer_checks_its_options_before_making_a_widget(run, capsys):
     from deform3d.core.config import ConfigError
     from deform3d.notebook import Viewer
@@ -277,6 +283,7 @@ def test_viewer_checks_its_options_before_making_a_widget(run, capsys):
 
 
 @pytest.mark.gl
+@pytest.mark.notebook
 def test_viewer_draws_from_any_thread(egl, run):
     """JupyterLab 4.6 sends widget messages on a kernel subshell thread, not the one that displayed
     the viewer: frames must come from any thread (an EGL context is current on one at a time)."""
@@ -316,6 +323,7 @@ def test_viewer_draws_from_any_thread(egl, run):
 
 
 @pytest.mark.gl
+@pytest.mark.notebook
 def test_a_moving_view_draws_a_reduced_frame_then_the_full_one(egl, run):
     from deform3d.notebook import Viewer
 
@@ -389,6 +397,7 @@ def test_api_errors_carry_one_clear_line_and_no_internal_frames(run):
 
 @pytest.mark.gl
 @pytest.mark.timeout(300)
+@pytest.mark.notebook
 def test_training_and_recording_show_a_progress_widget_in_a_cell(egl, tmp_path, monkeypatch):
     import nbformat
     from nbclient import NotebookClient

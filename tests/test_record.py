@@ -399,9 +399,8 @@ def run_child(tmp_path: Path, target: str, total: int, send: signal.Signals, aft
 
 @pytest.mark.parametrize("send, target", [
     (signal.SIGINT, "run.mp4"),
-    (signal.SIGTERM, "run.mp4"),
     (signal.SIGINT, "run.webm"),
-    (signal.SIGTERM, "run.gif"),
+    (signal.SIGINT, "run.gif"),
     (signal.SIGINT, "frames/"),
 ])
 def test_signal_mid_recording_keeps_a_valid_shorter_video(tmp_path, send, target):
@@ -422,6 +421,23 @@ def test_signal_mid_recording_keeps_a_valid_shorter_video(tmp_path, send, target
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.parametrize("target", ["run.mp4", "run.gif", "frames/"])
+def test_sigterm_mid_recording_abandons_it_and_the_previous_file_survives(tmp_path, target):
+    # SIGTERM is a kill (a scheduler's, the system's), not a request for a shorter video.
+    previous = tmp_path / target.rstrip("/")
+    if target.endswith("/"):
+        previous.mkdir()
+        (previous / "frame_00000.png").write_bytes(b"the previous frame")
+    else:
+        previous.write_bytes(b"the previous video")
+    before = sorted((p.relative_to(tmp_path), p.read_bytes() if p.is_file() else None) for p in tmp_path.rglob("*"))
+    rc, out, err = run_child(tmp_path, target, 400, signal.SIGTERM, after=8)
+    assert rc == -signal.SIGTERM, (rc, out, err)  # cleaned up, then died by the signal as by default
+    assert f"recording abandoned (SIGTERM); {previous} is unchanged" in err and "Traceback" not in err, err
+    assert sorted((p.relative_to(tmp_path), p.read_bytes() if p.is_file() else None) for p in tmp_path.rglob("*")) == before
+    assert leftovers(tmp_path) == []
+
+
 def test_signal_in_process_stops_at_the_next_frame_and_restores_handlers(tmp_path):
     before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     stream = io.StringIO()
@@ -430,10 +446,10 @@ def test_signal_in_process_stops_at_the_next_frame_and_restores_handlers(tmp_pat
             for i, frame in enumerate(make_frames()):
                 rec.write(frame)
                 if i == 9:
-                    os.kill(os.getpid(), signal.SIGTERM)  # handled between two Python bytecodes
+                    os.kill(os.getpid(), signal.SIGINT)  # handled between two Python bytecodes
     assert isinstance(e.value, KeyboardInterrupt)
-    assert (e.value.written, e.value.total, e.value.signal_name) == (10, N, "SIGTERM")
-    assert stream.getvalue() == f"deform3d: recording interrupted by SIGTERM: 10 of {N} frames, kept in {tmp_path / 'run.gif'}\n"
+    assert (e.value.written, e.value.total, e.value.signal_name) == (10, N, "SIGINT")
+    assert stream.getvalue() == f"deform3d: recording interrupted by SIGINT: 10 of {N} frames, kept in {tmp_path / 'run.gif'}\n"
     assert len(decode(tmp_path / "run.gif", W, H)) == 10
     assert {sig: signal.getsignal(sig) for sig in before} == before
     assert leftovers(tmp_path) == []
@@ -442,8 +458,11 @@ def test_signal_in_process_stops_at_the_next_frame_and_restores_handlers(tmp_pat
 @pytest.mark.parametrize("send", [signal.SIGINT, signal.SIGTERM])
 def test_signal_before_the_first_frame_writes_nothing(tmp_path, send):
     rc, out, err = run_child(tmp_path, "run.mp4", 50, send, after=0, first_delay=30)
-    assert rc == 3, (out, err)
-    assert f"interrupted by {send.name}: 0 of 50 frames, nothing written" in err
+    if send == signal.SIGINT:
+        assert rc == 3, (out, err)
+        assert f"interrupted by {send.name}: 0 of 50 frames, nothing written" in err
+    else:
+        assert rc == -signal.SIGTERM and "Traceback" not in err, (rc, out, err)
     assert list(tmp_path.iterdir()) == []
 
 

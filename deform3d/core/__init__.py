@@ -13,6 +13,20 @@ front ends): every other layer reads this one. This ``__init__`` imports nothing
 deform3d`` stays free of numpy.
 """
 
-# The one place the version is written: pyproject.toml reads it ([tool.hatch.version]), the package
-# re-exports it, and a run file records it (trainer.versions) without reaching up to the package.
-__version__ = "0.1.0"
+# The one source of the version is the package's metadata (pyproject.toml's [project] version, as
+# installed): read on first use, so this __init__ still imports nothing at import time.
+def version() -> str:
+    """deform3d's version, from the installed package's metadata ("0+unknown" when run uninstalled)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as _version
+
+    try:
+        return _version("deform3d")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def __getattr__(name):
+    if name == "__version__":  # kept for ``deform3d.__version__`` and older callers
+        return version()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

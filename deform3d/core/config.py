@@ -16,6 +16,11 @@ DATASETS = ("circles", "moons", "xor", "spiral", "blobs")
 ACTIVATIONS = ("tanh", "sigmoid", "relu")
 OPTIMIZERS = ("adam", "sgd")
 HIDDEN = (2, 3, 4)
+# The largest learning rate taken (near 1e38 Adam's first step overflows float32 outright). Far smaller ones
+# diverge too, which training reports (api.train) rather than refuses: lr 1e3 is a lesson to watch.
+MAX_LR = 1e12
+# Points per class of a built-in dataset: every step is scored on all points (data.MAX_CSV_ROWS in all).
+MAX_POINTS = 50_000
 
 
 def _positive_int(name: str, value, allow_zero: bool = False) -> None:
@@ -64,8 +69,8 @@ class TrainConfig:
         if not is_csv:
             _choice("dataset", self.dataset, DATASETS + ("PATH.csv",))
         _positive_int("points", self.points)
-        if self.points < 2:
-            raise ConfigError("points", f"must be at least 2 per class, got {self.points}")
+        if not 2 <= self.points <= MAX_POINTS:
+            raise ConfigError("points", f"must be 2..{MAX_POINTS} per class, got {self.points}")
         if self.noise is not None:
             _positive_float("noise", self.noise, allow_zero=True)
         if self.hidden not in HIDDEN or isinstance(self.hidden, bool):
@@ -73,6 +78,8 @@ class TrainConfig:
         _choice("activation", self.activation, ACTIVATIONS)
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _positive_float("lr", self.lr)
+        if self.lr > MAX_LR:
+            raise ConfigError("lr", f"must be at most {MAX_LR:g} (far past any useful step), got {self.lr!r}")
         _positive_float("momentum", self.momentum, allow_zero=True)
         if self.momentum >= 1:
             raise ConfigError("momentum", f"must be in [0, 1), got {self.momentum!r}")

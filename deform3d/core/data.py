@@ -16,6 +16,10 @@ import numpy as np
 from .config import DATASETS, TrainConfig
 from .errors import UsageError
 
+#: The most rows a CSV dataset may have (read as a stream: a larger file is refused after reading
+#: this many rows, in well under a second). Every training step is scored on every point, so more
+#: would make training crawl; the built-in datasets stop at the same total (config.MAX_POINTS).
+MAX_CSV_ROWS = 100_000
 #: Noise used when the config leaves it unset (None), per dataset.
 DEFAULT_NOISE = {"circles": 0.005, "moons": 0.08, "xor": 0.05, "spiral": 0.03, "blobs": 0.25, "csv": 0.0}
 
@@ -98,13 +102,22 @@ def load_csv(path: str | Path) -> Dataset:
     try:
         # utf-8-sig: a byte-order mark (spreadsheets write one) would hide the first row's number.
         with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = [(i, r) for i, r in enumerate(csv.reader(f), start=1) if r and any(c.strip() for c in r)]
+            rows = []
+            for i, r in enumerate(csv.reader(f), start=1):
+                if r and any(c.strip() for c in r):
+                    rows.append((i, r))
+                if len(rows) > MAX_CSV_ROWS + 1:  # + 1: a header; stop reading, time and memory stay bounded
+                    raise UsageError(f"{path}: more than {MAX_CSV_ROWS:,} data rows; deform3d trains on at most "
+                                     f"{MAX_CSV_ROWS:,} points (each step is scored on all of them): sample the file down")
     except FileNotFoundError:
         raise UsageError(f"dataset file {path} does not exist; pass a CSV path or one of {', '.join(DATASETS)}") from None
     except (OSError, UnicodeDecodeError, csv.Error) as e:
         raise UsageError(f"cannot read dataset file {path}: {_reason(e)}") from None
     if rows and not _numeric(rows[0][1][0]):
         rows = rows[1:]  # a header
+    if len(rows) > MAX_CSV_ROWS:
+        raise UsageError(f"{path}: more than {MAX_CSV_ROWS:,} data rows; deform3d trains on at most "
+                         f"{MAX_CSV_ROWS:,} points (each step is scored on all of them): sample the file down")
     values = []
     for line, row in rows:
         if len(row) != 3:

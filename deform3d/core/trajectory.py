@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from . import frontend
-from .config import HIDDEN
+from .config import ACTIVATIONS, HIDDEN
 from .errors import UsageError
 from .files import atomic_path
 from .geometry import Weights, step_metrics
@@ -28,7 +29,7 @@ class TrajectoryError(UsageError):
     """A file that is not a readable deform3d trajectory."""
 
 
-@dataclass
+@dataclass(repr=False)  # the generated repr prints every array: thousands of characters
 class Trajectory:
     """A training run: weights at steps 0..num_steps (0 = the initial weights), metrics, data.
 
@@ -50,6 +51,14 @@ class Trajectory:
     X: np.ndarray
     y: np.ndarray
     meta: dict
+
+    def __repr__(self) -> str:
+        # One line, as a REPL or a log should show a run; Jupyter shows more (_repr_mimebundle_).
+        epochs = self.num_steps / self.steps_per_epoch if self.meta.get("steps_per_epoch") else float("nan")
+        loss, accuracy = self.metrics_at([self.num_steps])  # the last step only, if not yet known
+        return (f"<Trajectory k={self.hidden} {self.meta.get('activation', '?')} {self.meta.get('dataset', '?')}: "
+                f"{self.num_steps} steps, {epochs:g} epochs, final loss {float(loss[0]):.3g}, "
+                f"accuracy {100 * float(accuracy[0]):.1f}%>")
 
     @property
     def loss(self) -> np.ndarray:
@@ -169,20 +178,26 @@ class Trajectory:
         meta = dict(self.meta, format=FORMAT, schema=SCHEMA_VERSION)
         arrays["meta"] = np.array(json.dumps(meta, sort_keys=True))
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
-            np.savez(f, **arrays)
+            np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy's stub takes **kwds for allow_pickle
         return path
 
     @classmethod
     def load(cls, path: str | Path) -> "Trajectory":
-        """Read a run written by ``save``. Raises TrajectoryError naming the file on any problem."""
+        """Read a run written by ``save``. Raises TrajectoryError naming the file on any problem.
+
+        A run file comes from anywhere (a colleague, a download), so before any array is read its
+        zip directory and every array's header are checked (``_check_members``): no pickled
+        objects (never unpickled), no member that would expand past ``MAX_ARRAY_BYTES`` or far
+        past its compressed size (a zip bomb), exactly the arrays a run has, each floating point
+        (``y``: integers 0/1), and every value finite.
+        """
         path = Path(path)
         if not path.is_file():
             what = "is a folder" if path.is_dir() else "does not exist"
             raise TrajectoryError(f"trajectory {path} {what}; train one with `deform3d train --out {path.name}`")
         try:
+            _check_members(path)
             with np.load(path, allow_pickle=False) as z:
-                if "meta" not in z.files:
-                    raise TrajectoryError(f"{path} is not a deform3d trajectory (no metadata); make one with `deform3d train`")
                 meta = json.loads(str(z["meta"]))
                 if not isinstance(meta, dict) or meta.get("format") != FORMAT:
                     raise TrajectoryError(f"{path} is not a deform3d trajectory; make one with `deform3d train`")
@@ -192,13 +207,13 @@ class Trajectory:
                         f"({SCHEMA_VERSION}); upgrade deform3d: pip install -U deform3d"
                     )
                 # Per-step metrics are optional (a sweep's runs leave them to be computed on use),
-                # but come as a pair.
-                names = Weights.NAMES + ("X", "y") + (("loss", "accuracy") if "loss" in z.files or "accuracy" in z.files else ())
-                arrays = {n: z[n] for n in names}
+                # but come as a pair (_check_members holds them to that).
+                arrays = {n: z[n] for n in ARRAYS if n in z.files}
         except TrajectoryError:
             raise
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, TypeError) as e:
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError, TypeError) as e:
             raise TrajectoryError(f"{path} is not a readable deform3d trajectory (truncated or foreign file: {_short(e)})") from None
+        _check_meta(path, meta)
         # Check every shape here, so a damaged file fails now, naming itself, not later in a render.
         steps = arrays["W1"].shape[0] if arrays["W1"].ndim == 3 else 0
         k = arrays["W1"].shape[1] if arrays["W1"].ndim == 3 else 0
@@ -208,8 +223,77 @@ class Trajectory:
             expected.update(loss=(steps,), accuracy=(steps,))
         if steps < 1 or k not in HIDDEN or any(arrays[n].shape != s for n, s in expected.items()):
             raise TrajectoryError(f"{path} is damaged: its arrays do not fit together (steps, hidden width or points)")
-        weights = Weights(*(arrays[n] for n in Weights.NAMES))
-        return cls(weights, arrays.get("loss"), arrays.get("accuracy"), arrays["X"], arrays["y"], meta)
+        for name in [n for n in ARRAYS[:-2] if n in arrays] + ["X"]:
+            bad = ~np.isfinite(arrays[name].reshape(len(arrays[name]), -1)).all(axis=1)
+            if bad.any():
+                first = int(np.argmax(bad))
+                where = f"from step {first}" if name not in ("X",) else f"at point {first}"
+                raise TrajectoryError(f"{path}: {name} holds NaN or infinite values {where} (a diverged training?); "
+                                      f"values must be finite: train again, e.g. with a smaller --lr")
+        if not np.isin(arrays["y"], (0, 1)).all():
+            raise TrajectoryError(f"{path}: labels y must be 0 or 1, found {np.unique(arrays['y'])[:5].tolist()}")
+        weights = Weights(*(arrays[n].astype(np.float32, copy=False) for n in Weights.NAMES))
+        metrics = [arrays[n].astype(np.float32, copy=False) if n in arrays else None for n in ("loss", "accuracy")]
+        return cls(weights, *metrics, arrays["X"].astype(np.float32, copy=False), arrays["y"].astype(np.uint8), meta)
+
+
+# The arrays of a run file, each ``name.npy`` in the zip, and nothing else (meta: the JSON string);
+# loss and accuracy may be left out, as a pair (docs/design.md, "Metrics").
+ARRAYS = Weights.NAMES + ("loss", "accuracy", "X", "y")
+OPTIONAL = ("loss", "accuracy")
+# Limits for files from elsewhere. 2 GiB per array: a 10-million-step k = 4 run's W1 is 320 MB.
+# np.savez stores arrays uncompressed; a member that inflates past 16 MiB and over 100x its stored
+# size is not a run but a zip bomb (the slack keeps a recompressed run's labels, 0s then 1s, readable).
+MAX_ARRAY_BYTES = 2 * 1024**3
+MAX_INFLATION = 100
+INFLATION_SLACK = 16 * 1024**2
+
+
+def _check_members(path: Path) -> None:
+    """Refuse a run file before reading any array: see Trajectory.load. Reads headers only."""
+    with zipfile.ZipFile(path) as zf:
+        members = {info.filename: info for info in zf.infolist()}
+        names = {n[:-4] for n in members if n.endswith(".npy")}
+        if "meta" not in names:
+            raise TrajectoryError(f"{path} is not a deform3d trajectory (no metadata); make one with `deform3d train`")
+        missing = [n for n in ARRAYS if n not in names]
+        if set(missing) == set(OPTIONAL):  # a run that computes its metrics when opened
+            missing = []
+        if missing:
+            raise TrajectoryError(f"{path} is damaged: it lacks the array(s) {', '.join(missing)}; "
+                                  f"a run has {', '.join(ARRAYS)} and meta")
+        extra = sorted(set(members) - {n + ".npy" for n in ARRAYS + ("meta",)})
+        if extra:
+            raise TrajectoryError(f"{path} holds entries a run file does not ({', '.join(extra[:3])}); "
+                                  f"a run has exactly {', '.join(ARRAYS)} and meta")
+        for name in [n for n in ARRAYS if n in names] + ["meta"]:
+            info = members[name + ".npy"]
+            if info.file_size > MAX_ARRAY_BYTES or info.file_size > MAX_INFLATION * info.compress_size + INFLATION_SLACK:
+                raise TrajectoryError(f"{path}: array {name} would inflate from {info.compress_size:,} to "
+                                      f"{info.file_size:,} bytes; refused (a zip bomb?): a run file stores its "
+                                      f"arrays uncompressed and under {MAX_ARRAY_BYTES // 1024**3} GiB each")
+            with zf.open(info) as f:
+                major, _ = np.lib.format.read_magic(f)
+                read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+                shape, _, dtype = read(f)
+            if dtype.hasobject:
+                raise TrajectoryError(f"{path}: array {name} holds Python objects (pickled data), which deform3d "
+                                      f"never loads; a run holds numbers only")
+            allowed = "U" if name == "meta" else "biu" if name == "y" else "f"
+            if dtype.kind not in allowed:
+                what = {"U": "a text string", "biu": "integers 0/1", "f": "floating point"}[allowed]
+                raise TrajectoryError(f"{path}: array {name} has dtype {dtype}; expected {what}")
+            if int(np.prod(shape, dtype=np.int64)) * dtype.itemsize > info.file_size:
+                raise TrajectoryError(f"{path}: array {name} claims shape {shape}, more than the file holds (truncated?)")
+
+
+def _check_meta(path: Path, meta: dict) -> None:
+    if meta.get("activation") not in ACTIVATIONS:
+        raise TrajectoryError(f"{path}: metadata names activation {meta.get('activation')!r}; "
+                              f"expected one of {', '.join(ACTIVATIONS)}")
+    spe = meta.get("steps_per_epoch")
+    if isinstance(spe, bool) or not isinstance(spe, int) or spe < 1:
+        raise TrajectoryError(f"{path}: metadata's steps_per_epoch must be a whole number >= 1, got {spe!r}")
 
 
 def _short(e: Exception) -> str:

@@ -140,7 +140,7 @@ class Network:
     @staticmethod
     def _expected(i: int, k: int | None, act: type | None) -> str | None:
         name = act.__name__ if act else ""
-        return [f"Linear(2, k) with a bias and k = 2, 3 or 4", "an activation: Tanh, Sigmoid or ReLU",
+        return ["Linear(2, k) with a bias and k = 2, 3 or 4", "an activation: Tanh, Sigmoid or ReLU",
                 f"Linear({k}, 2) with a bias", f"{name} (the same activation as after the first layer)",
                 "Linear(2, 1) with a bias", "the output: only Sigmoid may follow it", None][min(i, 6)]
 

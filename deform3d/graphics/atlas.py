@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.config import RenderConfig
-from .offscreen import downsample, write_png
+from .offscreen import write_png
 
 CELL = 220  # an atlas cell's picture, pixels a side
 MAX_COLUMNS = 16
@@ -228,7 +228,7 @@ def _draw_curves(grouped, threshold: float, size, title: str) -> np.ndarray:
         scene.visuals.Line(seg, color=INK, connect="segments", parent=canvas.scene)
         _text(canvas, f"{threshold:.0%}", tuple(to_px([epochs], [threshold])[0] + (8, 0)), 14, INK)
 
-        ends = []
+        ends: list[list] = []  # [y, label, colour]: sorted by y, then nudged apart
         for i, (label, rs) in enumerate(grouped):
             colour = GROUP_COLOURS[i % len(GROUP_COLOURS)]
             steps = min(r.accuracy.size for r in rs)

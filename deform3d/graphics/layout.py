@@ -127,10 +127,11 @@ def layout(size: tuple[int, int], panels: tuple[str, ...], *, legend: bool = Tru
         score = sum(min(w, h) ** 2 for _, _, w, h in views.values())
         if best is None or score > best[0] + 1e-6:
             best = (score, arrangement, cells, views)
+    assert best is not None  # for mypy: the loop above always finds one
     _, arrangement, cells, views = best
     hud_box = (margin, margin, W - 2 * margin, hud_h) if hud_h else None
     out = Layout((W, H), cap, hud_cap, arrangement, hud_box, legend_box, curve_box)
-    for p, (cx, cy, cw, ch) in cells.items():
+    for p, (cx, cy, cw, _ch) in cells.items():
         if title_h:
             out.titles[p] = (cx, cy, cw, title_h)
         out.views[p] = views[p]

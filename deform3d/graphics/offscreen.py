@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.config import RenderConfig
-from ..core.errors import UsageError
+from ..core.errors import RuntimeFault
 from ..core.files import atomic_path
 
 NO_GL = ("no OpenGL for headless rendering (EGL) was found: install Mesa's EGL "
@@ -97,7 +97,7 @@ def gl_submit(fn, *args, **kwargs) -> Future:
 
 
 def egl_app():
-    """VisPy's EGL application, set up once per process. Raises UsageError where EGL is missing.
+    """VisPy's EGL application, set up once per process. Raises RuntimeFault where EGL is missing.
 
     Canvases made with it must be made, drawn and closed through ``gl_call``.
     """
@@ -126,7 +126,7 @@ def _make_egl_app():
 
         _app = app.Application("egl")
     except Exception as e:  # VisPy raises plain RuntimeError/ImportError/OSError from ctypes here
-        raise UsageError(f"{NO_GL} ({str(e).splitlines()[0][:100] if str(e) else type(e).__name__})") from None
+        raise RuntimeFault(f"{NO_GL} ({str(e).splitlines()[0][:100] if str(e) else type(e).__name__})") from None
     return _app
 
 

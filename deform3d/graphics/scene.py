@@ -450,7 +450,7 @@ class Scene:
 
     def _apply_options(self) -> None:
         t, c = self.theme, self.config
-        for sheet, space in self._sheets:
+        for sheet, _space in self._sheets:
             sheet.set_uniforms(crease=(*t.crease[:3], 2.2 * self.line_px if c.folds else 0.0), tint=t.tint if c.tint else 0.0,
                                grid_color=t.grid if c.grid else (0, 0, 0, 0))
         for pts in self._point_sets:

@@ -13,9 +13,9 @@ from vispy import gloo
 from vispy.scene.visuals import create_visual_node
 from vispy.visuals import Visual
 
-from . import glsl
 from ..core import activations
 from ..core.geometry import ACTIVATION_RANGE, Projection, Weights, clip_line, fold_minors
+from . import glsl
 
 SPACES = {"lift": 0.0, "plane": 1.0, "input": 2.0}
 ACTIVATION_CODE = {name: float(a.glsl) for name, a in activations.TABLE.items()}  # u_act

@@ -22,11 +22,15 @@ are in 1/100 s and players slow delays under 2/100 s to 1/10 s, so a ``.gif`` ab
 refused rather than played at the wrong speed.
 
 Safety: ffmpeg writes a hidden temporary file (or folder) beside the target, renamed onto it only
-when complete. Inside ``with Recorder(...)``, the first SIGINT (Ctrl-C) or SIGTERM stops the
-recording at the next frame: the frames so far become a valid, shorter video at the target, a line
-on stderr says how many of how many, and ``RecordingInterrupted`` (a KeyboardInterrupt) propagates
-so callers stop too. A second signal, or any other exception, abandons the recording: the target
-keeps what it held before. No temporary file is left behind either way (short of SIGKILL).
+when complete. Inside ``with Recorder(...)``, the first SIGINT (Ctrl-C) stops the recording at the
+next frame: the frames so far become a valid, shorter video at the target, a line on stderr says
+how many of how many, and ``RecordingInterrupted`` (a KeyboardInterrupt) propagates so callers
+stop too. SIGTERM is a scheduler's or the system's kill, not a request for a shorter video: it
+abandons the recording at once (``Terminated`` propagates; where SIGTERM's handler was the default,
+the process then dies by it as it would have). A second SIGINT, or any other exception, abandons
+the recording too. Abandoned, the target keeps what it held before, and no temporary file is left
+behind either way (short of SIGKILL). No ffmpeg (``IMAGEIO_FFMPEG_EXE`` naming nothing, or no
+bundled binary) is reported by ``check_target``, before any work, as a RuntimeFault.
 Frames are expected top row first: whoever reads pixels back from OpenGL flips them.
 """
 
@@ -48,7 +52,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.config import CRF_DEFAULT, CRF_MAX, check_fps, check_size
-from ..core.errors import ConfigError, UsageError
+from ..core.errors import ConfigError, RuntimeFault, Terminated, UsageError
 from ..core.files import check_writable
 from ..core.progress import Progress
 
@@ -70,7 +74,7 @@ GIF_GRAPH = ("[0:v]format=rgb24,split[a][b];[a]palettegen=stats_mode=single:rese
              "[b][p]paletteuse=new=1:dither=bayer:bayer_scale=3")
 
 
-class RecordError(UsageError):
+class RecordError(RuntimeFault):
     """ffmpeg failed while writing (a full disk, a vanished folder...); the target is untouched."""
 
 
@@ -131,6 +135,7 @@ def check_target(path: str | Path, size, fps, crf: int | None = None) -> Target:
         if isinstance(crf, bool) or not isinstance(crf, int) or not 0 <= crf <= CRF_MAX[kind]:
             raise ConfigError("crf", f"must be an integer 0..{CRF_MAX[kind]} for .{kind}, got {crf!r}")
     target = Path(os.fspath(path))
+    ffmpeg_exe()  # every format goes through ffmpeg (PNG frames too): no ffmpeg, no work started
     if kind == "png":
         _check_png_folder(target)
     else:
@@ -213,6 +218,10 @@ class Recorder:
         return self
 
     def _on_signal(self, signum, frame) -> None:
+        if signum == signal.SIGTERM:
+            # A kill, not a request for a shorter video: stop now; __exit__ abandons the recording.
+            self.interrupted = "SIGTERM"
+            raise Terminated("SIGTERM")
         if self.interrupted is None:
             # Only note it: the frame being written finishes, and write() stops before the next.
             self.interrupted = signal.Signals(signum).name
@@ -226,6 +235,7 @@ class Recorder:
         self._saved_handlers = {}
 
     def __exit__(self, exc_type, exc, tb) -> bool:
+        default_term = self._saved_handlers.get(signal.SIGTERM) == signal.SIG_DFL
         try:
             if exc is None:
                 self.close()
@@ -238,6 +248,8 @@ class Recorder:
                 self.abort()
         finally:
             self._restore_handlers()
+        if isinstance(exc, Terminated) and default_term:
+            os.kill(os.getpid(), signal.SIGTERM)  # cleaned up: now die by it, as the default handler would
         return False
 
     # ------------------------------------------------------------ frames
@@ -313,7 +325,7 @@ class Recorder:
         self._end_bar()
         self._discard()
         self._closed = True
-        return RecordError(f"could not write {self.path}: {_first_error(self._read_log(), rc)}")
+        return RecordError(f"could not write {self.path}: {_first_error(self._read_log(), rc)}; {self.path.name} is unchanged")
 
     def _end_bar(self) -> None:
         if self._bar is not None:
@@ -379,7 +391,9 @@ class Recorder:
             self._proc.wait()
         self._read_log()
         self._discard()
-        if self.interrupted is not None:
+        if self.interrupted == "SIGTERM":
+            self._say(f"deform3d: recording abandoned (SIGTERM); {self.path} is unchanged")
+        elif self.interrupted is not None:
             self._say(f"deform3d: recording abandoned after a second {self.interrupted}; {self.path} is unchanged")
 
     def _publish(self) -> None:
@@ -433,7 +447,26 @@ def _first_error(log: str, returncode: int) -> str:
     return lines[0] if lines else f"ffmpeg exited with code {returncode}"
 
 
-def _ffmpeg() -> str:
+NO_FFMPEG_FIX = ("unset IMAGEIO_FFMPEG_EXE or point it to an ffmpeg executable, or reinstall the bundled one: "
+                 "pip install --force-reinstall imageio-ffmpeg")
+
+
+def ffmpeg_exe() -> str:
+    """The ffmpeg executable recordings use (``IMAGEIO_FFMPEG_EXE``, else imageio-ffmpeg's bundled
+    one); RuntimeFault, in one line with the fix, when there is none that can run."""
     import imageio_ffmpeg  # light, but only recording needs it
 
-    return imageio_ffmpeg.get_ffmpeg_exe()
+    named = os.environ.get("IMAGEIO_FFMPEG_EXE")
+    try:
+        exe = imageio_ffmpeg.get_ffmpeg_exe()
+    except (RuntimeError, OSError) as e:
+        raise RuntimeFault(f"no ffmpeg found to encode video ({str(e).splitlines()[0][:80]}); {NO_FFMPEG_FIX}") from None
+    found = shutil.which(exe) or (exe if os.path.isfile(exe) and os.access(exe, os.X_OK) else None)
+    if found is None:
+        where = f"IMAGEIO_FFMPEG_EXE={named}" if named else exe
+        raise RuntimeFault(f"no ffmpeg to encode video: {where} is not an executable file; {NO_FFMPEG_FIX}")
+    return found
+
+
+def _ffmpeg() -> str:
+    return ffmpeg_exe()

@@ -271,6 +271,8 @@ class Keyframes:
                 doc = tomllib.load(f)
         except tomllib.TOMLDecodeError as e:
             raise UsageError(f"{where} is not valid TOML ({e}); fix the syntax, {example}") from None
+        except UnicodeDecodeError:  # tomllib decodes the bytes first: a binary file lands here
+            raise UsageError(f"{where} is not a UTF-8 text file; write a TOML file of [[keyframe]] tables, {example}") from None
         except OSError as e:
             raise UsageError(f"cannot read {where}: {e.strerror or e}") from None
         extra = sorted(set(doc) - {"keyframe"})
@@ -305,7 +307,7 @@ class Keyframes:
                     f"is not after keyframe {n - 1} (t = {rows[-1][0]:g}); sort them or fix the times"
                 )
             rows.append(tuple(float(key[name]) for name in KEYFRAME_KEYS))
-        return cls(*zip(*rows), source=where)
+        return cls(*zip(*rows), source=where)  # type: ignore[misc, arg-type]  # four columns, by name order
 
     def at(self, t: float) -> tuple[float, float, float]:
         """(azimuth, elevation, distance) at video time ``t`` s; held still outside the keyframes."""

@@ -48,6 +48,7 @@ def layout(n: int, size: tuple[int, int], panels: int) -> tuple[int, int]:
         key = (side, -(rows * cols - n), -rows)
         if best is None or key > best[0]:
             best = (key, (rows, cols))
+    assert best is not None  # for mypy: rows = 1 always fits
     return best[1]
 
 

@@ -335,7 +335,7 @@ class VideoPlan:
             with Recorder(self.out, (rec.width, rec.height), rec.frame_rate, crf=rec.crf,
                           total=len(timeline), progress=progress, stream=stream) as video:
                 for f in frames(runs, timeline, self.view):
-                    video.write(f.image)
+                    video.write(f.image)  # type: ignore[arg-type]  # frames() always draws the image
                     shown.append(dataclasses.replace(f, image=None))
         except RecordingInterrupted:
             if self.timecodes is not None and shown:
