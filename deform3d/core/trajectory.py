@@ -63,13 +63,13 @@ class Trajectory:
     @property
     def loss(self) -> np.ndarray:
         if self._loss is None:
-            self._compute_metrics()
+            self._loss = self._compute_metrics()[0]
         return self._loss
 
     @property
     def accuracy(self) -> np.ndarray:
         if self._accuracy is None:
-            self._compute_metrics()
+            self._accuracy = self._compute_metrics()[1]
         return self._accuracy
 
     @property
@@ -77,10 +77,11 @@ class Trajectory:
         """Whether every step's loss and accuracy are already known (not computed on first use)."""
         return self._loss is not None and self._accuracy is not None
 
-    def _compute_metrics(self) -> None:
+    def _compute_metrics(self) -> tuple[np.ndarray, np.ndarray]:
         loss, accuracy = step_metrics(self.weights, self.X, self.y, self.activation)
         self._loss = loss if self._loss is None else self._loss
         self._accuracy = accuracy if self._accuracy is None else self._accuracy
+        return self._loss, self._accuracy
 
     def metrics_at(self, steps) -> tuple[np.ndarray, np.ndarray]:
         """Full-dataset (loss, accuracy) at the given steps only, as float32 arrays.
@@ -233,8 +234,8 @@ class Trajectory:
         if not np.isin(arrays["y"], (0, 1)).all():
             raise TrajectoryError(f"{path}: labels y must be 0 or 1, found {np.unique(arrays['y'])[:5].tolist()}")
         weights = Weights(*(arrays[n].astype(np.float32, copy=False) for n in Weights.NAMES))
-        metrics = [arrays[n].astype(np.float32, copy=False) if n in arrays else None for n in ("loss", "accuracy")]
-        return cls(weights, *metrics, arrays["X"].astype(np.float32, copy=False), arrays["y"].astype(np.uint8), meta)
+        loss, accuracy = (arrays[n].astype(np.float32, copy=False) if n in arrays else None for n in ("loss", "accuracy"))
+        return cls(weights, loss, accuracy, arrays["X"].astype(np.float32, copy=False), arrays["y"].astype(np.uint8), meta)
 
 
 # The arrays of a run file, each ``name.npy`` in the zip, and nothing else (meta: the JSON string);

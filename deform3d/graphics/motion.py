@@ -36,7 +36,7 @@ def motion_scene(run, config: RenderConfig, scale: float, size: tuple[int, int] 
     from .scene import Scene
 
     twin = Scene(run, config, scale=scale / MOTION_DIVISOR, app=app, size=size, geometry=geometry)
-    twin.set_detail(False, coarse=max(32, twin.mesh // (2 * MOTION_DIVISOR)))
+    twin.set_detail(False, coarse=max(32, (twin.mesh or 0) // (2 * MOTION_DIVISOR)))
     return twin
 
 

@@ -18,8 +18,18 @@ from vispy import scene
 
 from ..core.config import RenderConfig
 from ..core.framing import RunGeometry
-from ..core.geometry import (ACTIVATION_RANGE, LAST_STAGE, LIFT_STAGE, PLANE_STAGE, check_stage, forward, input_mesh,
-                              stage_name, stage_positions, surface_presence)
+from ..core.geometry import (
+    ACTIVATION_RANGE,
+    LAST_STAGE,
+    LIFT_STAGE,
+    PLANE_STAGE,
+    check_stage,
+    forward,
+    input_mesh,
+    stage_name,
+    stage_positions,
+    surface_presence,
+)
 from ..core.trajectory import Trajectory
 from .layout import fit_text, font_points, layout, text_width, ticks
 from .visuals import HalfPlane, Outline, Points, Sheet, Surface, network_uniforms, surface_uniforms
@@ -105,7 +115,7 @@ class Scene:
     follows the canvas: a resize lays the picture out anew.
     """
 
-    def __init__(self, run: Trajectory, config: RenderConfig = RenderConfig(), scale: int = 1, app=None,
+    def __init__(self, run: Trajectory, config: RenderConfig = RenderConfig(), scale: float = 1, app=None,
                  size: tuple[int, int] | None = None, geometry: RunGeometry | None = None, show: bool = False):
         self.run, self.config, self.scale = run, config, scale
         self.theme = THEMES[config.theme]

@@ -75,6 +75,7 @@ import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.interpolate import PchipInterpolator
@@ -204,7 +205,7 @@ class Steered:
     (``core.framing.steer_camera``: the follow framing's turn away from edge-on views), linearly
     interpolated between them."""
 
-    camera: object
+    camera: Any  # anything with at(t) -> (azimuth, elevation, distance): an Orbit, Keyframes
     times: np.ndarray
     azimuth: np.ndarray
     elevation: np.ndarray

@@ -19,7 +19,7 @@ import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
@@ -27,6 +27,9 @@ from ..core.config import MESH_VIDEO, RecordConfig, RenderConfig, split_options
 from ..core.errors import UsageError
 from ..core.files import atomic_path, check_writable
 from ..media.timeline import FrameState, Orbit, Steered, Timeline, camera_from_config
+
+if TYPE_CHECKING:
+    from ..media.anatomy import AnatomyTimeline
 
 TIMECODE_COLUMNS = ("frame", "time_s", "step", "epoch", "loss", "accuracy", "azimuth", "elevation", "distance")
 
@@ -57,7 +60,7 @@ def _as_list(runs) -> tuple[list, bool]:
     return [runs], True
 
 
-def states(runs, timeline: Timeline) -> Iterator[Frame]:
+def states(runs, timeline: "Timeline | AnatomyTimeline") -> Iterator[Frame]:
     """The frames of ``timeline`` without pictures (``image`` None): what each frame will show.
 
     Cheap (no GL); ``frames`` yields the same frames with their pictures.
@@ -105,7 +108,7 @@ class _Single:
         self.r.close()
 
 
-def frames(runs, timeline: Timeline, view: RenderConfig, renderer_=None) -> Iterator[Frame]:
+def frames(runs, timeline: "Timeline | AnatomyTimeline", view: RenderConfig, renderer_=None) -> Iterator[Frame]:
     """The one frame pipeline: every frame of ``timeline`` rendered, with its state.
 
     ``runs``: a Trajectory (one picture per frame, as ``deform3d record`` draws it) or a list of
@@ -299,7 +302,7 @@ class VideoPlan:
         check_target(out, (rec.width, rec.height), rec.frame_rate, rec.crf)
         return dataclasses.replace(self, out=Path(os.fspath(out)), timecodes=_check_timecodes(timecodes))
 
-    def timeline(self, runs) -> Timeline:
+    def timeline(self, runs) -> "Timeline | AnatomyTimeline":
         """The timeline of ``runs`` (one Trajectory or a list), its pacing measured on them; for one
         run in follow framing, its orbit turned away from edge-on views of the sheet (``steer``); an
         anatomy plan's: the stages at its moment (one run)."""
@@ -315,7 +318,7 @@ class VideoPlan:
             steer(timeline, runs, self.view)
         return timeline
 
-    def frames(self, runs, timeline: Timeline | None = None) -> Iterator[Frame]:
+    def frames(self, runs, timeline: "Timeline | AnatomyTimeline | None" = None) -> Iterator[Frame]:
         """The frames this plan would record (see ``frames``)."""
         return frames(runs, timeline or self.timeline(runs), self.view)
 
