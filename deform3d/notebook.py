@@ -394,7 +394,9 @@ class Viewer(RemoteFrameBuffer):
         for name in scenes:
             scene = getattr(self, name)
             if scene is not None:
-                scene.canvas.close()
+                from .graphics.offscreen import close_canvas
+
+                close_canvas(scene.canvas)
                 setattr(self, name, None)
 
     def moving(self) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.config import RenderConfig
-from .offscreen import write_png
+from .offscreen import close_canvas, write_png
 
 CELL = 220  # an atlas cell's picture, pixels a side
 MAX_COLUMNS = 16
@@ -180,7 +180,7 @@ def _overlay(image: np.ndarray, labels) -> np.ndarray:
             _text(canvas, text, pos, size, colour, bold, anchor)
         return canvas.render(alpha=False)
     finally:
-        canvas.close()
+        close_canvas(canvas)
 
 
 # ---------------------------------------------------------------- curves
@@ -257,4 +257,4 @@ def _draw_curves(grouped, threshold: float, size, title: str) -> np.ndarray:
         scene.visuals.Line(frame, color=MUTED, width=1.0, parent=canvas.scene)
         return canvas.render(alpha=False)
     finally:
-        canvas.close()
+        close_canvas(canvas)

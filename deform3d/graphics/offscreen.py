@@ -14,6 +14,7 @@ its exception. Any thread may then ask for a frame. Imports VisPy lazily; never 
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import os
 import queue
@@ -130,6 +131,36 @@ def _make_egl_app():
     return _app
 
 
+def close_canvas(canvas) -> None:
+    """Close an offscreen canvas and free its GL memory. On the GL thread.
+
+    VisPy's EGL backend gives every canvas an EGL context of its own, keeps every canvas it made in
+    a module list and, on close, destroys only the pbuffer surface: each closed canvas kept its
+    context, with every buffer and texture in it, alive (~130 MB a scene: a sweep's atlas, a
+    notebook re-run or a test suite grew by that per picture). Here the canvas leaves that list and
+    its context, unless another canvas shares it, is destroyed with the objects in it.
+    """
+    backend = getattr(canvas, "_backend", None)
+    canvas.close()
+    if backend is None or type(backend).__module__ != "vispy.app.backends._egl":
+        return
+    from vispy.app.backends import _egl
+    from vispy.ext import egl
+
+    windows = _egl._VP_EGL_ALL_WINDOWS
+    if backend in windows:
+        windows.remove(backend)
+    context = getattr(backend, "_native_context", None)
+    if context is None or any(getattr(w, "_native_context", None) is context for w in windows):
+        return
+    # (vispy.ext.egl wraps no eglDestroyContext: call the library it loaded)
+    destroy = egl._lib.eglDestroyContext
+    destroy.argtypes, destroy.restype = (ctypes.c_void_p, ctypes.c_void_p), ctypes.c_uint
+    egl.eglMakeCurrent(_egl._EGL_DISPLAY, egl.EGL_NO_SURFACE, egl.EGL_NO_SURFACE, egl.EGL_NO_CONTEXT)
+    destroy(_egl._EGL_DISPLAY, context)
+    backend._native_context = None
+
+
 def downsample(image: np.ndarray, n: int) -> np.ndarray:
     """Average n x n blocks of an (H*n, W*n, C) uint8 image into (H, W, C) uint8."""
     if n == 1:
@@ -216,7 +247,7 @@ class Renderer:
         gl_call(self._close)
 
     def _close(self) -> None:
-        self.scene.canvas.close()
+        close_canvas(self.scene.canvas)
 
     def __enter__(self):
         return self

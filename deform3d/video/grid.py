@@ -147,7 +147,9 @@ class _Labels:
         return out
 
     def close(self) -> None:
-        self.canvas.close()
+        from ..graphics.offscreen import close_canvas
+
+        close_canvas(self.canvas)
 
 
 def cell_renderer(run, view: RenderConfig):
