@@ -90,8 +90,9 @@ class Scene:
     """
 
     def __init__(self, run: Trajectory, config: RenderConfig = RenderConfig(), scale: int = 1, app=None,
-                 size: tuple[int, int] | None = None, geometry: RunGeometry | None = None, show: bool = False):
-        self.run, self.config, self.scale = run, config, scale
+                 size: tuple[int, int] | None = None, geometry: RunGeometry | None = None, show: bool = False,
+                 text_scale: float = 1.0):
+        self.run, self.config, self.scale, self.text_scale = run, config, scale, text_scale
         self.theme = THEMES[config.theme]
         self.mesh = config.resolved("interactive").mesh
         self.geo = geometry or RunGeometry(run, self.mesh)
@@ -121,6 +122,8 @@ class Scene:
         self.step = None
         self._distance = config.distance
         self._lift_points = None  # what the lift's camera frames: the sheet's sample (follow) or the box's corners
+        self._highlight = None  # indices of highlighted data points (a window's linked selection)
+        self._highlight_visuals = {}  # panel -> (ring Markers, dot Markers)
         self._build()
         self._apply_options()
         self.set_camera(config.azimuth, config.elevation, config.distance)
@@ -153,7 +156,8 @@ class Scene:
         """Place every view and text for the canvas's current size (deform3d.layout)."""
         s = self.scale
         w, h = self.canvas.size
-        lay = self.layout = layout((w / s, h / s), self.panels, legend=self.config.legend, curve=self._curve is not None)
+        lay = self.layout = layout((w / s, h / s), self.panels, legend=self.config.legend, curve=self._curve is not None,
+                                   text_scale=self.text_scale)
         box = lambda r: tuple(v * s for v in r)  # noqa: E731  layout px -> canvas px
         for panel, view in self.views.items():
             x, y, vw, vh = box(lay.views[panel])
@@ -383,6 +387,55 @@ class Scene:
         if "legend" in flags or "folds" in flags or "surface" in flags:
             self._relayout()
 
+    def set_text_scale(self, factor: float) -> None:
+        """Every text size times ``factor`` (a window's projector setting); lays the picture out anew."""
+        self.text_scale = float(factor)
+        self._relayout()
+
+    def data_positions(self, step: float | None = None) -> dict[str, np.ndarray]:
+        """Where every data point is drawn in each panel at ``step`` (default: the step shown), in
+        panel coordinates (n, 3), computed in numpy (core.geometry, the reference) in data order."""
+        w = self.run.weights_at(self.step if step is None else step)
+        f = forward(w, np.asarray(self.run.X, np.float64), self.geo.activation)
+        flat = lambda a: np.column_stack([a, np.zeros(len(a))])  # noqa: E731
+        out = {"lift": np.asarray(self.geo.projection(f.h1), np.float64), "plane": flat(f.h2),
+               "input": flat(np.asarray(self.run.X, np.float64))}
+        return {name: out[name] for name in self.views}
+
+    def set_highlight(self, indices) -> None:
+        """Mark data points (indices into the run's data; None or empty: none) in every panel: a
+        ring in the text colour around the point redrawn on top in its class colour, so a marked
+        point shows through the sheet and its neighbours."""
+        self._highlight = None if indices is None or len(indices) == 0 else np.asarray(indices, int)
+        if self._highlight is not None and not self._highlight_visuals:
+            for name, view in self.views.items():
+                ring, dot = scene.visuals.Markers(parent=view.scene), scene.visuals.Markers(parent=view.scene)
+                for v in (ring, dot):
+                    v.set_gl_state("translucent", depth_test=False)
+                    v.order = 100  # after everything else in the panel
+                self._highlight_visuals[name] = (ring, dot)
+        self._update_highlight()
+
+    def _update_highlight(self) -> None:
+        if not self._highlight_visuals:
+            return
+        idx = self._highlight
+        for ring, dot in self._highlight_visuals.values():
+            ring.visible = dot.visible = idx is not None
+        if idx is None:
+            return
+        t = self.theme
+        colors = np.where((np.asarray(self.run.y)[idx] > 0.5)[:, None], t.class1, t.class0)
+        few = len(idx) <= 20  # one marked point gets a wide ring; a crowd, thin ones
+        ring_size = self.marker_px * (2.6 if few else 1.7)
+        for name, pos in self.data_positions().items():
+            ring, dot = self._highlight_visuals[name]
+            p = pos[idx].astype(np.float32)
+            ring.set_data(p, face_color=(0, 0, 0, 0), edge_color=t.text, size=ring_size,
+                          edge_width=max(1.5, (0.45 if few else 0.3) * self.marker_px))
+            dot.set_data(p, face_color=colors, edge_color=t.background, size=self.marker_px * 1.15,
+                         edge_width=max(1.0, 0.2 * self.marker_px))
+
     def set_detail(self, full: bool = True) -> None:
         """Sheets with the config's mesh (``full``), or half as many vertices per side.
 
@@ -447,6 +500,7 @@ class Scene:
             self._cursor.set_data(np.array([[e, -0.02], [e, 1.02]], np.float32))
         self._frame_views(sheet if follow else None)
         self._update_hud()
+        self._update_highlight()
 
     def _update_hud(self, force: bool = False) -> None:
         t, run = self.step, self.run
