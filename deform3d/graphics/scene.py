@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from vispy import scene
+from vispy.visuals.text.text import FontManager
 
 from ..core.config import RenderConfig
 from ..core.framing import RunGeometry
@@ -122,6 +123,9 @@ class Scene:
         self.step = None
         self._distance = config.distance
         self._lift_points = None  # what the lift's camera frames: the sheet's sample (follow) or the box's corners
+        # One glyph atlas for every text of the picture: VisPy gives each Text visual its own font
+        # manager, so each rendered every glyph it shows anew (about 0.5 s of a scene's first frame).
+        self._fonts = FontManager()
         self._highlight = None  # indices of highlighted data points (a window's linked selection)
         self._highlight_visuals = {}  # panel -> (ring Markers, dot Markers)
         self._build()
@@ -133,7 +137,7 @@ class Scene:
     # ------------------------------------------------------------ building
 
     def _label(self, name, color, anchor_x="left"):
-        text = scene.visuals.Text("", color=color, anchor_x=anchor_x, anchor_y="center",
+        text = scene.visuals.Text("", color=color, anchor_x=anchor_x, anchor_y="center", font_manager=self._fonts,
                                   parent=self.canvas.central_widget)
         self._texts[name] = text
         return text
@@ -216,7 +220,8 @@ class Scene:
         if not self._legend:
             cw = self.canvas.central_widget
             self._legend = [scene.visuals.Markers(parent=cw), scene.visuals.Line(connect="segments", parent=cw),
-                            scene.visuals.Text("", color=self.theme.text, anchor_x="left", anchor_y="center", parent=cw)]
+                            scene.visuals.Text("", color=self.theme.text, anchor_x="left", anchor_y="center", parent=cw,
+                                               font_manager=self._fonts)]
         marks, lines, labels = self._legend
         if box is None:
             for v in self._legend:
@@ -284,7 +289,7 @@ class Scene:
 
     def _axis_visuals(self):
         for (_, anchor_x, anchor_y), (view, texts, spots) in self._axis_groups.items():
-            self._axis_texts.append(scene.visuals.Text(texts, pos=np.array(spots), color=self.theme.muted,
+            self._axis_texts.append(scene.visuals.Text(texts, pos=np.array(spots), color=self.theme.muted, font_manager=self._fonts,
                                                        anchor_x=anchor_x, anchor_y=anchor_y, parent=view.scene))
 
     def _build_lift(self, view):
