@@ -104,7 +104,13 @@ class Window:
                                       "--size", f"{PICTURE[0]}x{PICTURE[1]}"],
                                      env=env, cwd=folder, stdout=subprocess.DEVNULL, stderr=self.stderr)
         self.wait(lambda s: s["frames"] >= 1, 60, "the window to draw its first frame")
-        self.xdotool("windowfocus", "--sync", str(self.state()["window"]))
+        # The first frame can come just before the X server has the window viewable: focus may fail once.
+        deadline = time.monotonic() + 15
+        while subprocess.run(["xdotool", "windowfocus", "--sync", str(self.state()["window"])], timeout=30,
+                             env=dict(os.environ, DISPLAY=display), capture_output=True).returncode != 0:
+            if time.monotonic() > deadline:
+                pytest.fail(f"cannot focus the window\n{self.log()}")
+            time.sleep(0.1)
 
     def state(self) -> dict | None:
         try:

@@ -92,7 +92,9 @@ class ControlBar(QtWidgets.QWidget):
         self.playground_button = _no_focus(QtWidgets.QToolButton(
             text="train\u2026", checkable=True, toolTip="train a new network here (dataset, k, activation, lr, seed)"))
         self._rows = None
-        self._row_layouts = []
+        self._row_a, self._row_b = QtWidgets.QHBoxLayout(), QtWidgets.QHBoxLayout()
+        grid.addLayout(self._row_a, 1, 0, 1, 3)
+        grid.addLayout(self._row_b, 2, 0, 1, 3)
         self.reflow(force=True)
         grid.setColumnStretch(1, 1)
 
@@ -110,22 +112,22 @@ class ControlBar(QtWidgets.QWidget):
         if rows == self._rows and not force:
             return
         self._rows = rows
-        for row in self._row_layouts:
+        for row in (self._row_a, self._row_b):
             while row.count():
-                row.takeAt(0)
-            self._grid.removeItem(row)
-        groups = ([items[:2] + items[2:-1] + [None, items[-1]]] if rows == 1
-                  else [items[2:-1] + [None], items[:2] + [None, items[-1]]])
-        self._row_layouts = []
-        for r, group in enumerate(groups, start=1):
-            row = QtWidgets.QHBoxLayout()
+                row.takeAt(0)  # widgets stay children of the bar; only their places are redone
+        toggles = list(self.toggles.values())
+        if rows == 1:
+            places = [(self._row_a, [self.speed_label, self.speed_box, *toggles, None, self.playground_button])]
+        else:
+            places = [(self._row_a, [*toggles, None]), (self._row_b, [self.speed_label, self.speed_box, None,
+                                                                      self.playground_button])]
+        for row, group in places:
             for w in group:
                 if w is None:
                     row.addStretch(1)
                 else:
                     row.addWidget(w)
-            self._grid.addLayout(row, r, 0, 1, 3)
-            self._row_layouts.append(row)
+        self.layout().invalidate()
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

@@ -57,6 +57,9 @@ MOTION_REST_MS = 350  # after the last change, the view is drawn again in full d
 WINDOW_TEXT = 1.25  # the picture's text in a window, against a still's: read from the back of a room
 FONT_STEPS = (0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5)
 RECENT = 8  # runs in the recent list
+BANNER_STYLE = "QLabel#banner { background: rgba(179, 38, 30, 235); color: white; padding: 6px 10px; font-weight: bold } "
+READOUT_STYLE = "QLabel#readout { background: rgba(20, 24, 30, 215); color: #f4f4f4; padding: 3px 8px } "
+HELP_STYLE = "QLabel#help { background: rgba(20, 24, 30, 235); color: #f0f0f0; padding: 14px; border-radius: 8px } "
 
 # Every key and mouse action, for the help overlay (and the toolbar's tooltips name theirs).
 HELP = (
@@ -150,6 +153,7 @@ class Window(QtWidgets.QMainWindow):
         self._render_progress: tuple[int, int] | None = None
         self._home: dict = {}
         self._lateness: deque[tuple[float, float]] = deque(maxlen=4000)  # (monotonic time, ms) of the timer
+        self._draws: deque[list[float]] = deque(maxlen=4000)  # [start, end] (monotonic) of each frame, compose included
         self._beat: float | None = None
         self._state_dirty = False
         self._selection: np.ndarray | None = None
@@ -158,6 +162,7 @@ class Window(QtWidgets.QMainWindow):
         self._health = ""  # the banner's message (diverged, collapsed), "" when all is well
         self._health_step = None
         self._last_reframe = 0.0
+        self._normal_geometry = None
         self._loaded = _Loaded()
         self._loaded.done.connect(self._on_loaded)
         self._loading: Path | None = None
@@ -188,20 +193,18 @@ class Window(QtWidgets.QMainWindow):
         # Overlays on the picture (never in the layout: showing one must not resize the picture).
         self.banner = QtWidgets.QLabel("", central, wordWrap=True, visible=False)
         self.banner.setObjectName("banner")
-        self.banner.setStyleSheet("QLabel#banner { background: rgba(179, 38, 30, 235); color: white; padding: 6px 10px;"
-                                  " font-weight: bold }")
+        self.banner.setStyleSheet(BANNER_STYLE)
         self.readout = QtWidgets.QLabel("", central, visible=False)
         self.readout.setObjectName("readout")
         self.readout.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont))
-        self.readout.setStyleSheet("QLabel#readout { background: rgba(20, 24, 30, 215); color: #f4f4f4; padding: 3px 8px }")
+        self.readout.setStyleSheet(READOUT_STYLE)
         self.setCentralWidget(central)
         self._build_playground()
         self._build_toolbar()
         self.help = QtWidgets.QLabel(self._help_html(), central, visible=False)
         self.help.setObjectName("help")
         self.help.setTextFormat(QtCore.Qt.TextFormat.RichText)
-        self.help.setStyleSheet("QLabel#help { background: rgba(20, 24, 30, 235); color: #f0f0f0; padding: 14px;"
-                                " border-radius: 8px }")
+        self.help.setStyleSheet(HELP_STYLE)
         bar = self.statusBar()
         self._train_label = QtWidgets.QLabel("")
         self._rec_label = QtWidgets.QLabel("")
@@ -372,6 +375,7 @@ class Window(QtWidgets.QMainWindow):
         self.run = run
         scene = Scene(run, self.config, app=self.vapp, size=tuple(size), show=False,
                       text_scale=WINDOW_TEXT * self.font_scale)
+        scene.canvas.events.draw.connect(lambda e: self._draws.append([time.monotonic(), math.nan]), position="first")
         scene.canvas.events.draw.connect(self._after_draw, position="last")
         scene.canvas.events.mouse_press.connect(self._mouse_press, position="first")
         scene.canvas.events.mouse_move.connect(self._mouse_move, position="first")
@@ -879,15 +883,22 @@ class Window(QtWidgets.QMainWindow):
     def _scale_controls(self) -> None:
         """The controls' text grows with the window's width (and the font scale), as the picture's does."""
         factor = min(max(self.width() / 1280, 0.9), 2.2) * self.font_scale
-        base = QtWidgets.QApplication.instance().font().pointSizeF()
-        size = max(base * factor, 7.0)
-        for widget in (self.control_bar, self.toolbar, self.statusBar(), self.readout, self.banner, self.help,
-                       self.placeholder):
-            font = widget.font()
-            if abs(font.pointSizeF() - size) > 0.05:
-                font.setPointSizeF(size)
-                widget.setFont(font)
+        app = QtWidgets.QApplication.instance()
+        if not hasattr(self, "_base_points"):
+            self._base_points = app.font().pointSizeF()
+        size = round(max(self._base_points * factor, 7.0) * 2) / 2
+        if getattr(self, "_control_points", None) == size:
+            return
+        self._control_points = size
+        # A style sheet, not setFont: it re-polishes every control, so each one's size follows its text
+        # (a font set on the window leaves tool buttons and labels at their old sizes, their text cut).
+        sheet = f"* {{ font-size: {size}pt }}"
+        for widget in (self.control_bar, self.toolbar, self.statusBar(), self.playground):
+            widget.setStyleSheet(sheet)
+        for widget, own in ((self.banner, BANNER_STYLE), (self.readout, READOUT_STYLE), (self.help, HELP_STYLE)):
+            widget.setStyleSheet(own + sheet)
         self.control_bar.fit_label(self.run)
+        QtCore.QTimer.singleShot(0, lambda: (self.control_bar.reflow(force=True), self._place_overlays()))
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -896,7 +907,18 @@ class Window(QtWidgets.QMainWindow):
         QtCore.QTimer.singleShot(0, self._place_overlays)  # after the layout has placed the picture
 
     def toggle_fullscreen(self) -> None:
-        self.showNormal() if self.isFullScreen() else self.showFullScreen()
+        """Fullscreen on or off (F11). The geometry is set too: without a window manager (a bare X
+        server, a kiosk) the fullscreen state alone changes nothing."""
+        if self.isFullScreen():
+            self.showNormal()
+            if self._normal_geometry is not None:
+                self.setGeometry(self._normal_geometry)
+        else:
+            self._normal_geometry = self.geometry()
+            self.showFullScreen()
+            screen = self.screen() or QtGui.QGuiApplication.primaryScreen()
+            if screen is not None:
+                self.setGeometry(screen.geometry())
         self._state_changed()
 
     def toggle_help(self) -> None:
@@ -937,6 +959,8 @@ class Window(QtWidgets.QMainWindow):
 
     def _after_draw(self, event) -> None:
         now = time.perf_counter()
+        if self._draws:  # the frame ends when the event loop is back: Qt composes the window after this
+            QtCore.QTimer.singleShot(0, lambda d=self._draws[-1]: d.__setitem__(1, time.monotonic()))
         self._frames += 1
         self._frame_times.append(now)
         if self._pending_shot is not None:
@@ -1120,7 +1144,8 @@ class Window(QtWidgets.QMainWindow):
         run, scene = self.run, self.scene
         base = {"pid": os.getpid(), "time": time.monotonic(), "title": self.windowTitle(), "frames": self._frames,
                 "window": int(self.winId()), "scene": scene is not None, "training": self._training,
-                "lateness": list(self._lateness), "banner": self._health, "help": self.help.isVisible(),
+                "lateness": list(self._lateness), "draws": [d for d in self._draws if d[1] == d[1]],
+                "recent": self._recent(), "banner": self._health, "help": self.help.isVisible(),
                 "fullscreen": self.isFullScreen(), "font_scale": self.font_scale,
                 "window_size": [self.width(), self.height()], "saved_runs": self.saved_runs,
                 "loading": str(self._loading) if self._loading else None,
