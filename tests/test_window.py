@@ -199,6 +199,9 @@ def test_a_collapsed_live_run_says_so_and_closing_in_debug_mode_raises_nothing(d
 def test_text_grows_with_the_window_and_titles_keep_their_contrast(display, run_file, tmp_path, theme):
     w = Window(display, [str(run_file), "--theme", theme], tmp_path)
     try:
+        x, y, *_ = w.settle()["widgets"]["train"]
+        w.xdotool("mousemove", str(x + 10), str(y + 8), "click", "1")  # the training panel open: the tightest fit
+        w.wait(lambda t: t["playground"] is not None, 15, "the training panel")
         caps, huds = [], []
         for width, height in ((800, 500), (1280, 720), (1920, 1080)):
             s = _set_size(w, width, height)

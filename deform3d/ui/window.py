@@ -909,10 +909,10 @@ class Window(QtWidgets.QMainWindow):
     def toggle_fullscreen(self) -> None:
         """Fullscreen on or off (F11). The geometry is set too: without a window manager (a bare X
         server, a kiosk) the fullscreen state alone changes nothing."""
-        if self.isFullScreen():
+        if self._normal_geometry is not None:  # (isFullScreen() is not kept without a window manager)
             self.showNormal()
-            if self._normal_geometry is not None:
-                self.setGeometry(self._normal_geometry)
+            self.setGeometry(self._normal_geometry)
+            self._normal_geometry = None
         else:
             self._normal_geometry = self.geometry()
             self.showFullScreen()
@@ -1146,7 +1146,7 @@ class Window(QtWidgets.QMainWindow):
                 "window": int(self.winId()), "scene": scene is not None, "training": self._training,
                 "lateness": list(self._lateness), "draws": [d for d in self._draws if d[1] == d[1]],
                 "recent": self._recent(), "banner": self._health, "help": self.help.isVisible(),
-                "fullscreen": self.isFullScreen(), "font_scale": self.font_scale,
+                "fullscreen": self._normal_geometry is not None, "font_scale": self.font_scale,
                 "window_size": [self.width(), self.height()], "saved_runs": self.saved_runs,
                 "loading": str(self._loading) if self._loading else None,
                 "toolbar": {name: [p.x(), p.y(), a.toolTip(), a.isEnabled()] for name, a in self.actions_.items()
