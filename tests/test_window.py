@@ -392,6 +392,8 @@ def test_a_clicked_point_is_marked_in_every_panel_and_a_box_marks_exactly_its_po
 
         write_png(after.astype(np.uint8), tmp_path / "marked.png")
         changed = np.abs(after - before).max(axis=-1) > 40
+        write_png(before.astype(np.uint8), tmp_path / "before.png")
+        write_png((changed[..., None] * np.array([255, 255, 255])).astype(np.uint8), tmp_path / "changed.png")
         ox, oy = s["canvas"][:2]
         for panel, pts in screen.items():
             cx, cy = pts[i] - (ox, oy)

@@ -425,21 +425,28 @@ class Scene:
         if not self._highlight_visuals:
             return
         idx = self._highlight
+        t = self.theme
+        few = idx is not None and len(idx) <= 20  # one marked point gets a ring; a crowd stands out of dimmed others
+        fade = 1.0 if idx is None or few else 0.22
+        for pts in self._point_sets:
+            pts.set_uniforms(class0=(*t.class0[:3], fade), class1=(*t.class1[:3], fade),
+                             rim=(*t.rim[:3], t.rim[3] * fade))
         for ring, dot in self._highlight_visuals.values():
-            ring.visible = dot.visible = idx is not None
+            ring.visible = few
+            dot.visible = idx is not None
         if idx is None:
             return
-        t = self.theme
         colors = np.where((np.asarray(self.run.y)[idx] > 0.5)[:, None], t.class1, t.class0)
-        few = len(idx) <= 20  # one marked point gets a wide ring; a crowd, thin ones
-        ring_size = self.marker_px * (2.6 if few else 1.7)
         for name, pos in self.data_positions().items():
             ring, dot = self._highlight_visuals[name]
             p = pos[idx].astype(np.float32)
-            ring.set_data(p, face_color=(0, 0, 0, 0), edge_color=t.text, size=ring_size,
-                          edge_width=max(1.5, (0.45 if few else 0.3) * self.marker_px))
-            dot.set_data(p, face_color=colors, edge_color=t.background, size=self.marker_px * 1.15,
-                         edge_width=max(1.0, 0.2 * self.marker_px))
+            if few:
+                ring.set_data(p, face_color=(0, 0, 0, 0), edge_color=t.text, size=self.marker_px * 2.6,
+                              edge_width=max(1.5, 0.45 * self.marker_px))
+                dot.set_data(p, face_color=colors, edge_color=t.background, size=self.marker_px * 1.15,
+                             edge_width=max(1.0, 0.2 * self.marker_px))
+            else:
+                dot.set_data(p, face_color=colors, edge_color=t.rim, size=self.marker_px * 1.5, edge_width=0.6)
 
     def set_detail(self, full: bool = True) -> None:
         """Sheets with the config's mesh (``full``), or half as many vertices per side.

@@ -839,6 +839,7 @@ class Window(QtWidgets.QMainWindow):
             text = (f"{len(idx)} points marked: {int((~y).sum())} {labels[0]}, {int(y.sum())} {labels[1]}"
                     f"   (click empty space or Esc to clear)")
         self.readout.setText(text)
+        self.readout.setWordWrap(False)
         self.readout.setMinimumWidth(0)
         self.readout.setMaximumWidth(QT_MAX_SIZE)
         self.readout.setVisible(True)
@@ -938,7 +939,10 @@ class Window(QtWidgets.QMainWindow):
             self.banner.raise_()
         if self.readout.isVisible():
             self.readout.adjustSize()
+            if self.readout.sizeHint().width() > g.width():  # too long for one line: wrap it
+                self.readout.setWordWrap(True)
             self.readout.setFixedWidth(min(self.readout.sizeHint().width(), g.width()))
+            self.readout.adjustSize()
             self.readout.move(g.x(), g.y() + g.height() - self.readout.height())
             self.readout.raise_()
 
