@@ -440,8 +440,8 @@ def test_a_five_second_recording_is_a_video_of_distinct_frames(display, run_file
     try:
         w.key("Home")
         w.wait(lambda t: t["step"] == 0, what="Home")
-        for _ in range(3):
-            w.key("bracketleft")  # 10 -> 2 epochs/s: the 30 epochs play for 15 s
+        for _ in range(2):
+            w.key("bracketleft")  # 10 -> 5 -> 2 epochs/s: the 30 epochs play for 15 s
         w.wait(lambda t: t["speed"] == 2, what="[ to slow down")
         w.key("space", "v")
         w.wait(lambda t: t["recording"] and t["playing"], what="recording while playing")
