@@ -180,7 +180,7 @@ def test_a_diverged_run_says_so_in_words(display, run_file, tmp_path):
 
 
 def test_a_collapsed_live_run_says_so_and_closing_in_debug_mode_raises_nothing(display, tmp_path):
-    w = Window(display, ["--train", "--activation", "relu", "--lr", "1", "--epochs", "400", "--points", "200"], tmp_path)
+    w = Window(display, ["--train", "--activation", "relu", "--lr", "1", "--epochs", "20000", "--points", "200"], tmp_path)
     try:
         s = w.wait(lambda t: "collapsed" in (t["banner"] or ""), 120, "the collapse to be said")
         assert "within a pixel" in s["banner"]

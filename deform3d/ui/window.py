@@ -290,19 +290,16 @@ class Window(QtWidgets.QMainWindow):
     def open_run(self, run: Trajectory, source: Path | None = None) -> None:
         """Show a recorded run (stops any live training); the lift keeps its camera."""
         self._stop_live()
-        camera = self._camera()
         self.source = source
-        self._show_run(run)
-        if camera is not None:
-            self.scene.set_camera(*camera)
+        if source is not None:
+            self._remember(source)
+        self._show_run(run, self._camera())
         self.following = False
         self.playground.fill(run)
         self.playground.setVisible(False)
         self.seek(run.num_steps)
         self._train_label.setText("")
         self.actions_["save_run"].setEnabled(False)
-        if source is not None:
-            self._remember(source)
 
     def _camera(self):
         """The lift's (azimuth, elevation, distance) now, or None (no scene, no lift)."""
@@ -347,10 +344,7 @@ class Window(QtWidgets.QMainWindow):
             self._set_slider_range(run)
             self.setWindowTitle(self._title())
         else:
-            camera = self._camera()
-            self._show_run(run)
-            if camera is not None:
-                self.scene.set_camera(*camera)
+            self._show_run(run, self._camera())
         self.placeholder.setVisible(False)
         self.playground.fill(run)
         self.playground.setVisible(True)
@@ -367,8 +361,9 @@ class Window(QtWidgets.QMainWindow):
                 and s.run.X.shape == run.X.shape and np.array_equal(s.run.X, run.X)
                 and np.array_equal(s.run.y, run.y))
 
-    def _show_run(self, run: Trajectory) -> None:
-        """Build a scene for ``run`` and put its canvas where the old one was."""
+    def _show_run(self, run: Trajectory, camera=None) -> None:
+        """Build a scene for ``run`` and put its canvas where the old one was; ``camera``: the lift's
+        (azimuth, elevation, distance) to keep (None: the configured view)."""
         old = self.scene
         size = old.canvas.size if old is not None else self._fit(self.config.size)
         self.set_playing(False)
@@ -387,6 +382,8 @@ class Window(QtWidgets.QMainWindow):
         QtCore.QTimer.singleShot(0, lambda: widget.setMinimumSize(160, 90))
         self.placeholder.setVisible(False)
         self.scene = scene
+        if camera is not None:
+            scene.set_camera(*camera)
         self._selection = None
         self.readout.setVisible(False)
         lift = scene.views.get("lift")
@@ -673,11 +670,8 @@ class Window(QtWidgets.QMainWindow):
         and relu (unbounded: boxes sized by the final run) that framing is a guess, and once
         training ends the window frames the run as ``deform3d render`` does.
         """
-        camera = self._camera()
         step, following, selection = self.step, self.following, self._selection
-        self._show_run(self.run)
-        if camera is not None:
-            self.scene.set_camera(*camera)
+        self._show_run(self.run, self._camera())
         self.seek(step, follow=following)
         if selection is not None:
             self.select(selection)
