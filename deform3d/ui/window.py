@@ -163,6 +163,7 @@ class Window(QtWidgets.QMainWindow):
         self._health_step = None
         self._last_reframe = 0.0
         self._normal_geometry = None
+        self._switching = False  # open_run / _adopt in progress: no debug state is written half-done
         self._loaded = _Loaded()
         self._loaded.done.connect(self._on_loaded)
         self._loading: Path | None = None
@@ -289,6 +290,14 @@ class Window(QtWidgets.QMainWindow):
 
     def open_run(self, run: Trajectory, source: Path | None = None) -> None:
         """Show a recorded run (stops any live training); the lift keeps its camera."""
+        self._switching = True
+        try:
+            self._open_run(run, source)
+        finally:
+            self._switching = False
+            self._state_changed()
+
+    def _open_run(self, run: Trajectory, source: Path | None) -> None:
         self._stop_live()
         self.source = source
         if source is not None:
@@ -334,6 +343,14 @@ class Window(QtWidgets.QMainWindow):
 
     def _adopt(self, live) -> None:
         """A pending live run has its first step: show it (in the current scene where it can)."""
+        self._switching = True
+        try:
+            self._adopt_run(live)
+        finally:
+            self._switching = False
+            self._state_changed()
+
+    def _adopt_run(self, live) -> None:
         run = live.snapshot()
         self._pending, self.live, self.source = None, live, None
         self.actions_["save_run"].setEnabled(True)
@@ -1222,6 +1239,8 @@ class Window(QtWidgets.QMainWindow):
 
     def _write_state(self) -> None:
         self._state_dirty = False
+        if self._switching:  # halfway through switching runs (closing a canvas runs the event loop)
+            return
         path = self.state_path
         if path is None:  # closed since this write was queued
             return
