@@ -103,13 +103,15 @@ def test_the_first_live_training_never_blocks_the_gui_thread(display, run_file, 
         s = w.settle()
         x, y, *_ = s["widgets"]["train"]
         w.xdotool("mousemove", str(x + 10), str(y + 8), "click", "1")
-        s = w.wait(lambda t: t["playground"] is not None, 15, "the training panel")
+        w.wait(lambda t: t["playground"] is not None, 15, "the training panel")
+        s = w.settle()  # the picture redrawn at its new size first: that frame is not the training's
         tx, ty = s["playground"]["train"]
         clicked = time.monotonic()
         w.xdotool("mousemove", str(tx), str(ty), "click", "1")
         live = w.wait(lambda t: t.get("mode") == "live" and t["slider"]["max"] > 0, 120, "live steps")
         done = w.wait(lambda t: t.get("training_finished"), 180, "training to finish")
         assert live["title"].startswith("deform3d \u2014 train")
+        assert not done["torch_loaded"], "training runs in a child process: the window never imports torch"
         late = [(t, ms) for t, ms in done["lateness"] if t >= clicked]
         draws = [d for d in done["draws"] if d[1] >= clicked]
 
@@ -188,6 +190,17 @@ def test_a_collapsed_live_run_says_so_and_closing_in_debug_mode_raises_nothing(d
         w.key("ctrl+q")
         assert w.proc.wait(60) == 0, w.log()
         assert "Traceback" not in w.log() and "Error" not in w.log(), w.log()
+    finally:
+        w.close()
+
+
+def test_a_live_relu_run_is_framed_anew_as_it_grows(display, tmp_path):
+    w = Window(display, ["--train", "--activation", "relu", "--lr", "0.03", "--epochs", "3000", "--points", "200"], tmp_path)
+    try:
+        s = w.wait(lambda t: t["reframes"] >= 1, 120, "a live relu run to outgrow its first boxes")
+        assert s["training"], "framed anew while training, not only at its end"
+        w.key("ctrl+q")
+        assert w.proc.wait(60) == 0, w.log()
     finally:
         w.close()
 

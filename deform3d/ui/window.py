@@ -45,7 +45,7 @@ from vispy import gloo
 
 from ..core.config import RenderConfig, TrainConfig
 from ..core.errors import UsageError
-from ..core.geometry import ACTIVATION_RANGE
+from ..core.geometry import ACTIVATION_RANGE, forward
 from ..core.trajectory import Trajectory
 from ..graphics.offscreen import write_png
 from ..graphics.scene import THEMES, Scene
@@ -163,6 +163,7 @@ class Window(QtWidgets.QMainWindow):
         self._health_step = None
         self._last_reframe = 0.0
         self._normal_geometry = None
+        self.reframes = 0  # live runs framed anew as they outgrew their boxes
         self._switching = False  # open_run / _adopt in progress: no debug state is written half-done
         self._loaded = _Loaded()
         self._loaded.done.connect(self._on_loaded)
@@ -622,6 +623,7 @@ class Window(QtWidgets.QMainWindow):
         if pending is not None:
             if pending.ready:
                 self._adopt(pending)
+                return  # its newer steps at the next poll: one picture's work per tick
             elif pending.finished:
                 self._pending = None
                 self._poll.stop()
@@ -678,6 +680,7 @@ class Window(QtWidgets.QMainWindow):
         lift = float(np.nanmax(np.abs(pos["lift"]))) if "lift" in pos else 0.0
         if max(outside, lift) > 1.05 * hi:
             self._last_reframe = time.monotonic()
+            self.reframes += 1
             self._reframe()
 
     def _reframe(self) -> None:
@@ -718,14 +721,21 @@ class Window(QtWidgets.QMainWindow):
             self._set_health(f"Training diverged by epoch {epoch:.1f}: the weights or the loss became infinite or "
                              f"NaN, so there is nothing left to draw{hint}.")
             return
-        pos = self.scene.data_positions(i)
-        plane = pos.get("plane")
-        if plane is not None:
+        # Collapsed, every input gets one answer: the accuracy is the larger class's share. Only then
+        # is the forward pass over the data worth its time (this runs on every step shown).
+        share = float(max(np.mean(np.asarray(run.y) > 0.5), np.mean(np.asarray(run.y) <= 0.5)))
+        if float(run.accuracy[i]) <= share + 1e-6 and "plane" in self.scene.views:
             lo, hi = self.scene.geo.plane_range
-            view = self.scene.views["plane"]
-            per_unit = min(view.size) / max(hi - lo, 1e-12)
-            if float(np.ptp(plane[:, :2], axis=0).max()) * per_unit < 1.0:
-                self._set_health(f"Training collapsed by epoch {epoch:.1f}: every one of the {len(plane)} points lands "
+            per_unit = min(self.scene.views["plane"].size) / max(hi - lo, 1e-12)
+            X = np.asarray(run.X, np.float64)
+            collapsed = False
+            for sample in (X[:: max(len(X) // 64, 1)], X):  # a sample first; all of them only to confirm
+                h2 = forward(w, sample, run.activation).h2
+                collapsed = float(np.ptp(h2, axis=0).max()) * per_unit < 1.0
+                if not collapsed:
+                    break
+            if collapsed:
+                self._set_health(f"Training collapsed by epoch {epoch:.1f}: every one of the {len(X)} points lands "
                                  f"on the same spot in the plane (within a pixel), so the network gives every input "
                                  f"the same answer{hint}.")
                 return
@@ -1169,7 +1179,8 @@ class Window(QtWidgets.QMainWindow):
                 "screenshots": self.screenshots, "videos": self.videos,
                 "recording": str(self._take["path"]) if self._take else None,
                 "rendering": list(self._render_progress) if self._render_progress else None,
-                "fps": self._fps, "placeholder": self.placeholder.isVisible()}
+                "fps": self._fps, "placeholder": self.placeholder.isVisible(), "reframes": self.reframes,
+                "torch_loaded": "torch" in sys.modules}
         if scene is None:
             return base
         cam = scene.views["lift"].camera if "lift" in scene.views else None
