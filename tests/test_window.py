@@ -187,6 +187,11 @@ def test_a_collapsed_live_run_says_so_and_closing_in_debug_mode_raises_nothing(d
         s = w.wait(lambda t: "collapsed" in (t["banner"] or ""), 120, "the collapse to be said")
         assert "within a pixel" in s["banner"]
         assert s["training"], "still training: the close below happens mid-run"
+        time.sleep(0.5)
+        shown = screen_pixels(w.display, w.state()["canvas"])
+        top = shown[:20].reshape(-1, 3).astype(int)
+        assert ((top[:, 0] > 150) & (top[:, 1] < 90) & (top[:, 2] < 90)).mean() > 0.5, "the banner is on screen"
+        assert len(np.unique(shown[40:].reshape(-1, 3), axis=0)) > 50, "the picture is on screen, not the waiting note"
         w.key("ctrl+q")
         assert w.proc.wait(60) == 0, w.log()
         assert "Traceback" not in w.log() and "Error" not in w.log(), w.log()

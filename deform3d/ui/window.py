@@ -39,7 +39,6 @@ from pathlib import Path
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
-from PySide6.QtOpenGLWidgets import QOpenGLWidget
 from vispy import app as vispy_app
 from vispy import gloo
 
@@ -97,31 +96,13 @@ class _Loaded(QtCore.QObject):
     done = QtCore.Signal(object, object)  # (Trajectory or UsageError, path)
 
 
-class _Placeholder(QOpenGLWidget):
-    """Where the picture goes before there is one (live training starting): a note on the theme's
-    background. An OpenGL widget itself, so the window is GL-ready when first shown; adding the
-    scene's GL canvas to a shown window without one makes Qt recreate the native window (seconds
-    on a software renderer, and a new window id)."""
+class _Placeholder(QtWidgets.QLabel):
+    """Where the picture goes before there is one (live training starting): a note."""
 
     def __init__(self, background: str, color: str):
-        super().__init__()
-        self._text, self._bg, self._fg = "", QtGui.QColor(background), QtGui.QColor(color)
+        super().__init__("", alignment=QtCore.Qt.AlignmentFlag.AlignCenter, wordWrap=True)
+        self.setStyleSheet(f"background: {background}; color: {color}")
         self.setVisible(False)
-
-    def setText(self, text: str) -> None:
-        self._text = text
-        self.update()
-
-    def text(self) -> str:
-        return self._text
-
-    def paintGL(self) -> None:
-        p = QtGui.QPainter(self)
-        p.fillRect(self.rect(), self._bg)
-        p.setPen(self._fg)
-        p.setFont(self.font())
-        p.drawText(self.rect(), QtCore.Qt.AlignmentFlag.AlignCenter | QtCore.Qt.TextFlag.TextWordWrap, self._text)
-        p.end()
 
 
 class Window(QtWidgets.QMainWindow):
@@ -337,7 +318,7 @@ class Window(QtWidgets.QMainWindow):
         self._stop_live()
         self._pending = live.start()
         self._train_label.setText("starting training (loading PyTorch)\u2026")
-        if self.scene is None:
+        if self.scene is None and self.placeholder is not None:
             self.placeholder.setText(f"preparing to train k = {config.hidden} on {config.dataset}\u2026")
             self.placeholder.setVisible(True)
         self._poll.start()
@@ -363,7 +344,6 @@ class Window(QtWidgets.QMainWindow):
             self.setWindowTitle(self._title())
         else:
             self._show_run(run, self._camera())
-        self.placeholder.setVisible(False)
         self.playground.fill(run)
         self.playground.setVisible(True)
         self._set_health("")
@@ -396,9 +376,16 @@ class Window(QtWidgets.QMainWindow):
         scene.canvas.events.mouse_wheel.connect(lambda e: (self._wheel_rest.start(), self._update_detail()))
         widget = scene.canvas.native
         widget.setMinimumSize(*size)  # opens at the asked size; released once laid out
-        self._layout.insertWidget(1, widget, 1)
+        if self.placeholder is not None:
+            # The first picture takes the note's place, and the note goes for good.
+            self._layout.replaceWidget(self.placeholder, widget)
+            self._layout.setStretchFactor(widget, 1)
+            self.placeholder.hide()
+            self.placeholder.deleteLater()
+            self.placeholder = None
+        else:
+            self._layout.insertWidget(0, widget, 1)
         QtCore.QTimer.singleShot(0, lambda: widget.setMinimumSize(160, 90))
-        self.placeholder.setVisible(False)
         self.scene = scene
         if camera is not None:
             scene.set_camera(*camera)
@@ -627,7 +614,8 @@ class Window(QtWidgets.QMainWindow):
             elif pending.finished:
                 self._pending = None
                 self._poll.stop()
-                self.placeholder.setText("training could not start")
+                if self.placeholder is not None:
+                    self.placeholder.setText("training could not start")
                 self._train_label.setText("training failed")
                 self._set_health(f"training could not start: {pending.error}")
                 return
@@ -1179,7 +1167,7 @@ class Window(QtWidgets.QMainWindow):
                 "screenshots": self.screenshots, "videos": self.videos,
                 "recording": str(self._take["path"]) if self._take else None,
                 "rendering": list(self._render_progress) if self._render_progress else None,
-                "fps": self._fps, "placeholder": self.placeholder.isVisible(), "reframes": self.reframes,
+                "fps": self._fps, "placeholder": self.placeholder is not None and self.placeholder.isVisible(), "reframes": self.reframes,
                 "torch_loaded": "torch" in sys.modules}
         if scene is None:
             return base
