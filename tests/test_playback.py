@@ -136,8 +136,9 @@ def test_a_live_process_stops_when_asked_and_dies_with_its_parent(tmp_path):
         live.close()
     # A parent killed outright (no close handler runs) takes its training child with it.
     code = ("import time; from deform3d.core.live_process import LiveProcess; from deform3d.core.config import "
-            "TrainConfig; l = LiveProcess(TrainConfig(epochs=100000, points=50)).start(); print(l._proc.pid, l.folder, "
-            "flush=True); time.sleep(600)")
+            "TrainConfig; l = LiveProcess(TrainConfig(epochs=100000, points=50)).start()\n"
+            "while l.published < 1: time.sleep(0.02)\n"
+            "print(l._proc.pid, l.folder, flush=True); time.sleep(600)")
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     pid, folder = parent.stdout.readline().split()
     parent.kill()
@@ -146,3 +147,4 @@ def test_a_live_process_stops_when_asked_and_dies_with_its_parent(tmp_path):
     while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+    assert not Path(folder).exists(), "the orphaned child removes the shared file"

@@ -200,7 +200,7 @@ def test_a_collapsed_live_run_says_so_and_closing_in_debug_mode_raises_nothing(d
 
 
 def test_a_live_relu_run_is_framed_anew_as_it_grows(display, tmp_path):
-    w = Window(display, ["--train", "--activation", "relu", "--lr", "0.03", "--epochs", "3000", "--points", "200"], tmp_path)
+    w = Window(display, ["--train", "--activation", "relu", "--lr", "0.03", "--epochs", "30000", "--points", "200"], tmp_path)
     try:
         s = w.wait(lambda t: t["reframes"] >= 1, 120, "a live relu run to outgrow its first boxes")
         assert s["training"], "framed anew while training, not only at its end"

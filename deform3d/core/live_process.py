@@ -86,7 +86,8 @@ class LiveProcess:
     def start(self) -> "LiveProcess":
         env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
         with open(self.folder / "stderr.txt", "wb") as err:
-            self._proc = subprocess.Popen([sys.executable, "-m", "deform3d.core.live_process", str(self.folder)],
+            self._proc = subprocess.Popen([sys.executable, "-m", "deform3d.core.live_process", str(self.folder),
+                                           str(os.getpid())],
                                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=env)
         return self
 
@@ -164,7 +165,7 @@ class LiveProcess:
 # ---------------------------------------------------------------- the child
 
 
-def _die_with_parent(folder: Path) -> None:
+def _die_with_parent(parent: int) -> None:
     """End this child when the window's process ends, however it ends (a killed window never runs
     its close handler): Linux sends SIGTERM on the parent's death, which ends training here, and
     the shared file goes with it."""
@@ -178,14 +179,13 @@ def _die_with_parent(folder: Path) -> None:
             libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
         except (OSError, AttributeError):
             pass
-    if os.getppid() == 1:  # the parent died before the line above
+    if os.getppid() != parent:  # the parent died before the line above
         raise SystemExit(0)
 
 
-def _child(folder: Path) -> int:
-    parent = os.getppid()
+def _child(folder: Path, parent: int) -> int:
     try:
-        _die_with_parent(folder)
+        _die_with_parent(parent)
         return _train(folder)
     finally:
         if os.getppid() != parent:  # orphaned: nobody will remove the shared file
@@ -232,4 +232,4 @@ def _train(folder: Path) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_child(Path(sys.argv[1])))
+    sys.exit(_child(Path(sys.argv[1]), int(sys.argv[2])))

@@ -29,6 +29,8 @@ import dataclasses
 import json
 import math
 import os
+import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -302,7 +304,7 @@ class Window(QtWidgets.QMainWindow):
     def _stop_live(self) -> None:
         for live in (self.live, self._pending):
             if live is not None:
-                live.stop()  # the child ends at its next epoch; nobody waits for it
+                live.close()  # the child ends at its next epoch (nobody waits); its shared file goes now
         self.live = None
         self._pending = None
         self._poll.stop()
@@ -556,8 +558,7 @@ class Window(QtWidgets.QMainWindow):
         self._state_changed()
 
     def _update_step_label(self) -> None:
-        run, i = self.run, int(round(self.step))
-        self.step_label.setText(self.control_bar.step_text(run, self.step))
+        self.step_label.setText(self.control_bar.step_text(self.run, self.step))
 
     def nudge(self, n: int, epoch: bool = False) -> None:
         """One step (or epoch, with ``epoch``) forwards (n > 0) or back; pauses playback."""
@@ -797,8 +798,7 @@ class Window(QtWidgets.QMainWindow):
 
     def _pick(self, pos, radius: float = 8.0) -> int | None:
         """The data point drawn nearest ``pos`` (logical canvas px) in the panel under it, within
-        ``radius`` px; in the lift, the nearest of those to the camera wins is not decided: the
-        nearest on screen does."""
+        ``radius`` px (in the lift: nearest on screen, whatever its depth)."""
         panel = self._panel_at(pos)
         if panel is None or not self.config.points:
             return None
@@ -979,8 +979,6 @@ class Window(QtWidgets.QMainWindow):
         if self._pending_shot is not None:
             w, h = self.scene.canvas.physical_size
             self._save_shot(gloo.read_pixels((0, 0, w, h), alpha=False))
-        if self._box_start is not None:
-            pass  # the box itself is shown by the selection it makes on release
         if self._take is not None:
             self._sample(now)
         if self.playing:
@@ -1045,7 +1043,7 @@ class Window(QtWidgets.QMainWindow):
         proc = self._render = QtCore.QProcess(self)
         proc.setProcessChannelMode(QtCore.QProcess.ProcessChannelMode.MergedChannels)
         proc.readyReadStandardOutput.connect(self._render_output)
-        proc.finished.connect(lambda code, _status: self._render_finished(code, take["path"]))
+        proc.finished.connect(lambda code, _status: self._render_finished(code, take["path"], folder))
         self._render_progress = (0, 0)
         self._render_log = []
         proc.start(sys.executable, ["-m", "deform3d.video.take", str(folder / "take.json")])
@@ -1066,8 +1064,9 @@ class Window(QtWidgets.QMainWindow):
             elif line.strip():
                 self._render_log.append(line)
 
-    def _render_finished(self, code: int, path: Path) -> None:
+    def _render_finished(self, code: int, path: Path, folder: Path) -> None:
         self._render_output()
+        shutil.rmtree(folder, ignore_errors=True)  # the take's spec and run copy
         self._render = None
         self._rec_label.setText("")
         if code == 0 and path.exists():
@@ -1283,10 +1282,16 @@ def open_window(run: Trajectory | None, source: Path | None, train: TrainConfig 
         window.close()  # tear Qt and GL down in order before the error leaves (else a crash at exit)
         vapp.process_events()
         raise
+    # Terminated (SIGTERM: a session ending, `kill`), the window closes as by ctrl+q: training stops
+    # and its shared file goes. Python runs the handler between Qt events (the heartbeat wakes it).
+    previous = signal.signal(signal.SIGTERM, lambda *_: QtCore.QTimer.singleShot(0, window.close))
     window.show()
     window.raise_()
     window.activateWindow()
     if play:
         window.set_playing(True)
-    vapp.run()
+    try:
+        vapp.run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
