@@ -331,7 +331,7 @@ def _compare_runs(runs, configs, progress, echo) -> list:
 @public
 @_options(RenderConfig, skip=("ssaa",))  # a window draws at its own size: supersampling is for stills
 def show(run=None, *, train: TrainConfig | bool = False, save_dir: str | Path = ".", play: bool = False,
-         full_detail: bool = False, **options) -> int:
+         full_detail: bool = False, font_scale: float = 1.0, **options) -> int:
     """Open the interactive window (needs Qt: ``pip install 'deform3d[gui]'``); returns 0 once closed.
 
     ``run``: a Trajectory or a ``.npz`` path to explore; None trains live in a background thread
@@ -340,6 +340,7 @@ def show(run=None, *, train: TrainConfig | bool = False, save_dir: str | Path = 
     what ``s`` (PNG) and ``v`` (MP4) save into ``save_dir``. ``play``: start playing at once.
     ``full_detail``: keep the full mesh while the view moves (default: half while playing or
     dragging, for the frame rate of a software renderer; stills always get the full mesh).
+    ``font_scale``: all text in the window times this (0.5 to 3; keys + and - change it live).
     Raises UsageError without Qt, without a display, or given both a run and ``train``.
 
     >>> deform3d.show("run.npz", theme="dark")          # doctest: +SKIP
@@ -350,7 +351,7 @@ def show(run=None, *, train: TrainConfig | bool = False, save_dir: str | Path = 
     if run is not None and train:
         raise UsageError("give a run to show or train live, not both")
     config = None if run is not None else (train if isinstance(train, TrainConfig) else TrainConfig())
-    return _show(run, config, RenderConfig(**options), save_dir, play, full_detail)  # a path: the title names the file
+    return _show(run, config, RenderConfig(**options), save_dir, play, full_detail, font_scale)  # a path: the title names the file
 
 
 @public

@@ -302,7 +302,8 @@ def cmd_show(args) -> int:
         raise UsageError("training options need --train (and no RUN.npz): they set up live training")
     view = {n: v for n, v in asdict(config_from(args, RenderConfig)).items() if n != "ssaa"}
     train = None if args.run is not None else config_from(args, TrainConfig)
-    return api.show(args.run, train=train, save_dir=args.save_dir, play=args.play, full_detail=args.full_detail, **view)
+    return api.show(args.run, train=train, save_dir=args.save_dir, play=args.play, full_detail=args.full_detail,
+                    font_scale=args.font_scale, **view)
 
 
 def add_grid_options(parser, config, title: str) -> None:
@@ -418,14 +419,17 @@ def build_parser() -> _Parser:
                        description="Orbit the lift, scrub and play training, save what you see. With no RUN.npz (or "
                                    "--train) it trains live and follows the newest step. Keys: space play/pause, "
                                    "left/right one step (shift: one epoch), Home/End, r reset camera, s save a PNG, "
-                                   "v start/stop recording a video, a the anatomy on/off, [ and ] its previous/next "
-                                   "stage, ctrl+q quit. Needs the extra: pip install 'deform3d[gui]'.")
+                                   "v start/stop recording a video, [ and ] slower/faster, a the anatomy on/off, , and . "
+                                   "its previous/next stage, + and - text size, F11 fullscreen, ? or F1 every key, ctrl+q quit. Needs the "
+                                   "extra: pip install 'deform3d[gui]'.")
     p.add_argument("run", nargs="?", metavar="RUN.npz", help="a trajectory written by `deform3d train` (default: train live)")
     p.add_argument("--train", action="store_true", help="train live in the window, with the training options below")
     p.add_argument("--play", action="store_true", help="start playing at once")
     p.add_argument("--save-dir", default=".", metavar="DIR", help="where s (PNG) and v (MP4) save (default: here)")
     p.add_argument("--full-detail", action="store_true",
                    help="keep the full mesh while playing or dragging (default: half the mesh in motion, for speed)")
+    p.add_argument("--font-scale", type=float, default=1.0, metavar="F",
+                   help="all text in the window times F, 0.5 to 3, for a projector (keys + and - change it; default: 1)")
     add_config_options(p, RenderConfig, "picture (size: the picture inside the window)", skip=("ssaa",))
     add_config_options(p, TrainConfig, "training (live, with --train or no RUN.npz)")
     p.add_argument("--quiet", action="store_true", help="no progress output (the window shows training itself; taken as by every command)")

@@ -107,7 +107,13 @@ class Window:
                                       "--size", f"{PICTURE[0]}x{PICTURE[1]}"],
                                      env=env, cwd=folder, stdout=subprocess.DEVNULL, stderr=self.stderr)
         self.wait(lambda s: s["frames"] >= 1, 60, "the window to draw its first frame")
-        self.xdotool("windowfocus", "--sync", str(self.state()["window"]))
+        # The first frame can come just before the X server has the window viewable: focus may fail once.
+        deadline = time.monotonic() + 15
+        while subprocess.run(["xdotool", "windowfocus", "--sync", str(self.state()["window"])], timeout=30,
+                             env=dict(os.environ, DISPLAY=display), capture_output=True).returncode != 0:
+            if time.monotonic() > deadline:
+                pytest.fail(f"cannot focus the window\n{self.log()}")
+            time.sleep(0.1)
 
     def state(self) -> dict | None:
         try:
@@ -246,8 +252,9 @@ def test_space_plays_and_the_step_advances_then_pauses(window, run):
     window.wait(lambda s: s["step"] > playing["step"], what="the step to keep advancing")
     window.key("space")
     paused = window.wait(lambda s: not s["playing"], what="space to pause")
-    assert window.settle()["step"] == paused["step"], "paused, the step must stay"
-    assert paused["full_detail"], "at rest the sheet is drawn with the full mesh"
+    rest = window.settle()
+    assert rest["step"] == paused["step"], "paused, the step must stay"
+    assert rest["full_detail"], "at rest the sheet is drawn with the full mesh"
 
 
 def test_arrow_keys_step_and_epoch_and_end(window, run):
@@ -372,7 +379,7 @@ def test_a_run_from_a_users_torch_loop_opens_steps_and_saves_like_a_trained_one(
 
 
 def test_live_training_grows_the_slider_and_the_window_stays_responsive(display, tmp_path):
-    w = Window(display, ["--train", "--epochs", "300", "--points", "500", "--hidden", "2"], tmp_path)
+    w = Window(display, ["--train", "--epochs", "3000", "--points", "500", "--hidden", "2"], tmp_path)
     try:
         first = w.wait(lambda s: s["training"] and s["slider"]["max"] > 0, 60, "training to publish steps")
         assert first["mode"] == "live" and first["hidden"] == 2 and first["title"].startswith("deform3d \u2014 training")
@@ -387,7 +394,10 @@ def test_live_training_grows_the_slider_and_the_window_stays_responsive(display,
         later = w.wait(lambda s: s["slider"]["max"] > back["slider"]["max"], 30, "more steps after scrubbing back")
         assert later["step"] == 0, "the user's position must not be overridden by new steps"
         assert reaction < 3.0, f"the window took {reaction:.1f} s to react to a key while training"
-        assert later["stall_max_ms"] < 1500, f"the event loop stalled {later['stall_max_ms']:.0f} ms while training"
+        # From the end of the new scene's first frame (built on the GL thread once the first step is in).
+        start = max(first["time"], *(end for _, end in later["draws"][:1]))
+        stall = max((ms for t, ms in later["lateness"] if t >= start + 0.1), default=0.0)
+        assert stall < 1500, f"the event loop stalled {stall:.0f} ms while training"
         # The training panel: k = 4 instead, train; a new run starts from step 0 and grows.
         (kx, ky), (tx, ty) = later["playground"]["hidden"], later["playground"]["train"]
         shown = w.windows()

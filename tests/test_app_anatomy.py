@@ -10,7 +10,7 @@ from test_app import Window, display, run_file  # noqa: F401 (fixtures)
 pytestmark = pytest.mark.gl
 
 
-def test_a_toggles_the_anatomy_and_brackets_step_through_the_stages(display, run_file, tmp_path):  # noqa: F811
+def test_a_toggles_the_anatomy_and_comma_and_period_step_through_the_stages(display, run_file, tmp_path):  # noqa: F811
     w = Window(display, [str(run_file)], tmp_path)
     try:
         assert w.settle()["stage"] is None
@@ -18,9 +18,9 @@ def test_a_toggles_the_anatomy_and_brackets_step_through_the_stages(display, run
         w.key("a")
         s = w.wait(lambda s: s["stage"] == 0.0 and s["frames"] > frames, what="a: the anatomy at stage 0")
         for want in (1.0, 2.0, 3.0):
-            w.key("bracketright")
+            w.key("period")
             s = w.wait(lambda s: s["stage"] == want, what=f"]: stage {want:g}")
-        w.key("bracketleft")
+        w.key("comma")
         w.wait(lambda s: s["stage"] == 2.0, what="[: back to stage 2")
         w.key("a")
         w.wait(lambda s: s["stage"] is None, what="a: the lift again")

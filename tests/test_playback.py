@@ -1,21 +1,22 @@
 """The window's playback, live following and video capture (deform3d.ui.playback), driven without
 Qt and without a display: every call is given the time it acts at, so nothing here waits on a clock.
-The live tests train for real in a thread; the capture tests encode with the real ffmpeg."""
+The live tests train for real in a thread and in a child process."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
 import subprocess
+import sys
+import time
+from pathlib import Path
 
-import imageio_ffmpeg
 import numpy as np
 import pytest
 
 from deform3d.core.config import TrainConfig
 from deform3d.core.trajectory import Trajectory
-from deform3d.media.recorder import Recorder
-from deform3d.ui.playback import Capture, Playback, needs_reframe
+from deform3d.ui.playback import Playback, needs_reframe
 
 
 @pytest.fixture
@@ -90,36 +91,60 @@ def test_runs_whose_framing_depends_on_the_final_weights_are_reframed(short_run,
     assert needs_reframe(k4)
 
 
-# ---------------------------------------------------------------- capture: real time, real ffmpeg
+def test_a_live_process_publishes_prefixes_of_the_run_train_makes_bit_for_bit():
+    from deform3d.core.live_process import LiveProcess
+    from deform3d.core.trainer import train
 
-W, H, FPS = 64, 48, 8  # 8 fps: slot times are exact binary fractions
+    config = TrainConfig(points=60, epochs=15)
+    live = LiveProcess(config).start()
+    try:
+        seen = []
+        deadline = time.monotonic() + 120
+        while not live.finished and time.monotonic() < deadline:
+            if live.ready:
+                snap = live.snapshot()
+                assert len(snap.loss) == snap.num_steps + 1 == len(snap.weights.W1)
+                seen.append(snap.num_steps)
+            time.sleep(0.01)
+        live.join(60)
+        assert live.error is None and live.ready
+        final = live.copy()
+        ref = train(config, progress=False)
+        assert final.num_steps == ref.num_steps
+        np.testing.assert_array_equal(final.weights.flat(), ref.weights.flat())
+        np.testing.assert_allclose(final.loss, ref.loss, rtol=1e-6, atol=1e-7)
+        np.testing.assert_array_equal(final.accuracy, ref.accuracy)
+        assert seen == sorted(seen), "published steps only grow"
+    finally:
+        live.close()
 
 
-def grey(level: int) -> np.ndarray:
-    return np.full((H + 1, W + 1, 3), level, np.uint8)  # a row and a column more: cropped to (W, H)
+def test_a_live_process_stops_when_asked_and_dies_with_its_parent(tmp_path):
+    from deform3d.core.live_process import LiveProcess
 
-
-def decoded_levels(path) -> list[int]:
-    p = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-fps_mode", "passthrough",
-                        "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True)
-    frames = np.frombuffer(p.stdout, np.uint8).reshape(-1, H, W, 3)
-    return [int(round(f[H // 2, W // 2, 0] / 10)) * 10 for f in frames]  # H.264 moves a grey a few levels
-
-
-def test_capture_gives_each_frame_the_slots_until_the_next_one(tmp_path):
-    path = tmp_path / "window.mp4"
-    capture = Capture(Recorder(path, (W, H), FPS, progress=False), path, (W, H), fps=FPS)
-    for level, t in ((40, 0.0), (120, 0.5), (200, 1.0)):
-        capture.frame(grey(level), t)
-    assert capture.stop(1.5) == path
-    assert capture.written == 13
-    assert decoded_levels(path) == [40] * 4 + [120] * 4 + [200] * 5  # the last frame holds until stop
-
-
-def test_capture_cuts_idle_time_to_the_longest_hold(tmp_path):
-    path = tmp_path / "idle.mp4"
-    capture = Capture(Recorder(path, (W, H), FPS, progress=False), path, (W, H), fps=FPS, max_hold=0.5)
-    capture.frame(grey(40), 0.0)
-    capture.frame(grey(200), 10.0)  # ten seconds of nothing happening: half a second of it is kept
-    assert capture.stop(10.0) == path
-    assert decoded_levels(path) == [40] * 4 + [200]
+    live = LiveProcess(TrainConfig(epochs=100000, points=50)).start()
+    try:
+        deadline = time.monotonic() + 120
+        while live.published < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        t = time.perf_counter()
+        live.stop()
+        assert time.perf_counter() - t < 0.01, "stop() must return at once"
+        live.join(30)
+        assert live.finished and live.error is None and live.published < live.total
+    finally:
+        live.close()
+    # A parent killed outright (no close handler runs) takes its training child with it.
+    code = ("import time; from deform3d.core.live_process import LiveProcess; from deform3d.core.config import "
+            "TrainConfig; l = LiveProcess(TrainConfig(epochs=100000, points=50)).start()\n"
+            "while l.published < 1: time.sleep(0.02)\n"
+            "print(l._proc.pid, l.folder, flush=True); time.sleep(600)")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    pid, folder = parent.stdout.readline().split()
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+    assert not Path(folder).exists(), "the orphaned child removes the shared file"

@@ -79,17 +79,21 @@ def _cells(arrangement: str, panels: tuple[str, ...], x: float, y: float, w: flo
     raise ValueError(f"unknown arrangement {arrangement!r}")
 
 
-def layout(size: tuple[int, int], panels: tuple[str, ...], *, legend: bool = True, curve: bool = False) -> Layout:
+def layout(size: tuple[int, int], panels: tuple[str, ...], *, legend: bool = True, curve: bool = False,
+           text_scale: float = 1.0) -> Layout:
     """Lay out a picture of ``size`` (width, height) px showing ``panels`` (in order).
 
     Text grows with the picture (cap height ~1.6% of its smaller side for titles) and never falls
-    below MIN_CAP. Each candidate arrangement is scored by the area of the largest square that fits
+    below MIN_CAP; ``text_scale`` multiplies every text size (a window on a projector asks for
+    more). Each candidate arrangement is scored by the area of the largest square that fits
     in each panel's view (what a 3-D lift or a square 2-D panel can fill); the best wins.
     """
     W, H = size
     short = min(W, H)
     cap = max(MIN_CAP / 0.9, round(0.016 * short * 2) / 2)  # axis labels are 0.9 of it
     hud_cap = max(MIN_CAP + 1, round(0.021 * short * 2) / 2)
+    if text_scale != 1.0:
+        cap, hud_cap = round(cap * text_scale * 2) / 2, round(hud_cap * text_scale * 2) / 2
     margin = max(4.0, round(0.012 * short))
     gap = max(6.0, round(0.02 * short))
     hud_h = round(hud_cap * 2.0)

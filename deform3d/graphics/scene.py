@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from vispy import scene
+from vispy.visuals.text.text import FontManager
 
 from ..core.config import RenderConfig
 from ..core.framing import RunGeometry
@@ -116,8 +117,9 @@ class Scene:
     """
 
     def __init__(self, run: Trajectory, config: RenderConfig = RenderConfig(), scale: float = 1, app=None,
-                 size: tuple[int, int] | None = None, geometry: RunGeometry | None = None, show: bool = False):
-        self.run, self.config, self.scale = run, config, scale
+                 size: tuple[int, int] | None = None, geometry: RunGeometry | None = None, show: bool = False,
+                 text_scale: float = 1.0):
+        self.run, self.config, self.scale, self.text_scale = run, config, scale, text_scale
         self.theme = THEMES[config.theme]
         self.mesh = config.resolved("interactive").mesh
         self.geo = geometry or RunGeometry(run, self.mesh)
@@ -152,6 +154,11 @@ class Scene:
         self._angles = (config.azimuth, config.elevation)  # the camera's angles as asked (the anatomy turns them)
         self._weights = None
         self._target = None  # (FrameBuffer, size) that render_frame draws into, made at the first frame
+        # One glyph atlas for every text of the picture: VisPy gives each Text visual its own font
+        # manager, so each rendered every glyph it shows anew (about 0.5 s of a scene's first frame).
+        self._fonts = FontManager()
+        self._highlight = None  # indices of highlighted data points (a window's linked selection)
+        self._highlight_visuals = {}  # panel -> (ring Markers, dot Markers)
         self._build()
         self._apply_options()
         self.set_camera(config.azimuth, config.elevation, config.distance)
@@ -163,7 +170,7 @@ class Scene:
     # ------------------------------------------------------------ building
 
     def _label(self, name, color, anchor_x="left"):
-        text = scene.visuals.Text("", color=color, anchor_x=anchor_x, anchor_y="center",
+        text = scene.visuals.Text("", color=color, anchor_x=anchor_x, anchor_y="center", font_manager=self._fonts,
                                   parent=self.canvas.central_widget)
         self._texts[name] = text
         return text
@@ -186,7 +193,8 @@ class Scene:
         """Place every view and text for the canvas's current size (deform3d.layout)."""
         s = self.scale
         w, h = self.canvas.size
-        lay = self.layout = layout((w / s, h / s), self.panels, legend=self.config.legend, curve=self._curve is not None)
+        lay = self.layout = layout((w / s, h / s), self.panels, legend=self.config.legend, curve=self._curve is not None,
+                                   text_scale=self.text_scale)
         box = lambda r: tuple(v * s for v in r)  # noqa: E731  layout px -> canvas px
         for panel, view in self.views.items():
             x, y, vw, vh = box(lay.views[panel])
@@ -249,7 +257,8 @@ class Scene:
         if not self._legend:
             cw = self.canvas.central_widget
             self._legend = [scene.visuals.Markers(parent=cw), scene.visuals.Line(connect="segments", parent=cw),
-                            scene.visuals.Text("", color=self.theme.text, anchor_x="left", anchor_y="center", parent=cw)]
+                            scene.visuals.Text("", color=self.theme.text, anchor_x="left", anchor_y="center", parent=cw,
+                                               font_manager=self._fonts)]
         marks, lines, labels = self._legend
         if box is None:
             for v in self._legend:
@@ -317,7 +326,7 @@ class Scene:
 
     def _axis_visuals(self):
         for (_, anchor_x, anchor_y), (view, texts, spots) in self._axis_groups.items():
-            self._axis_texts.append(scene.visuals.Text(texts, pos=np.array(spots), color=self.theme.muted,
+            self._axis_texts.append(scene.visuals.Text(texts, pos=np.array(spots), color=self.theme.muted, font_manager=self._fonts,
                                                        anchor_x=anchor_x, anchor_y=anchor_y, parent=view.scene))
 
     def _build_lift(self, view):
@@ -434,6 +443,62 @@ class Scene:
         if "legend" in flags or "folds" in flags or "surface" in flags:
             self._relayout()
 
+    def set_text_scale(self, factor: float) -> None:
+        """Every text size times ``factor`` (a window's projector setting); lays the picture out anew."""
+        self.text_scale = float(factor)
+        self._relayout()
+
+    def data_positions(self, step: float | None = None) -> dict[str, np.ndarray]:
+        """Where every data point is drawn in each panel at ``step`` (default: the step shown), in
+        panel coordinates (n, 3), computed in numpy (core.geometry, the reference) in data order."""
+        w = self.run.weights_at(self.step if step is None else step)
+        f = forward(w, np.asarray(self.run.X, np.float64), self.geo.activation)
+        flat = lambda a: np.column_stack([a, np.zeros(len(a))])  # noqa: E731
+        out = {"lift": np.asarray(self.geo.projection(f.h1), np.float64), "plane": flat(f.h2),
+               "input": flat(np.asarray(self.run.X, np.float64))}
+        return {name: out[name] for name in self.views}
+
+    def set_highlight(self, indices) -> None:
+        """Mark data points (indices into the run's data; None or empty: none) in every panel: a
+        ring in the text colour around the point redrawn on top in its class colour, so a marked
+        point shows through the sheet and its neighbours."""
+        self._highlight = None if indices is None or len(indices) == 0 else np.asarray(indices, int)
+        if self._highlight is not None and not self._highlight_visuals:
+            for name, view in self.views.items():
+                ring, dot = scene.visuals.Markers(parent=view.scene), scene.visuals.Markers(parent=view.scene)
+                for v in (ring, dot):
+                    v.set_gl_state("translucent", depth_test=False)
+                    v.order = 100  # after everything else in the panel
+                self._highlight_visuals[name] = (ring, dot)
+        self._update_highlight()
+
+    def _update_highlight(self) -> None:
+        if not self._highlight_visuals:
+            return
+        idx = self._highlight
+        t = self.theme
+        few = idx is not None and len(idx) <= 20  # one marked point gets a ring; a crowd stands out of dimmed others
+        fade = 1.0 if idx is None or few else 0.22
+        for pts in self._point_sets:
+            pts.set_uniforms(class0=(*t.class0[:3], fade), class1=(*t.class1[:3], fade),
+                             rim=(*t.rim[:3], t.rim[3] * fade))
+        for ring, dot in self._highlight_visuals.values():
+            ring.visible = few
+            dot.visible = idx is not None
+        if idx is None:
+            return
+        colors = np.where((np.asarray(self.run.y)[idx] > 0.5)[:, None], t.class1, t.class0)
+        for name, pos in self.data_positions().items():
+            ring, dot = self._highlight_visuals[name]
+            p = pos[idx].astype(np.float32)
+            if few:
+                ring.set_data(p, face_color=(0, 0, 0, 0), edge_color=t.text, size=self.marker_px * 2.6,
+                              edge_width=max(1.5, 0.45 * self.marker_px))
+                dot.set_data(p, face_color=colors, edge_color=t.background, size=self.marker_px * 1.15,
+                             edge_width=max(1.0, 0.2 * self.marker_px))
+            else:
+                dot.set_data(p, face_color=colors, edge_color=t.rim, size=self.marker_px * 1.5, edge_width=0.6)
+
     def set_detail(self, full: bool = True, coarse: int | None = None) -> None:
         """Sheets with the config's mesh (``full``), or half as many vertices per side (``coarse``:
         another count, fixed at the first call; graphics.motion's twin, at half the scale, takes a
@@ -506,6 +571,7 @@ class Scene:
         if self.stage is not None:
             self._frame_stage(fit)
         self._update_hud()
+        self._update_highlight()
 
     def _update_hud(self, force: bool = False) -> None:
         t, run = self.step, self.run

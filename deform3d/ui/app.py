@@ -9,7 +9,7 @@ import Qt.
 Debug hook: with ``DEFORM3D_DEBUG_STATE=PATH`` in the environment the window writes its state as
 JSON to PATH (atomically: a temporary file, then a rename) after every frame and every change:
 step, slider range, playing, camera angles, frames drawn and frames per second, training progress,
-the files written by ``s`` and ``v``, and where the panels and the slider are on the screen (global
+the files written by ``s`` and ``v``, the event loop's lateness, and where the panels and the slider are on the screen (global
 X coordinates), so a test can aim xdotool at them. See ``Window.state`` for every field.
 """
 
@@ -71,7 +71,7 @@ def _x_display_opens(name: str) -> bool:
 
 
 def show(run=None, train: TrainConfig | None = None, render: RenderConfig = RenderConfig(),
-         save_dir: str | Path = ".", play: bool = False, full_detail: bool = False) -> int:
+         save_dir: str | Path = ".", play: bool = False, full_detail: bool = False, font_scale: float = 1.0) -> int:
     """Open the window and block until it closes; returns the exit code (0).
 
     ``run``: a Trajectory or a ``.npz`` path to explore, or None to train ``train`` (a TrainConfig;
@@ -80,7 +80,11 @@ def show(run=None, train: TrainConfig | None = None, render: RenderConfig = Rend
     (PNG) and ``v`` (MP4) write. ``play``: start playing at once. ``full_detail``: keep the full
     mesh while the view moves (by default playback and drags draw half the mesh per side, a third
     cheaper per frame on a software renderer; stills and screenshots always get the full mesh).
+    ``font_scale``: every text in the window (picture and controls) times this, 0.5 to 3 (the
+    keys + and - change it while the window is open).
     """
+    if not (isinstance(font_scale, (int, float)) and 0.5 <= font_scale <= 3.0):
+        raise UsageError(f"--font-scale must be a number from 0.5 to 3, got {font_scale!r}")
     save_dir = Path(save_dir)
     if not save_dir.is_dir():
         raise UsageError(f"--save-dir {save_dir} is not a folder; screenshots and videos go there")
@@ -99,4 +103,5 @@ def show(run=None, train: TrainConfig | None = None, render: RenderConfig = Rend
 
     state = os.environ.get(STATE_ENV) or None
     return open_window(run=run, source=source, train=train, render=render, save_dir=save_dir, play=play,
-                       state_path=Path(state) if state else None, full_detail=full_detail)
+                       state_path=Path(state) if state else None, full_detail=full_detail,
+                       font_scale=float(font_scale))

@@ -1,20 +1,18 @@
-"""What the window does with time, without Qt: playing a run, following a live run, and capturing
-what is shown as a real-time video.
+"""What the window does with time, without Qt: playing a run and following a live run.
 
 Owns: ``Playback`` (the step shown, play and pause, speed, following the newest step of a live
-run) and ``Capture`` (frames drawn at wall-clock times -> video slots at a fixed rate, holding a
-frame while nothing changes, cutting long idle time). Every method takes the time it acts at, so
-tests drive them without a clock and without a display; ``ui.window`` turns keys, the slider and
-Qt's timers into these calls and draws what they return.
+run). Every method takes the time it acts at, so tests drive them without a clock and without a
+display; ``ui.window`` turns keys, the slider and Qt's timers into these calls and draws what they
+return. (A window's recording is not captured from the screen: ``video.take`` renders the path the
+user played, at VIDEO_FPS.)
 
 May import: ``core`` and numpy. Never Qt, VisPy or torch (a live run is handed in as a
-``core.live.LiveRun``; a recorder as anything with ``write``, ``close`` and ``abort``).
+``core.live.LiveRun`` or ``core.live_process.LiveProcess``).
 """
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 
@@ -23,8 +21,7 @@ from ..core.trajectory import Trajectory
 
 SPEEDS = (0.5, 1, 2, 5, 10, 20, 50)  # playback, epochs per second
 DEFAULT_SPEED = 10  # the default 100-epoch run plays in 10 s, as long as `deform3d record`'s video
-VIDEO_FPS = 30
-MAX_HOLD_S = 2.0  # a video holds an unchanged picture at most this long; longer idle time is cut
+VIDEO_FPS = 30  # a window's recordings
 
 
 class Playback:
@@ -110,54 +107,3 @@ def needs_reframe(run: Trajectory) -> bool:
     """Whether a live run's framing, guessed from its first step, must be rebuilt once it ends:
     k = 4 (the PCA projection of the final lift) and unbounded activations (boxes from the final run)."""
     return run.hidden == 4 or not np.isfinite(ACTIVATION_RANGE[run.activation][1])
-
-
-class Capture:
-    """A recording of what a window shows: slot j of the video (time j / fps after the first frame)
-    shows the newest frame drawn before it, so the video runs in real time whatever the frame rate.
-    An unchanged picture is held at most ``max_hold`` seconds; longer idle time is cut.
-
-    ``recorder``: a ``media.recorder.Recorder`` (or anything with write, close, abort) of ``size``;
-    frames are cropped to ``size`` (the window's odd last column or row, for H.264)."""
-
-    def __init__(self, recorder, path: Path, size: tuple[int, int], fps: float = VIDEO_FPS,
-                 max_hold: float = MAX_HOLD_S):
-        self.recorder, self.path, self.size, self.fps, self.max_hold = recorder, path, size, fps, max_hold
-        self.start: float | None = None
-        self.written = 0
-        self.last: np.ndarray | None = None
-
-    def frame(self, image: np.ndarray, now: float) -> None:
-        """A frame drawn at time ``now``: the slots before it get the previous frame."""
-        w, h = self.size
-        if self.start is None:
-            self.start = now
-        else:
-            self.fill(now)
-        self.last = image[:h, :w]
-
-    def fill(self, now: float) -> None:
-        """Write the held frame into every slot before ``now`` (at most max_hold seconds of them)."""
-        due = int((now - self.start) * self.fps)
-        hold = due - self.written
-        cap = int(self.max_hold * self.fps)
-        if hold > cap:  # idle for long: keep max_hold of it, cut the rest
-            self.start += (hold - cap) / self.fps
-            hold = cap
-        for _ in range(max(hold, 0)):
-            self.recorder.write(self.last)
-            self.written += 1
-
-    def stop(self, now: float) -> Path | None:
-        """End at time ``now``: the last frame gets its slot, the video is closed; returns its path
-        (None: nothing was recorded). A recorder error propagates, with the recording abandoned."""
-        try:
-            if self.last is not None:
-                self.fill(now + 1.0 / self.fps)
-            return self.recorder.close()
-        except BaseException:
-            self.recorder.abort()
-            raise
-
-    def abort(self) -> None:
-        self.recorder.abort()

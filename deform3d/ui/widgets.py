@@ -37,14 +37,37 @@ def _no_focus(widget: QtWidgets.QWidget) -> QtWidgets.QWidget:
     return widget
 
 
+def apply_theme(app: QtWidgets.QApplication, theme: str) -> None:
+    """The controls follow the picture's theme: Qt's Fusion style with a dark palette for "dark"
+    (the platform's light one otherwise), so a dark picture does not sit under a bright bar."""
+    if theme != "dark" or app is None:
+        return
+    app.setStyle("Fusion")
+    p = QtGui.QPalette()
+    c = QtGui.QColor
+    role, group = QtGui.QPalette.ColorRole, QtGui.QPalette.ColorGroup
+    for r, color in ((role.Window, "#1b1f24"), (role.WindowText, "#e6e6e6"), (role.Base, "#111418"),
+                     (role.AlternateBase, "#22272e"), (role.Text, "#e6e6e6"), (role.Button, "#2a3038"),
+                     (role.ButtonText, "#e6e6e6"), (role.ToolTipBase, "#2a3038"), (role.ToolTipText, "#f0f0f0"),
+                     (role.Highlight, "#3d7cc9"), (role.HighlightedText, "#ffffff"), (role.Link, "#56b4e9"),
+                     (role.PlaceholderText, "#8b949e")):
+        p.setColor(r, c(color))
+    for r in (role.WindowText, role.Text, role.ButtonText):
+        p.setColor(group.Disabled, r, c("#6b7280"))
+    app.setPalette(p)
+
+
 class ControlBar(QtWidgets.QWidget):
     """Play button, step slider and label, speed menu, view toggles, the training panel's button.
 
-    ``options``: each toggle's initial state, by RenderConfig field (see OPTIONS)."""
+    ``options``: each toggle's initial state, by RenderConfig field (see OPTIONS). Fields keep a
+    fixed width (``fit_label``), so nothing moves as numbers change or play turns into pause; the
+    toggles go onto a row of their own when one row cannot hold them (``reflow``)."""
 
     def __init__(self, options: dict[str, bool]):
         super().__init__()
-        grid = QtWidgets.QGridLayout(self)
+        self.setAutoFillBackground(True)
+        grid = self._grid = QtWidgets.QGridLayout(self)
         grid.setContentsMargins(8, 4, 8, 4)
         self.play_button = _no_focus(QtWidgets.QToolButton(text="\u25b6", toolTip="play / pause (space)"))
         self.slider = _no_focus(QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal))
@@ -58,24 +81,74 @@ class ControlBar(QtWidgets.QWidget):
         grid.addWidget(self.play_button, 0, 0)
         grid.addWidget(self.slider, 0, 1)
         grid.addWidget(self.step_label, 0, 2)
-        row = QtWidgets.QHBoxLayout()
-        row.addWidget(QtWidgets.QLabel("speed"))
-        self.speed_box = _no_focus(QtWidgets.QComboBox(toolTip="playback speed"))
+        self.speed_label = QtWidgets.QLabel("speed")
+        self.speed_box = _no_focus(QtWidgets.QComboBox(toolTip="playback speed ([ slower, ] faster)"))
         for s in SPEEDS:
             self.speed_box.addItem(f"{s:g} epoch/s" if s == 1 else f"{s:g} epochs/s", s)
         self.speed_box.setCurrentIndex(SPEEDS.index(DEFAULT_SPEED))
-        row.addWidget(self.speed_box)
-        row.addSpacing(16)
         self.toggles: dict[str, QtWidgets.QCheckBox] = {}
         for name, label, tip in OPTIONS:
             self.toggles[name] = _no_focus(QtWidgets.QCheckBox(label, toolTip=tip, checked=options[name]))
-            row.addWidget(self.toggles[name])
-        row.addStretch(1)
         self.playground_button = _no_focus(QtWidgets.QToolButton(
             text="train\u2026", checkable=True, toolTip="train a new network here (dataset, k, activation, lr, seed)"))
-        row.addWidget(self.playground_button)
-        grid.addLayout(row, 1, 0, 1, 3)
+        self._rows = None
+        self._row_a, self._row_b = QtWidgets.QHBoxLayout(), QtWidgets.QHBoxLayout()
+        grid.addLayout(self._row_a, 1, 0, 1, 3)
+        grid.addLayout(self._row_b, 2, 0, 1, 3)
+        self.reflow(force=True)
         grid.setColumnStretch(1, 1)
+
+    def named(self) -> dict[str, QtWidgets.QWidget]:
+        """Every control by name (for the debug state's overlap checks)."""
+        return {"play": self.play_button, "slider": self.slider, "step": self.step_label, "speed_label": self.speed_label,
+                "speed": self.speed_box, "train": self.playground_button,
+                **{f"toggle:{n}": b for n, b in self.toggles.items()}}
+
+    def reflow(self, force: bool = False) -> None:
+        """Speed, toggles and the train button on one row where they fit, else on two."""
+        items = [self.speed_label, self.speed_box, *self.toggles.values(), self.playground_button]
+        need = sum(w.sizeHint().width() for w in items) + 12 * len(items) + 40
+        rows = 1 if need <= self.width() else 2
+        if rows == self._rows and not force:
+            return
+        self._rows = rows
+        for row in (self._row_a, self._row_b):
+            while row.count():
+                row.takeAt(0)  # widgets stay children of the bar; only their places are redone
+        toggles = list(self.toggles.values())
+        if rows == 1:
+            places = [(self._row_a, [self.speed_label, self.speed_box, *toggles, None, self.playground_button])]
+        else:
+            places = [(self._row_a, [*toggles, None]), (self._row_b, [self.speed_label, self.speed_box, None,
+                                                                      self.playground_button])]
+        for row, group in places:
+            for w in group:
+                if w is None:
+                    row.addStretch(1)
+                else:
+                    row.addWidget(w)
+        self.layout().invalidate()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.reflow()
+
+    @staticmethod
+    def step_text(run: Trajectory, step: float) -> str:
+        i = int(round(step))
+        return (f"epoch {step / run.steps_per_epoch:6.1f}  step {i:>6d} / {run.num_steps:<6d}"
+                f"  loss {float(run.loss[i]):<8.3g}")
+
+    def fit_label(self, run: Trajectory | None) -> None:
+        """Fix the step label's and the play button's widths to their widest text (monospace)."""
+        metrics = self.step_label.fontMetrics()
+        self.step_label.setFixedWidth(metrics.horizontalAdvance("epoch 99999.9  step 999999 / 999999  loss -0.00e+00") + 8)
+        m = self.play_button.fontMetrics()
+        self.play_button.setFixedWidth(max(m.horizontalAdvance("\u25b6"), m.horizontalAdvance("\u275a\u275a")) + 18)
+        self.reflow(force=True)
+
+    def show_playing(self, on: bool) -> None:
+        self.play_button.setText("\u275a\u275a" if on else "\u25b6")
 
 
 class TrainingPanel(QtWidgets.QDockWidget):

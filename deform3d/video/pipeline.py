@@ -19,7 +19,7 @@ import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
@@ -30,6 +30,11 @@ from ..media.timeline import FrameState, Orbit, Steered, Timeline, camera_from_c
 
 if TYPE_CHECKING:
     from ..media.anatomy import AnatomyTimeline
+
+#: What ``states`` and ``frames`` take: a Timeline, an AnatomyTimeline or a window's recorded Take
+#: (video.take) - anything that iterates FrameStates and has ``time(i)`` (and, for several runs,
+#: ``epoch_at``).
+TimelineLike = Any
 
 TIMECODE_COLUMNS = ("frame", "time_s", "step", "epoch", "loss", "accuracy", "azimuth", "elevation", "distance")
 
@@ -60,7 +65,7 @@ def _as_list(runs) -> tuple[list, bool]:
     return [runs], True
 
 
-def states(runs, timeline: "Timeline | AnatomyTimeline") -> Iterator[Frame]:
+def states(runs, timeline: TimelineLike) -> Iterator[Frame]:
     """The frames of ``timeline`` without pictures (``image`` None): what each frame will show.
 
     Cheap (no GL); ``frames`` yields the same frames with their pictures.
@@ -108,7 +113,7 @@ class _Single:
         self.r.close()
 
 
-def frames(runs, timeline: "Timeline | AnatomyTimeline", view: RenderConfig, renderer_=None) -> Iterator[Frame]:
+def frames(runs, timeline: TimelineLike, view: RenderConfig, renderer_=None) -> Iterator[Frame]:
     """The one frame pipeline: every frame of ``timeline`` rendered, with its state.
 
     ``runs``: a Trajectory (one picture per frame, as ``deform3d record`` draws it) or a list of
