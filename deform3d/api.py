@@ -31,7 +31,9 @@ def _options(*configs, skip=()):
         for config in configs:
             for f in dataclasses.fields(config):
                 if f.name not in seen and f.name not in skip:
-                    params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=f.type))
+                    params.append(
+                        inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=f.type)
+                    )
                     seen.add(f.name)
         fn.__signature__ = sig.replace(parameters=params)
         return fn
@@ -118,14 +120,19 @@ def check_training(run, config: TrainConfig):
     if not finite.all() or not np.isfinite([first, last]).all():
         finite &= np.isfinite(run.loss)  # (every step's loss, only to name the step)
         step = int(np.argmin(finite))
-        raise RuntimeFault(f"training diverged: the loss or weights became NaN or infinite at step {step} "
-                           f"(epoch {step / run.steps_per_epoch:.3g}) with --lr {config.lr:g}; nothing was written; "
-                           f"try a smaller --lr, e.g. {TrainConfig.lr}")
+        raise RuntimeFault(
+            f"training diverged: the loss or weights became NaN or infinite at step {step} "
+            f"(epoch {step / run.steps_per_epoch:.3g}) with --lr {config.lr:g}; nothing was written; "
+            f"try a smaller --lr, e.g. {TrainConfig.lr}"
+        )
     if last > 2 * first:
-        warnings.warn(DivergedWarning(
-            f"training diverged: final loss {last:.3g} against {first:.3g} at the start "
-            f"(accuracy {100 * accuracy:.1f}%) with --lr {config.lr:g}; the run is kept; try a smaller --lr"),
-            stacklevel=3)
+        warnings.warn(
+            DivergedWarning(
+                f"training diverged: final loss {last:.3g} against {first:.3g} at the start "
+                f"(accuracy {100 * accuracy:.1f}%) with --lr {config.lr:g}; the run is kept; try a smaller --lr"
+            ),
+            stacklevel=3,
+        )
     return run
 
 
@@ -166,7 +173,9 @@ def watch(model, optimizer, X, y, *, dataset: str = "custom", steps_per_epoch: i
 
 @public
 @_options(RenderConfig)
-def render(run, *, step: float | None = None, epoch: float | None = None, at: float | None = None, **options) -> np.ndarray:
+def render(
+    run, *, step: float | None = None, epoch: float | None = None, at: float | None = None, **options
+) -> np.ndarray:
     """Render one frame of a run headless: an (height, width, 3) uint8 RGB array.
 
     ``run``: a Trajectory or a ``.npz`` path. One of ``step`` (optimizer step), ``epoch`` or
@@ -187,8 +196,16 @@ def render(run, *, step: float | None = None, epoch: float | None = None, at: fl
 
 
 @_options(RecordConfig, RenderConfig)
-def video_plan(out, *, timecodes: str | Path | None = None, anatomy: bool = False, step: float | None = None,
-               epoch: float | None = None, at: float | None = None, **options):
+def video_plan(
+    out,
+    *,
+    timecodes: str | Path | None = None,
+    anatomy: bool = False,
+    step: float | None = None,
+    epoch: float | None = None,
+    at: float | None = None,
+    **options,
+):
     """Check a recording's options, camera file and target before any work: a ``VideoPlan``.
 
     Options as for ``record``. ``plan.record(run)`` (or a list of runs, side by side) renders and
@@ -206,9 +223,18 @@ def video_plan(out, *, timecodes: str | Path | None = None, anatomy: bool = Fals
 
 @public
 @_options(RecordConfig, RenderConfig)
-def record(run, out, *, progress: bool | Callable[[int, int], object] = True, timecodes: str | Path | None = None,
-           anatomy: bool = False, step: float | None = None, epoch: float | None = None, at: float | None = None,
-           **options) -> Path:
+def record(
+    run,
+    out,
+    *,
+    progress: bool | Callable[[int, int], object] = True,
+    timecodes: str | Path | None = None,
+    anatomy: bool = False,
+    step: float | None = None,
+    epoch: float | None = None,
+    at: float | None = None,
+    **options,
+) -> Path:
     """Record a video of a run training: returns the path written.
 
     ``out``'s extension picks the format: .mp4 (H.264), .webm (VP9), .gif, or a folder of PNGs
@@ -245,14 +271,24 @@ def _train_grid(options: dict) -> tuple[list, dict, list]:
     if "hidden" not in train and not any(isinstance(v, (list, tuple)) for v in train.values()):
         train["hidden"] = (2, 3, 4)  # nothing to vary was named: the lecture's comparison of widths
     axes = [(k, list(v) if isinstance(v, (list, tuple)) else [v]) for k, v in train.items()]
-    configs = [TrainConfig(**dict(zip([k for k, _ in axes], combo))) for combo in itertools.product(*(v for _, v in axes))]
+    configs = [
+        TrainConfig(**dict(zip([k for k, _ in axes], combo))) for combo in itertools.product(*(v for _, v in axes))
+    ]
     return configs, options, given
 
 
 @public
 @_options(RecordConfig, RenderConfig)
-def compare(runs, out, *, progress: bool | Callable[[int, int], object] = True, timecodes: str | Path | None = None,
-            epoch: float | None = None, echo=None, **options) -> Path:
+def compare(
+    runs,
+    out,
+    *,
+    progress: bool | Callable[[int, int], object] = True,
+    timecodes: str | Path | None = None,
+    epoch: float | None = None,
+    echo=None,
+    **options,
+) -> Path:
     """Several runs side by side in one video or still, at the same epoch in every cell.
 
     ``runs``: Trajectories or ``.npz`` paths; None trains them from training options (TrainConfig's
@@ -271,8 +307,10 @@ def compare(runs, out, *, progress: bool | Callable[[int, int], object] = True, 
     check_progress(progress)
     configs, options, trained = _train_grid(options)
     if runs is not None and trained:
-        raise UsageError(f"training options ({', '.join(trained)}) are used only when no runs are given; "
-                         f"drop them, or drop the runs to train first")
+        raise UsageError(
+            f"training options ({', '.join(trained)}) are used only when no runs are given; "
+            f"drop them, or drop the runs to train first"
+        )
     still = str(out).lower().endswith(".png")
     if still:
         from .core.files import check_writable
@@ -300,7 +338,9 @@ def compare(runs, out, *, progress: bool | Callable[[int, int], object] = True, 
             raise UsageError(f"--epoch must be between 0 and {end:g} for these runs, got {e:g}")
         grid = renderer(runs, dataclasses.replace(view, ssaa=view.ssaa or 2))
         try:
-            image = grid.frame([min(e * r.steps_per_epoch, r.num_steps) for r in runs], view.azimuth, view.elevation, view.distance)
+            image = grid.frame(
+                [min(e * r.steps_per_epoch, r.num_steps) for r in runs], view.azimuth, view.elevation, view.distance
+            )
         finally:
             grid.close()
         return write_png(image, out)
@@ -323,15 +363,25 @@ def _compare_runs(runs, configs, progress, echo) -> list:
     for c in configs:
         out.append(check_training(_train(c, progress=progress), c))
         if echo:
-            echo(f"trained k={c.hidden} {c.activation} {out[-1].meta['dataset']} seed {c.seed}: "
-                 f"accuracy {100 * out[-1].accuracy[-1]:.1f}%")
+            echo(
+                f"trained k={c.hidden} {c.activation} {out[-1].meta['dataset']} seed {c.seed}: "
+                f"accuracy {100 * out[-1].accuracy[-1]:.1f}%"
+            )
     return out
 
 
 @public
 @_options(RenderConfig, skip=("ssaa",))  # a window draws at its own size: supersampling is for stills
-def show(run=None, *, train: TrainConfig | bool = False, save_dir: str | Path = ".", play: bool = False,
-         full_detail: bool = False, font_scale: float = 1.0, **options) -> int:
+def show(
+    run=None,
+    *,
+    train: TrainConfig | bool = False,
+    save_dir: str | Path = ".",
+    play: bool = False,
+    full_detail: bool = False,
+    font_scale: float = 1.0,
+    **options,
+) -> int:
     """Open the interactive window (needs Qt: ``pip install 'deform3d[gui]'``); returns 0 once closed.
 
     ``run``: a Trajectory or a ``.npz`` path to explore; None trains live in a background thread
@@ -351,12 +401,16 @@ def show(run=None, *, train: TrainConfig | bool = False, save_dir: str | Path = 
     if run is not None and train:
         raise UsageError("give a run to show or train live, not both")
     config = None if run is not None else (train if isinstance(train, TrainConfig) else TrainConfig())
-    return _show(run, config, RenderConfig(**options), save_dir, play, full_detail, font_scale)  # a path: the title names the file
+    return _show(
+        run, config, RenderConfig(**options), save_dir, play, full_detail, font_scale
+    )  # a path: the title names the file
 
 
 @public
 @_options(RecordConfig, RenderConfig)
-def demo(out: str | Path = "out/demo", *, progress: bool | Callable[[int, int], object] = True, echo=None, **options) -> list[Path]:
+def demo(
+    out: str | Path = "out/demo", *, progress: bool | Callable[[int, int], object] = True, echo=None, **options
+) -> list[Path]:
     """The original experiment: k = 2, 3, 4 on the circles, a video each, the anatomy of each trained
     network, the three side by side, and a contact sheet.
 
@@ -382,8 +436,11 @@ def demo(out: str | Path = "out/demo", *, progress: bool | Callable[[int, int], 
     # The anatomy's own file (not the opening of each video: a training video is watched for how the
     # sheet changes, the anatomy for how one network is built, and a lecture shows them apart). Its
     # camera turns by itself, so a pacing or keyframes asked for the training videos do not apply.
-    anatomy = video_plan(out / "circles-k2-anatomy.mp4", anatomy=True,
-                         **{**options, "pace": RecordConfig.pace, "camera": None, "stage": None})
+    anatomy = video_plan(
+        out / "circles-k2-anatomy.mp4",
+        anatomy=True,
+        **{**options, "pace": RecordConfig.pace, "camera": None, "stage": None},
+    )
     view = plan.view
     written, finals, runs = [], [], []
     for k in (2, 3, 4):
@@ -409,9 +466,18 @@ def demo(out: str | Path = "out/demo", *, progress: bool | Callable[[int, int], 
 
 
 @_options(TrainConfig)  # each also takes a list of values
-def sweep(out: str | Path, *, client=None, scheduler: str | None = None, workers: int | None = None,
-          atlas: bool = True, panel: str = "plane", progress: bool | Callable[[int, int], object] = True, echo=None,
-          **options):
+def sweep(
+    out: str | Path,
+    *,
+    client=None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    atlas: bool = True,
+    panel: str = "plane",
+    progress: bool | Callable[[int, int], object] = True,
+    echo=None,
+    **options,
+):
     """Train every combination of training options, batched; write runs, a summary and pictures.
 
     Options are TrainConfig's fields, each one value or a list (``hidden=[2, 3, 4],

@@ -65,16 +65,25 @@ HELP = {
     "folds": ("draw the folds' creases (det J = 0), dashed grey", None),
     "surface": ("the decision surface in the lift (k = 3)", None),
     "legend": ("a legend of the classes, the decision line, surface and crease", None),
-    "stage": ("the anatomy: show the forward pass at stage S in the lift panel, 0 (input plane) .. 7 (cut by the "
-              "line); fractions move between stages", "S"),
+    "stage": (
+        "the anatomy: show the forward pass at stage S in the lift panel, 0 (input plane) .. 7 (cut by the "
+        "line); fractions move between stages",
+        "S",
+    ),
     "framing": ("follow: cameras frame the sheet of the moment, smoothly; fixed: the activation's whole box", "NAME"),
     # RecordConfig
-    "quality": (f"size and frame rate preset: {', '.join(f'{q} {w}x{h}@{f}' for q, (w, h, f) in QUALITY.items())}", "NAME"),
+    "quality": (
+        f"size and frame rate preset: {', '.join(f'{q} {w}x{h}@{f}' for q, (w, h, f) in QUALITY.items())}",
+        "NAME",
+    ),
     "fps": ("frames per second (default: the quality's)", "N"),
     "duration": ("video length in seconds", "S"),
     "frames": ("exact number of frames (overrides --duration)", "N"),
-    "pace": (f"step pacing: {', '.join(PACES)} (change: time where the picture changes most; ease: early training "
-             f"gets more time)", "NAME"),
+    "pace": (
+        f"step pacing: {', '.join(PACES)} (change: time where the picture changes most; ease: early training "
+        f"gets more time)",
+        "NAME",
+    ),
     "hold_start": ("seconds to hold the first frame (a short video shrinks the holds to a third of it)", "S"),
     "hold_end": ("seconds to hold the last frame", "S"),
     "orbit": ("camera orbit speed, degrees per second (0: still)", "DEG_PER_S"),
@@ -109,7 +118,9 @@ class _Parser(argparse.ArgumentParser):
         known = [o for a in self._actions for o in a.option_strings]
         unknown = [a for a in extra if a.startswith("-")] or extra
         flag = unknown[0].split("=")[0]
-        close = [o for o in known if o.startswith(flag) and len(flag) > 2] or difflib.get_close_matches(flag, known, n=1, cutoff=0.75)
+        close = [o for o in known if o.startswith(flag) and len(flag) > 2] or difflib.get_close_matches(
+            flag, known, n=1, cutoff=0.75
+        )
         hint = f"; did you mean {close[0]}?" if close else ""
         self.print_usage(sys.stderr)
         noun = "option" if unknown[0].startswith("-") else "argument"
@@ -151,21 +162,33 @@ def add_config_options(parser, config, title: str, skip=()) -> None:
         default = f.default
         text, metavar = HELP[dest] if dest in HELP else HELP[f.name]
         if f.type == "bool":
-            group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=default,
-                               help=f"{text} (default: {'on' if default else 'off'})")
+            group.add_argument(
+                flag,
+                dest=dest,
+                action=argparse.BooleanOptionalAction,
+                default=default,
+                help=f"{text} (default: {'on' if default else 'off'})",
+            )
             continue
-        shown = default if not isinstance(default, tuple) else ("x" if f.name == "size" else ",").join(map(str, default))
+        shown = (
+            default if not isinstance(default, tuple) else ("x" if f.name == "size" else ",").join(map(str, default))
+        )
         note = "" if "(default" in text or default is None else f" (default: {shown})"
         if f.name == "size" and default is None:
             note = " (default: the quality's)"
-        group.add_argument(*flags, dest=dest, type=_converter(str(f.type)), default=default, metavar=metavar, help=text + note)
+        group.add_argument(
+            *flags, dest=dest, type=_converter(str(f.type)), default=default, metavar=metavar, help=text + note
+        )
 
 
 def config_from(args, config, skip=()):
     """Build a config dataclass from parsed options (ConfigError on a bad value); fields in ``skip``
     keep their defaults (another config owns that option on this command)."""
-    values = {f.name: getattr(args, RENAMED.get((config, f.name), f.name)) for f in fields(config)
-              if f.name not in skip and hasattr(args, RENAMED.get((config, f.name), f.name))}
+    values = {
+        f.name: getattr(args, RENAMED.get((config, f.name), f.name))
+        for f in fields(config)
+        if f.name not in skip and hasattr(args, RENAMED.get((config, f.name), f.name))
+    }
     return config(**values)
 
 
@@ -185,8 +208,10 @@ def cmd_train(args) -> int:
     check_writable(args.out)
     run = api.train(progress=_progress(args), **config.to_dict())
     run.save(args.out)
-    print(f"k={config.hidden} {run.meta['dataset']}: {run.num_steps} steps, final loss {run.loss[-1]:.3g}, "
-          f"accuracy {100 * run.accuracy[-1]:.1f}% -> {args.out}")
+    print(
+        f"k={config.hidden} {run.meta['dataset']}: {run.num_steps} steps, final loss {run.loss[-1]:.3g}, "
+        f"accuracy {100 * run.accuracy[-1]:.1f}% -> {args.out}"
+    )
     return 0
 
 
@@ -241,13 +266,17 @@ def cmd_record(args) -> int:
         changed = _training_flags_given(args) + (["--save-run"] if args.save_run else [])
         if changed:
             names = ", ".join(changed)
-            raise UsageError(f"{names}: training options are used only when no RUN.npz is given; drop them, or drop RUN.npz to train first")
+            raise UsageError(
+                f"{names}: training options are used only when no RUN.npz is given; drop them, or drop RUN.npz to train first"
+            )
         run = api.load(args.run)
     path = plan.record(run, _progress(args))
     rec = plan.record_config
     what = f"the anatomy at step {run.resolve_step(*plan.anatomy):g}, " if plan.anatomy is not None else ""
-    print(f"{what}{rec.frame_count} frames, {rec.width}x{rec.height} at {rec.frame_rate:g} fps -> {path}"
-          + (f" (time codes -> {plan.timecodes})" if plan.timecodes else ""))
+    print(
+        f"{what}{rec.frame_count} frames, {rec.width}x{rec.height} at {rec.frame_rate:g} fps -> {path}"
+        + (f" (time codes -> {plan.timecodes})" if plan.timecodes else "")
+    )
     return 0
 
 
@@ -265,7 +294,9 @@ def _train_lists(args) -> dict:
             try:
                 values.append(None if part.lower() == "none" and f.name == "noise" else convert(part))
             except ValueError:
-                raise UsageError(f"--{f.name.replace('_', '-')}: {part!r} is not a valid value; give one or a comma list, e.g. --hidden 2,3,4") from None
+                raise UsageError(
+                    f"--{f.name.replace('_', '-')}: {part!r} is not a valid value; give one or a comma list, e.g. --hidden 2,3,4"
+                ) from None
         out[f.name] = values if len(values) > 1 else values[0]
     return out
 
@@ -277,11 +308,23 @@ def cmd_compare(args) -> int:
     training = _train_lists(args)
     if args.runs and training:
         names = ", ".join("--" + n.replace("_", "-") for n in training)
-        raise UsageError(f"{names}: training options are used only when no RUN.npz is given; drop them, or drop the runs to train first")
-    path = api.compare(args.runs or None, args.out, progress=_progress(args), timecodes=args.timecodes,
-                       epoch=args.epoch, echo=None if args.quiet else print, **options, **training)
-    print(f"{len(args.runs) or 'the trained'} runs side by side -> {path}"
-          + (f" (time codes -> {args.timecodes})" if args.timecodes else ""))
+        raise UsageError(
+            f"{names}: training options are used only when no RUN.npz is given; drop them, or drop the runs to train first"
+        )
+    path = api.compare(
+        args.runs or None,
+        args.out,
+        progress=_progress(args),
+        timecodes=args.timecodes,
+        epoch=args.epoch,
+        echo=None if args.quiet else print,
+        **options,
+        **training,
+    )
+    print(
+        f"{len(args.runs) or 'the trained'} runs side by side -> {path}"
+        + (f" (time codes -> {args.timecodes})" if args.timecodes else "")
+    )
     return 0
 
 
@@ -302,8 +345,15 @@ def cmd_show(args) -> int:
         raise UsageError("training options need --train (and no RUN.npz): they set up live training")
     view = {n: v for n, v in asdict(config_from(args, RenderConfig)).items() if n != "ssaa"}
     train = None if args.run is not None else config_from(args, TrainConfig)
-    return api.show(args.run, train=train, save_dir=args.save_dir, play=args.play, full_detail=args.full_detail,
-                    font_scale=args.font_scale, **view)
+    return api.show(
+        args.run,
+        train=train,
+        save_dir=args.save_dir,
+        play=args.play,
+        full_detail=args.full_detail,
+        font_scale=args.font_scale,
+        **view,
+    )
 
 
 def add_grid_options(parser, config, title: str) -> None:
@@ -314,18 +364,34 @@ def add_grid_options(parser, config, title: str) -> None:
         shown = "the dataset's own" if f.default is None else f.default
         ranged = " or ranges" if f.type.split(" | ")[0] == "int" else ""
         # The default stays the field's own (not a string): only a list given on the line is parsed.
-        group.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=f.default, metavar=f"{metavar}[,{metavar}...]",
-                           help=f"{text.split(' (default')[0]}; a list{ranged} (default: {shown})")
+        group.add_argument(
+            "--" + f.name.replace("_", "-"),
+            dest=f.name,
+            default=f.default,
+            metavar=f"{metavar}[,{metavar}...]",
+            help=f"{text.split(' (default')[0]}; a list{ranged} (default: {shown})",
+        )
 
 
 def cmd_sweep(args) -> int:
     from . import api
     from .core.sweeps import parse_values
 
-    lists = {f.name: parse_values(f.name, v) if isinstance(v, str) else v
-             for f in fields(TrainConfig) for v in [getattr(args, f.name)]}
-    api.sweep(args.out, scheduler=args.scheduler, workers=args.workers, atlas=args.atlas, panel=args.panel,
-              progress=_progress(args), echo=print, **lists)
+    lists = {
+        f.name: parse_values(f.name, v) if isinstance(v, str) else v
+        for f in fields(TrainConfig)
+        for v in [getattr(args, f.name)]
+    }
+    api.sweep(
+        args.out,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        atlas=args.atlas,
+        panel=args.panel,
+        progress=_progress(args),
+        echo=print,
+        **lists,
+    )
     print(f"-> {args.out}")
     return 0
 
@@ -353,15 +419,21 @@ def build_parser() -> _Parser:
     sub.required = True
     parser.commands = sub.choices  # name -> its parser: an unknown option prints that command's usage
 
-    p = sub.add_parser("train", help="train a network and record every step to a .npz trajectory",
-                       description="Train 2 -> k -> 2 -> 1 and record every optimizer step's weights.")
+    p = sub.add_parser(
+        "train",
+        help="train a network and record every step to a .npz trajectory",
+        description="Train 2 -> k -> 2 -> 1 and record every optimizer step's weights.",
+    )
     add_config_options(p, TrainConfig, "training")
     p.add_argument("--out", required=True, metavar="RUN.npz", help="where to write the trajectory")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("render", help="render a still PNG of a run, headless",
-                       description="Render one frame of a recorded run to PNG, offscreen (EGL; no display or GPU needed).")
+    p = sub.add_parser(
+        "render",
+        help="render a still PNG of a run, headless",
+        description="Render one frame of a recorded run to PNG, offscreen (EGL; no display or GPU needed).",
+    )
     p.add_argument("run", metavar="RUN.npz", help="a trajectory written by `deform3d train`")
     p.add_argument("--out", required=True, metavar="STILL.png", help="where to write the PNG")
     when = p.add_argument_group("when (one of; default: the last step)")
@@ -369,36 +441,54 @@ def build_parser() -> _Parser:
     when.add_argument("--epoch", type=float, metavar="N", help="epoch (fractions interpolate)")
     when.add_argument("--at", type=float, metavar="F", help="fraction of training, 0..1")
     add_config_options(p, RenderConfig, "picture")
-    p.add_argument("--quiet", action="store_true", help="no progress output (a still shows none; taken as by every command)")
+    p.add_argument(
+        "--quiet", action="store_true", help="no progress output (a still shows none; taken as by every command)"
+    )
     p.set_defaults(func=cmd_render)
 
-    p = sub.add_parser("record", help="record a video of a run training (trains first if no run is given)",
-                       description="Record a video: .mp4 (H.264), .webm (VP9), .gif, or a folder of PNGs (a path ending in '/'). "
-                                   "With no RUN.npz it trains first, taking every `train` option.")
-    p.add_argument("run", nargs="?", metavar="RUN.npz", help="a trajectory written by `deform3d train` (default: train one now)")
+    p = sub.add_parser(
+        "record",
+        help="record a video of a run training (trains first if no run is given)",
+        description="Record a video: .mp4 (H.264), .webm (VP9), .gif, or a folder of PNGs (a path ending in '/'). "
+        "With no RUN.npz it trains first, taking every `train` option.",
+    )
+    p.add_argument(
+        "run", nargs="?", metavar="RUN.npz", help="a trajectory written by `deform3d train` (default: train one now)"
+    )
     p.add_argument("--out", required=True, metavar="FILE", help="the video: .mp4, .webm, .gif, or DIR/ for PNG frames")
     add_config_options(p, RecordConfig, "video")
     add_config_options(p, RenderConfig, "picture", skip=("size",))
     add_config_options(p, TrainConfig, "training (when no RUN.npz is given)")
     p.add_argument("--save-run", metavar="RUN.npz", help="keep the trajectory trained for this video")
     anatomy = p.add_argument_group("anatomy (the forward pass of one moment in its stages, instead of training)")
-    anatomy.add_argument("--anatomy", action="store_true",
-                         help="x -> W1 x -> + b1 -> act -> W2 -> + b2 -> act -> the cut by the line, a hold at each stage "
-                              "(the lift panel alone unless --panels is given)")
+    anatomy.add_argument(
+        "--anatomy",
+        action="store_true",
+        help="x -> W1 x -> + b1 -> act -> W2 -> + b2 -> act -> the cut by the line, a hold at each stage "
+        "(the lift panel alone unless --panels is given)",
+    )
     anatomy.add_argument("--step", type=float, metavar="N", help="the moment: optimizer step (default: the last)")
     anatomy.add_argument("--epoch", type=float, metavar="N", help="the moment: epoch")
     anatomy.add_argument("--at", type=float, metavar="F", help="the moment: fraction of training, 0..1")
-    p.add_argument("--timecodes", metavar="FILE.csv",
-                   help="write one row per frame: frame, time_s, step, epoch, loss, accuracy, azimuth, elevation, distance "
-                        "(and stage, for --anatomy)")
+    p.add_argument(
+        "--timecodes",
+        metavar="FILE.csv",
+        help="write one row per frame: frame, time_s, step, epoch, loss, accuracy, azimuth, elevation, distance "
+        "(and stage, for --anatomy)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_record)
 
-    p = sub.add_parser("compare", help="several runs side by side in one video or still, at the same epoch",
-                       description="Show several runs in a grid, synchronised by training progress (the same epoch in every "
-                                   "cell), one camera path, each cell labelled. With no RUN.npz it trains what the training "
-                                   "options say; each takes a comma list, one run per value (default: --hidden 2,3,4).")
-    p.add_argument("runs", nargs="*", metavar="RUN.npz", help="trajectories written by `deform3d train` (default: train them now)")
+    p = sub.add_parser(
+        "compare",
+        help="several runs side by side in one video or still, at the same epoch",
+        description="Show several runs in a grid, synchronised by training progress (the same epoch in every "
+        "cell), one camera path, each cell labelled. With no RUN.npz it trains what the training "
+        "options say; each takes a comma list, one run per value (default: --hidden 2,3,4).",
+    )
+    p.add_argument(
+        "runs", nargs="*", metavar="RUN.npz", help="trajectories written by `deform3d train` (default: train them now)"
+    )
     p.add_argument("--out", required=True, metavar="FILE", help="a video (.mp4, .webm, .gif, DIR/) or a still (.png)")
     p.add_argument("--epoch", type=float, metavar="N", help="a still's epoch (default: the end)")
     p.add_argument("--timecodes", metavar="FILE.csv", help="write one row per frame and cell (cell: the run's index)")
@@ -410,61 +500,98 @@ def build_parser() -> _Parser:
             continue  # --points here is the picture's (show the data); train per-class sizes with `deform3d train`
         text, metavar = HELP[f.name]
         default = "2,3,4 unless another option is a list" if f.name == "hidden" else f.default
-        group.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=f.default, metavar=metavar.split("|")[0] + "[,...]",
-                           help=f"{text} (default: {default})")
+        group.add_argument(
+            "--" + f.name.replace("_", "-"),
+            dest=f.name,
+            default=f.default,
+            metavar=metavar.split("|")[0] + "[,...]",
+            help=f"{text} (default: {default})",
+        )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_compare)
 
-    p = sub.add_parser("show", help="open the interactive window on a run, or train live and watch (needs Qt)",
-                       description="Orbit the lift, scrub and play training, save what you see. With no RUN.npz (or "
-                                   "--train) it trains live and follows the newest step. Keys: space play/pause, "
-                                   "left/right one step (shift: one epoch), Home/End, r reset camera, s save a PNG, "
-                                   "v start/stop recording a video, [ and ] slower/faster, a the anatomy on/off, , and . "
-                                   "its previous/next stage, + and - text size, F11 fullscreen, ? or F1 every key, ctrl+q quit. Needs the "
-                                   "extra: pip install 'deform3d[gui]'.")
-    p.add_argument("run", nargs="?", metavar="RUN.npz", help="a trajectory written by `deform3d train` (default: train live)")
+    p = sub.add_parser(
+        "show",
+        help="open the interactive window on a run, or train live and watch (needs Qt)",
+        description="Orbit the lift, scrub and play training, save what you see. With no RUN.npz (or "
+        "--train) it trains live and follows the newest step. Keys: space play/pause, "
+        "left/right one step (shift: one epoch), Home/End, r reset camera, s save a PNG, "
+        "v start/stop recording a video, [ and ] slower/faster, a the anatomy on/off, , and . "
+        "its previous/next stage, + and - text size, F11 fullscreen, ? or F1 every key, ctrl+q quit. Needs the "
+        "extra: pip install 'deform3d[gui]'.",
+    )
+    p.add_argument(
+        "run", nargs="?", metavar="RUN.npz", help="a trajectory written by `deform3d train` (default: train live)"
+    )
     p.add_argument("--train", action="store_true", help="train live in the window, with the training options below")
     p.add_argument("--play", action="store_true", help="start playing at once")
     p.add_argument("--save-dir", default=".", metavar="DIR", help="where s (PNG) and v (MP4) save (default: here)")
-    p.add_argument("--full-detail", action="store_true",
-                   help="keep the full mesh while playing or dragging (default: half the mesh in motion, for speed)")
-    p.add_argument("--font-scale", type=float, default=1.0, metavar="F",
-                   help="all text in the window times F, 0.5 to 3, for a projector (keys + and - change it; default: 1)")
+    p.add_argument(
+        "--full-detail",
+        action="store_true",
+        help="keep the full mesh while playing or dragging (default: half the mesh in motion, for speed)",
+    )
+    p.add_argument(
+        "--font-scale",
+        type=float,
+        default=1.0,
+        metavar="F",
+        help="all text in the window times F, 0.5 to 3, for a projector (keys + and - change it; default: 1)",
+    )
     add_config_options(p, RenderConfig, "picture (size: the picture inside the window)", skip=("ssaa",))
     add_config_options(p, TrainConfig, "training (live, with --train or no RUN.npz)")
-    p.add_argument("--quiet", action="store_true", help="no progress output (the window shows training itself; taken as by every command)")
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress output (the window shows training itself; taken as by every command)",
+    )
     p.set_defaults(func=cmd_show)
 
-    p = sub.add_parser("demo", help="the main job: k = 2, 3, 4 on the circles, a video each and a contact sheet",
-                       description="Reproduce the original experiment: train k = 2, 3 and 4 on two concentric circles, "
-                                   "record a video of each and a contact sheet of the final frames.")
+    p = sub.add_parser(
+        "demo",
+        help="the main job: k = 2, 3, 4 on the circles, a video each and a contact sheet",
+        description="Reproduce the original experiment: train k = 2, 3 and 4 on two concentric circles, "
+        "record a video of each and a contact sheet of the final frames.",
+    )
     p.add_argument("--out", default="out/demo", metavar="DIR", help="output folder (default: out/demo)")
     add_config_options(p, RecordConfig, "video")
     add_config_options(p, RenderConfig, "picture", skip=("size",))
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("sweep", help="train every combination of training options, batched; a summary, an atlas, curves",
-                       description="Train every combination of the training options (each takes a list, e.g. --hidden 2,3,4 "
-                                   "--seed 0-31) in batches of runs of one shape, and write DIR/runs/*.npz, DIR/summary.csv, "
-                                   "DIR/atlas.png (final frames by group, sorted by outcome) and DIR/curves.png (accuracy "
-                                   "over epochs per group). Runs already complete in DIR are not trained again.")
+    p = sub.add_parser(
+        "sweep",
+        help="train every combination of training options, batched; a summary, an atlas, curves",
+        description="Train every combination of the training options (each takes a list, e.g. --hidden 2,3,4 "
+        "--seed 0-31) in batches of runs of one shape, and write DIR/runs/*.npz, DIR/summary.csv, "
+        "DIR/atlas.png (final frames by group, sorted by outcome) and DIR/curves.png (accuracy "
+        "over epochs per group). Runs already complete in DIR are not trained again.",
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="the sweep's folder (created; resumed if it holds runs)")
     add_grid_options(p, TrainConfig, "grid (each training option takes a comma-separated list)")
     p.add_argument("--panel", default="plane", choices=PANELS, help="the atlas's panel (default: plane)")
     p.add_argument("--no-atlas", dest="atlas", action="store_false", help="skip atlas.png and curves.png")
     p.add_argument("--workers", type=int, metavar="N", help="local processes (default: one per core)")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler (tcp://host:8786): train and render on its "
-                                                          "workers (needs: pip install 'deform3d[cluster]')")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a Dask scheduler (tcp://host:8786): train and render on its "
+        "workers (needs: pip install 'deform3d[cluster]')",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sweep)
 
-    p = sub.add_parser("doctor", help="what this machine gives deform3d: versions, GL, display and Qt, ffmpeg",
-                       description="Print what a bug report needs: deform3d, torch, vispy and numpy versions; the GL "
-                                   "that headless rendering gets (EGL) and whether it is a software renderer; whether "
-                                   "`show` has Qt and a display; the ffmpeg `record` uses; CPU threads. Exit status 0 "
-                                   "when render and record can work, 1 otherwise, naming what is missing.")
-    p.add_argument("--quiet", action="store_true", help="print nothing when all is well; only the exit status and what is missing")
+    p = sub.add_parser(
+        "doctor",
+        help="what this machine gives deform3d: versions, GL, display and Qt, ffmpeg",
+        description="Print what a bug report needs: deform3d, torch, vispy and numpy versions; the GL "
+        "that headless rendering gets (EGL) and whether it is a software renderer; whether "
+        "`show` has Qt and a display; the ffmpeg `record` uses; CPU threads. Exit status 0 "
+        "when render and record can work, 1 otherwise, naming what is missing.",
+    )
+    p.add_argument(
+        "--quiet", action="store_true", help="print nothing when all is well; only the exit status and what is missing"
+    )
     p.set_defaults(func=cmd_doctor)
     return parser
 
@@ -520,8 +647,10 @@ def _run(args) -> int:
         print(f"{PROG}: error: out of memory; use a smaller --size, --points or --epochs", file=sys.stderr)
         return 1
     except Terminated:
-        print(f"{PROG}: terminated by SIGTERM; no output was written (an earlier file of that name is unchanged)",
-              file=sys.stderr)
+        print(
+            f"{PROG}: terminated by SIGTERM; no output was written (an earlier file of that name is unchanged)",
+            file=sys.stderr,
+        )
         return 143
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)

@@ -70,9 +70,11 @@ def _ipython_display():
 def summary(run) -> str:
     """One line about a run: width, activation, dataset, steps, final loss and accuracy."""
     epochs = run.num_steps / run.steps_per_epoch
-    return (f"deform3d run: k = {run.hidden} {run.activation} on {run.meta.get('dataset', '?')}, "
-            f"{run.num_steps} steps ({epochs:g} epochs), final loss {run.loss[-1]:.3g}, "
-            f"accuracy {100 * run.accuracy[-1]:.1f}%")
+    return (
+        f"deform3d run: k = {run.hidden} {run.activation} on {run.meta.get('dataset', '?')}, "
+        f"{run.num_steps} steps ({epochs:g} epochs), final loss {run.loss[-1]:.3g}, "
+        f"accuracy {100 * run.accuracy[-1]:.1f}%"
+    )
 
 
 def png_bytes(image) -> bytes:
@@ -84,8 +86,15 @@ def png_bytes(image) -> bytes:
 
 
 @public
-def still(run, *, step: float | None = None, epoch: float | None = None, at: float | None = None,
-          size: tuple[int, int] = STILL_SIZE, **options):
+def still(
+    run,
+    *,
+    step: float | None = None,
+    epoch: float | None = None,
+    at: float | None = None,
+    size: tuple[int, int] = STILL_SIZE,
+    **options,
+):
     """One frame of a run as an ``IPython.display.Image`` (PNG), for a notebook cell.
 
     The same options as ``deform3d.render`` (``step``/``epoch``/``at``, RenderConfig's fields);
@@ -100,8 +109,9 @@ def still(run, *, step: float | None = None, epoch: float | None = None, at: flo
     run = api.load(run)
     moment = run.resolve_step(step, epoch, at)
     alt = f"{summary(run)}; shown at step {moment:g} (epoch {moment / run.steps_per_epoch:.1f})"
-    return _ipython_display().Image(data=png_bytes(image), format="png", width=image.shape[1], height=image.shape[0],
-                                    alt=alt)
+    return _ipython_display().Image(
+        data=png_bytes(image), format="png", width=image.shape[1], height=image.shape[0], alt=alt
+    )
 
 
 class _CellLines:
@@ -175,8 +185,10 @@ def repr_mimebundle(run, include=None, exclude=None) -> dict:
         bundle["image/png"] = png
         # JupyterLab shows only the richest type: HTML carries both the line and the picture.
         text = html.escape(summary(run))
-        bundle["text/html"] = (f"<div>{text}</div><img src=\"data:image/png;base64,{base64.b64encode(png).decode()}\" "
-                               f"width=\"{image.shape[1]}\" height=\"{image.shape[0]}\" alt=\"{text}\">")
+        bundle["text/html"] = (
+            f'<div>{text}</div><img src="data:image/png;base64,{base64.b64encode(png).decode()}" '
+            f'width="{image.shape[1]}" height="{image.shape[0]}" alt="{text}">'
+        )
     return bundle
 
 
@@ -213,12 +225,22 @@ class Viewer(RemoteFrameBuffer):
 
     def __new__(cls, *args, **kwargs):
         if _MISSING is not None:
-            raise UsageError(f"deform3d.notebook.Viewer needs jupyter_rfb and ipywidgets ({_MISSING}): {NOTEBOOK_EXTRA}")
+            raise UsageError(
+                f"deform3d.notebook.Viewer needs jupyter_rfb and ipywidgets ({_MISSING}): {NOTEBOOK_EXTRA}"
+            )
         return super().__new__(cls, *args, **kwargs)
 
     @public
-    def __init__(self, run, *, step: float | None = None, epoch: float | None = None, at: float | None = None,
-                 size: tuple[int, int] = VIEWER_SIZE, **options):
+    def __init__(
+        self,
+        run,
+        *,
+        step: float | None = None,
+        epoch: float | None = None,
+        at: float | None = None,
+        size: tuple[int, int] = VIEWER_SIZE,
+        **options,
+    ):
         # Every check before the widget exists: a bad option leaves no half-made widget behind.
         config = RenderConfig(size=size, **options)
         run = api.load(run)
@@ -246,11 +268,23 @@ class Viewer(RemoteFrameBuffer):
 
         n = self.run.num_steps
         # The slider takes the room left by the play button and the numbers, which never clip.
-        self.slider = ipywidgets.IntSlider(value=int(round(self.step)), min=0, max=n, description="step",
-                                           continuous_update=True,
-                                           layout=ipywidgets.Layout(flex="1 1 auto", width="auto", min_width="160px"))
-        self.play = ipywidgets.Play(value=self.slider.value, min=0, max=n, step=max(1, n // 150), interval=80,
-                                    description="play training", layout=ipywidgets.Layout(flex="0 0 auto"))
+        self.slider = ipywidgets.IntSlider(
+            value=int(round(self.step)),
+            min=0,
+            max=n,
+            description="step",
+            continuous_update=True,
+            layout=ipywidgets.Layout(flex="1 1 auto", width="auto", min_width="160px"),
+        )
+        self.play = ipywidgets.Play(
+            value=self.slider.value,
+            min=0,
+            max=n,
+            step=max(1, n // 150),
+            interval=80,
+            description="play training",
+            layout=ipywidgets.Layout(flex="0 0 auto"),
+        )
         ipywidgets.jslink((self.play, "value"), (self.slider, "value"))
         self.info = ipywidgets.Label(layout=ipywidgets.Layout(flex="0 0 auto", width="auto"))
         self.slider.observe(self._on_slider, names="value")
@@ -282,8 +316,9 @@ class Viewer(RemoteFrameBuffer):
         image = self.get_frame()
         data = base64.b64encode(png_bytes(image)).decode()
         w, h = self._logical
-        bundle["text/html"] = (f'<img src="data:image/png;base64,{data}" width="{w}" height="{h}" '
-                               f'alt="{html.escape(summary(self.run))}">')
+        bundle["text/html"] = (
+            f'<img src="data:image/png;base64,{data}" width="{w}" height="{h}" alt="{html.escape(summary(self.run))}">'
+        )
         bundle["text/plain"] = f"Viewer of the {summary(self.run)}"
         display(bundle, raw=True)
 
@@ -292,8 +327,10 @@ class Viewer(RemoteFrameBuffer):
         if not hasattr(self, "_output_context"):
             return  # __init__ stopped at a bad option before jupyter_rfb set up (garbage collection)
         super().close(*args, **kwargs)  # jupyter_rfb then sends a "close" event: see handle_event
-        for widget in (getattr(self, name, None) for name in ("slider", "play", "info", "stage_box", "stage_slider",
-                                                             "stage_row", "_box")):
+        for widget in (
+            getattr(self, name, None)
+            for name in ("slider", "play", "info", "stage_box", "stage_slider", "stage_row", "_box")
+        ):
             if widget is not None:
                 widget.close()
 
@@ -324,11 +361,19 @@ class Viewer(RemoteFrameBuffer):
         if "lift" not in self.config.panels:
             return
         on = self.config.stage is not None
-        self.stage_box = ipywidgets.Checkbox(value=on, description="anatomy", indent=False,
-                                             layout=ipywidgets.Layout(flex="0 0 auto", width="auto"))
-        self.stage_slider = ipywidgets.FloatSlider(value=self.config.stage or 0.0, min=0.0, max=7.0, step=0.05,
-                                                   description="stage", disabled=not on, continuous_update=True,
-                                                   layout=ipywidgets.Layout(flex="1 1 auto", width="auto"))
+        self.stage_box = ipywidgets.Checkbox(
+            value=on, description="anatomy", indent=False, layout=ipywidgets.Layout(flex="0 0 auto", width="auto")
+        )
+        self.stage_slider = ipywidgets.FloatSlider(
+            value=self.config.stage or 0.0,
+            min=0.0,
+            max=7.0,
+            step=0.05,
+            description="stage",
+            disabled=not on,
+            continuous_update=True,
+            layout=ipywidgets.Layout(flex="1 1 auto", width="auto"),
+        )
         self.stage_box.observe(lambda c: self.set_stage(self.stage_slider.value if c["new"] else None), names="value")
         self.stage_slider.observe(lambda c: self.set_stage(c["new"]) if self.stage_box.value else None, names="value")
         self.stage_row = ipywidgets.HBox([self.stage_box, self.stage_slider], layout=ipywidgets.Layout(width="100%"))
@@ -350,8 +395,10 @@ class Viewer(RemoteFrameBuffer):
 
     def _update_info(self) -> None:
         run, i = self.run, int(round(self.step))
-        self.info.value = (f"epoch {self.step / run.steps_per_epoch:.1f} · loss {run.loss[i]:.3g} · "
-                           f"accuracy {100 * run.accuracy[i]:.1f}%")
+        self.info.value = (
+            f"epoch {self.step / run.steps_per_epoch:.1f} · loss {run.loss[i]:.3g} · "
+            f"accuracy {100 * run.accuracy[i]:.1f}%"
+        )
 
     def render_options(self) -> dict:
         """Options that make ``deform3d.render(run, **options)`` draw what the viewer shows now.
@@ -360,8 +407,14 @@ class Viewer(RemoteFrameBuffer):
         default, 2, which is smoother than the viewer's interactive 1).
         """
         fields = {f.name: getattr(self.config, f.name) for f in dataclasses.fields(RenderConfig)}
-        return {**fields, "size": self._logical, "azimuth": self.azimuth, "elevation": self.elevation,
-                "distance": self.distance, "step": self.step}
+        return {
+            **fields,
+            "size": self._logical,
+            "azimuth": self.azimuth,
+            "elevation": self.elevation,
+            "distance": self.distance,
+            "step": self.step,
+        }
 
     # ------------------------------------------------------------ frames
 
@@ -378,13 +431,20 @@ class Viewer(RemoteFrameBuffer):
 
         if motion:
             if self._motion_scene is None:
-                self._motion_scene = motion_scene(self.run, self.config, self._ratio, size=self._logical, app=egl_app(),
-                                                  geometry=self._geometry)
+                self._motion_scene = motion_scene(
+                    self.run, self.config, self._ratio, size=self._logical, app=egl_app(), geometry=self._geometry
+                )
                 self._geometry = self._motion_scene.geo
             return self._motion_scene
         if self._scene is None:
-            self._scene = Scene(self.run, self.config, scale=self._ratio * self._ssaa, app=egl_app(),
-                                size=self._logical, geometry=self._geometry)
+            self._scene = Scene(
+                self.run,
+                self.config,
+                scale=self._ratio * self._ssaa,
+                app=egl_app(),
+                size=self._logical,
+                geometry=self._geometry,
+            )
             self._geometry = self._scene.geo
         return self._scene
 
@@ -401,8 +461,11 @@ class Viewer(RemoteFrameBuffer):
 
     def moving(self) -> bool:
         """Whether the view is moving (a drag, play, a recent slider, wheel or step change)."""
-        return (self._drag is not None or bool(getattr(self.play, "playing", False))
-                or time.monotonic() - self._last_motion < SETTLE_S)
+        return (
+            self._drag is not None
+            or bool(getattr(self.play, "playing", False))
+            or time.monotonic() - self._last_motion < SETTLE_S
+        )
 
     def get_frame(self):
         """The current picture: (H, W, 3) uint8, H x W the logical size times the pixel ratio.
@@ -517,7 +580,11 @@ class Viewer(RemoteFrameBuffer):
             self.distance = min(max(base * 1.1 ** (event["dy"] / 100.0), 1e-3), 1e3)
             self._last_motion = time.monotonic()
         elif kind == "double_click":
-            self.azimuth, self.elevation, self.distance = self.config.azimuth, self.config.elevation, self.config.distance
+            self.azimuth, self.elevation, self.distance = (
+                self.config.azimuth,
+                self.config.elevation,
+                self.config.distance,
+            )
         elif kind == "close":
             from .graphics.offscreen import gl_call
 

@@ -88,7 +88,9 @@ def diagnose() -> Report:
     from .core import version
 
     lines, missing = [], []
-    lines.append(f"deform3d {version()}, Python {platform.python_version()} on {platform.system()} {platform.machine()}")
+    lines.append(
+        f"deform3d {version()}, Python {platform.python_version()} on {platform.system()} {platform.machine()}"
+    )
     lines.append(f"numpy {_version('numpy')}, torch {_version('torch')}, vispy {_version('vispy')}")
     try:
         import torch
@@ -103,8 +105,10 @@ def diagnose() -> Report:
         lines.append(f"GL (headless, EGL): {vendor} / {renderer} / {gl_version}; software renderer: {soft}")
     except UsageError as e:
         lines.append(f"GL (headless, EGL): none: {e}")
-        missing.append("EGL (headless OpenGL): install Mesa's EGL (Debian/Ubuntu: apt-get install libegl1 "
-                       "libegl-mesa0 libgl1-mesa-dri) or a GPU driver")
+        missing.append(
+            "EGL (headless OpenGL): install Mesa's EGL (Debian/Ubuntu: apt-get install libegl1 "
+            "libegl-mesa0 libgl1-mesa-dri) or a GPU driver"
+        )
     except Exception as e:  # a GL that exists but fails: name it, do not hide it behind a traceback
         lines.append(f"GL (headless, EGL): fails: {type(e).__name__}: {str(e).splitlines()[0][:100] if str(e) else ''}")
         missing.append("a working EGL context (it exists but fails; see the GL line)")
@@ -124,7 +128,9 @@ def _gui() -> str:
     from .ui.app import check_gui
 
     display = os.environ.get("WAYLAND_DISPLAY") or os.environ.get("DISPLAY")
-    where = f"display {display}" if display else ("the desktop" if sys.platform in ("darwin", "win32") else "no display")
+    where = (
+        f"display {display}" if display else ("the desktop" if sys.platform in ("darwin", "win32") else "no display")
+    )
     try:
         check_gui()
     except UsageError as e:

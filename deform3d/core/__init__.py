@@ -13,6 +13,7 @@ front ends): every other layer reads this one. This ``__init__`` imports nothing
 deform3d`` stays free of numpy.
 """
 
+
 # The one source of the version is the package's metadata (pyproject.toml's [project] version, as
 # installed): read on first use, so this __init__ still imports nothing at import time.
 def version() -> str:

@@ -39,8 +39,9 @@ class Activation(NamedTuple):
 
 TABLE = {
     "tanh": Activation("tanh", (-1.0, 1.0), np.tanh, lambda h, xp: 1 - h * h, np.arctanh, "tanh", 0),
-    "sigmoid": Activation("sigmoid", (0.0, 1.0), sigmoid, lambda h, xp: h * (1 - h),
-                          lambda h: np.log(h) - np.log1p(-h), "sigmoid", 1),
+    "sigmoid": Activation(
+        "sigmoid", (0.0, 1.0), sigmoid, lambda h, xp: h * (1 - h), lambda h: np.log(h) - np.log1p(-h), "sigmoid", 1
+    ),
     "relu": Activation("relu", (0.0, np.inf), lambda z: np.maximum(z, 0.0), lambda h, xp: xp.sign(h), None, "relu", 2),
 }
 assert tuple(TABLE) == ACTIVATIONS, "config.ACTIVATIONS and the activation table must name the same activations"

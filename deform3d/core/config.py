@@ -142,13 +142,17 @@ class RenderConfig:
         for p in panels:
             _choice("panels", p, PANELS)
         if panels == ("curve",):
-            raise ConfigError("panels", "curve is a strip under the other panels: name at least one of lift, plane, input too")
+            raise ConfigError(
+                "panels", "curve is a strip under the other panels: name at least one of lift, plane, input too"
+            )
         object.__setattr__(self, "panels", panels)
         _choice("framing", self.framing, FRAMINGS)
         if self.stage is not None:
             check_stage(self.stage)
             if "lift" not in panels:
-                raise ConfigError("stage", "is shown in the lift panel; add lift to the panels (e.g. --panels lift,plane)")
+                raise ConfigError(
+                    "stage", "is shown in the lift panel; add lift to the panels (e.g. --panels lift,plane)"
+                )
         _choice("theme", self.theme, THEMES)
         for name in ("azimuth", "elevation"):
             v = getattr(self, name)
@@ -163,7 +167,10 @@ class RenderConfig:
             if self.ssaa > 4:
                 raise ConfigError("ssaa", f"must be 1..4, got {self.ssaa}")
             if max(self.size) * self.ssaa > 16384:
-                raise ConfigError("ssaa", f"{self.size[0]}x{self.size[1]} at ssaa {self.ssaa} exceeds 16384 pixels a side; lower --ssaa")
+                raise ConfigError(
+                    "ssaa",
+                    f"{self.size[0]}x{self.size[1]} at ssaa {self.ssaa} exceeds 16384 pixels a side; lower --ssaa",
+                )
         if self.mesh is not None:
             _positive_int("mesh", self.mesh)
             if not 8 <= self.mesh <= 2048:
@@ -202,9 +209,15 @@ LAST_STAGE = 7  # the anatomy's stages 0..7 (core.geometry.STAGES; numpy is not 
 
 def check_stage(stage, name: str = "stage") -> float:
     """The anatomy's stage as a float in [0, 7], or ConfigError naming the range."""
-    if isinstance(stage, bool) or not isinstance(stage, (int, float)) or not math.isfinite(stage) \
-            or not 0 <= stage <= LAST_STAGE:
-        raise ConfigError(name, f"must be a number from 0 (the input plane) to {LAST_STAGE} (the cut by the line), got {stage!r}")
+    if (
+        isinstance(stage, bool)
+        or not isinstance(stage, (int, float))
+        or not math.isfinite(stage)
+        or not 0 <= stage <= LAST_STAGE
+    ):
+        raise ConfigError(
+            name, f"must be a number from 0 (the input plane) to {LAST_STAGE} (the cut by the line), got {stage!r}"
+        )
     return float(stage)
 
 
@@ -318,7 +331,9 @@ class RecordConfig:
                 raise ConfigError("crf", f"must be 0..51 for .mp4 or 0..63 for .webm, got {self.crf}")
         length = "frames" if self.frames is not None else "duration"
         if self.frame_count < 2:
-            raise ConfigError(length, f"gives {self.frame_count} frame(s) at {self.frame_rate:g} fps; a video needs at least 2")
+            raise ConfigError(
+                length, f"gives {self.frame_count} frame(s) at {self.frame_rate:g} fps; a video needs at least 2"
+            )
 
     @property
     def holds(self) -> tuple[float, float]:

@@ -107,17 +107,23 @@ def load_csv(path: str | Path) -> Dataset:
                 if r and any(c.strip() for c in r):
                     rows.append((i, r))
                 if len(rows) > MAX_CSV_ROWS + 1:  # + 1: a header; stop reading, time and memory stay bounded
-                    raise UsageError(f"{path}: more than {MAX_CSV_ROWS:,} data rows; deform3d trains on at most "
-                                     f"{MAX_CSV_ROWS:,} points (each step is scored on all of them): sample the file down")
+                    raise UsageError(
+                        f"{path}: more than {MAX_CSV_ROWS:,} data rows; deform3d trains on at most "
+                        f"{MAX_CSV_ROWS:,} points (each step is scored on all of them): sample the file down"
+                    )
     except FileNotFoundError:
-        raise UsageError(f"dataset file {path} does not exist; pass a CSV path or one of {', '.join(DATASETS)}") from None
+        raise UsageError(
+            f"dataset file {path} does not exist; pass a CSV path or one of {', '.join(DATASETS)}"
+        ) from None
     except (OSError, UnicodeDecodeError, csv.Error) as e:
         raise UsageError(f"cannot read dataset file {path}: {_reason(e)}") from None
     if rows and not _numeric(rows[0][1][0]):
         rows = rows[1:]  # a header
     if len(rows) > MAX_CSV_ROWS:
-        raise UsageError(f"{path}: more than {MAX_CSV_ROWS:,} data rows; deform3d trains on at most "
-                         f"{MAX_CSV_ROWS:,} points (each step is scored on all of them): sample the file down")
+        raise UsageError(
+            f"{path}: more than {MAX_CSV_ROWS:,} data rows; deform3d trains on at most "
+            f"{MAX_CSV_ROWS:,} points (each step is scored on all of them): sample the file down"
+        )
     values = []
     for line, row in rows:
         if len(row) != 3:

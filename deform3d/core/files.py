@@ -38,7 +38,9 @@ def check_writable(path: str | Path) -> None:
         fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=folder)
     except OSError as e:
         if e.errno == errno.ENOSPC:
-            raise RuntimeFault(f"cannot write to folder {folder}: {e.strerror}; free some space or choose another --out") from None
+            raise RuntimeFault(
+                f"cannot write to folder {folder}: {e.strerror}; free some space or choose another --out"
+            ) from None
         raise UsageError(f"cannot write to folder {folder}: {e.strerror or e}; choose another --out") from None
     os.close(fd)
     os.unlink(probe)

@@ -44,7 +44,10 @@ class RunGeometry:
             r = float(np.abs(self.projection(f.h1)).max()) * 1.05
             self.lift_box = (np.full(3, -r), np.full(3, r))
         else:
-            self.lift_box = (np.array([lo, lo, lo if self.k == 3 else 0.0]), np.array([hi, hi, hi if self.k == 3 else 0.0]))
+            self.lift_box = (
+                np.array([lo, lo, lo if self.k == 3 else 0.0]),
+                np.array([hi, hi, hi if self.k == 3 else 0.0]),
+            )
         self.grid_step = nice_step(float(self.hi[0] - self.lo[0]))
         # The sheet, sparsely, for what each frame asks of where it is (cameras that follow it, the
         # decision surface's presence): a 17 x 17 lattice (its edge included: the sheet's extremes
@@ -94,8 +97,9 @@ def width_share(points: np.ndarray, azimuth, elevation, aspect: float):
     return float(out[0]) if a.ndim == 0 else out.reshape(a.shape)
 
 
-def steer_camera(points: list[np.ndarray], azimuth: np.ndarray, elevation: np.ndarray, aspect: float,
-                 fps: float) -> tuple[np.ndarray, np.ndarray]:
+def steer_camera(
+    points: list[np.ndarray], azimuth: np.ndarray, elevation: np.ndarray, aspect: float, fps: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Offsets (degrees, one per frame) to add to a video camera's azimuth and elevation so that the
     sheet is never seen edge-on: a sheet standing on end, met side-on by a steady orbit, would fill
     the view's height and a sliver of its width. ``points[i]``: the sheet's sample in the lift's 3-D
@@ -119,11 +123,14 @@ def steer_camera(points: list[np.ndarray], azimuth: np.ndarray, elevation: np.nd
         return zeros
     da, de = np.meshgrid(np.arange(-STEER_REACH, STEER_REACH + 1e-9, 5.0), np.arange(0.0, STEER_RISE + 1e-9, 8.0))
     da, de = da.ravel(), de.ravel()
-    shares = np.array([width_share(points[i], azimuth[i] + da, np.minimum(elevation[i] + de, 89.0), aspect)
-                       for i in range(n)])
+    shares = np.array(
+        [width_share(points[i], azimuth[i] + da, np.minimum(elevation[i] + de, 89.0), aspect) for i in range(n)]
+    )
     # Aim above STEER_WIDTH: smoothing the path costs a little of what each frame's turn achieves.
     best = np.minimum(shares.max(axis=1), STEER_WIDTH + 0.08)  # what each frame can reach at all
-    unary = (np.abs(da) / STEER_REACH + 1.5 * de / STEER_RISE)[None, :] + 100.0 * np.maximum(best[:, None] - shares, 0.0)
+    unary = (np.abs(da) / STEER_REACH + 1.5 * de / STEER_RISE)[None, :] + 100.0 * np.maximum(
+        best[:, None] - shares, 0.0
+    )
     pair = 0.02 * ((da[:, None] - da[None, :]) ** 2 + 2.0 * (de[:, None] - de[None, :]) ** 2)  # [from, to]
     total, back = unary[0].copy(), np.zeros((n, len(da)), np.intp)
     for i in range(1, n):

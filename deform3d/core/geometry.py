@@ -142,8 +142,9 @@ def metrics(w: Weights, X: np.ndarray, y: np.ndarray, activation: str = "tanh"):
     return loss, accuracy
 
 
-def step_metrics(w: Weights, X: np.ndarray, y: np.ndarray, activation: str = "tanh",
-                 chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
+def step_metrics(
+    w: Weights, X: np.ndarray, y: np.ndarray, activation: str = "tanh", chunk: int = 256
+) -> tuple[np.ndarray, np.ndarray]:
     """Full-dataset loss and accuracy of a stack of weights (every step of a run): (S,) float32 each.
 
     ``metrics`` in float32, in chunks of steps so memory stays ~chunk x n x k floats; about 25 ns a
@@ -487,9 +488,9 @@ def input_mesh(n: int, lo, hi) -> tuple[np.ndarray, np.ndarray]:
     verts = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(np.float32)
     r, c = np.meshgrid(np.arange(n - 1), np.arange(n - 1), indexing="ij")
     a = (r * n + c).ravel()
-    faces = np.concatenate(
-        [np.stack([a, a + 1, a + n + 1], axis=1), np.stack([a, a + n + 1, a + n], axis=1)]
-    ).astype(np.uint32)
+    faces = np.concatenate([np.stack([a, a + 1, a + n + 1], axis=1), np.stack([a, a + n + 1, a + n], axis=1)]).astype(
+        np.uint32
+    )
     return verts, faces
 
 
@@ -515,8 +516,12 @@ PLANE_STAGE = 6  # h2: the stage the plane panel shows
 
 def check_stage(s) -> float:
     """s as a float in [0, LAST_STAGE], or ValueError naming the range."""
-    if isinstance(s, bool) or not isinstance(s, (int, float, np.integer, np.floating)) or not np.isfinite(s) \
-            or not 0 <= s <= LAST_STAGE:
+    if (
+        isinstance(s, bool)
+        or not isinstance(s, (int, float, np.integer, np.floating))
+        or not np.isfinite(s)
+        or not 0 <= s <= LAST_STAGE
+    ):
         raise ValueError(f"stage must be a number from 0 to {LAST_STAGE}, got {s!r}")
     return float(s)
 
@@ -561,8 +566,9 @@ def stage_positions(w: Weights, X: np.ndarray, projection: Projection, activatio
     z2 = u + w.b2
     h2 = act(activation, z2)
     origin = projection(np.zeros((1, w.hidden)))
-    return np.stack([origin + flat(X), projection(a), projection(z1), projection(h1),
-                     flat(u), flat(z2), flat(h2), flat(h2)])
+    return np.stack(
+        [origin + flat(X), projection(a), projection(z1), projection(h1), flat(u), flat(z2), flat(h2), flat(h2)]
+    )
 
 
 def stage_points(w: Weights, X: np.ndarray, s: float, projection: Projection, activation: str = "tanh") -> np.ndarray:

@@ -86,8 +86,14 @@ class LiveRun:
         """The run so far as a Trajectory of views over the published steps (no copy, no lock)."""
         n = self.published  # read once: everything up to n was written before n was published
         flat = self._weights[: n + 1]
-        return Trajectory(Weights.from_flat(flat, self.config.hidden), self._loss[: n + 1],
-                          self._accuracy[: n + 1], self.data.X, self.data.y, self.meta)
+        return Trajectory(
+            Weights.from_flat(flat, self.config.hidden),
+            self._loss[: n + 1],
+            self._accuracy[: n + 1],
+            self.data.X,
+            self.data.y,
+            self.meta,
+        )
 
     # ------------------------------------------------------------ the training thread
 

@@ -86,9 +86,13 @@ class LiveProcess:
     def start(self) -> "LiveProcess":
         env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
         with open(self.folder / "stderr.txt", "wb") as err:
-            self._proc = subprocess.Popen([sys.executable, "-m", "deform3d.core.live_process", str(self.folder),
-                                           str(os.getpid())],
-                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=env)
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "deform3d.core.live_process", str(self.folder), str(os.getpid())],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                env=env,
+            )
         return self
 
     # ------------------------------------------------------------ what the parent reads
@@ -123,7 +127,9 @@ class LiveProcess:
                 self._error = RuntimeError(path.read_text().strip() or "training failed")
             elif self._proc is not None and self._proc.poll() not in (None, 0):
                 tail = (self.folder / "stderr.txt").read_text(errors="replace").strip().splitlines()[-1:]
-                self._error = RuntimeError(tail[0] if tail else f"the training process exited with {self._proc.returncode}")
+                self._error = RuntimeError(
+                    tail[0] if tail else f"the training process exited with {self._proc.returncode}"
+                )
         return self._error
 
     def snapshot(self) -> Trajectory:
@@ -132,14 +138,26 @@ class LiveProcess:
             raise RuntimeError("the live run has no step yet; poll ready first")
         n = self.published  # read once: everything up to n was written before n was published
         assert self.meta is not None  # (set with the first published step)
-        return Trajectory(Weights.from_flat(self._weights[: n + 1], self.config.hidden), self._loss[: n + 1],
-                          self._accuracy[: n + 1], self.data.X, self.data.y, self.meta)
+        return Trajectory(
+            Weights.from_flat(self._weights[: n + 1], self.config.hidden),
+            self._loss[: n + 1],
+            self._accuracy[: n + 1],
+            self.data.X,
+            self.data.y,
+            self.meta,
+        )
 
     def copy(self) -> Trajectory:
         """The run so far as a Trajectory of its own arrays (outlives this object: save, keep)."""
         run = self.snapshot()
-        return Trajectory(Weights.from_flat(run.weights.flat().copy(), self.config.hidden), run.loss.copy(),
-                          run.accuracy.copy(), run.X, run.y, dict(run.meta))
+        return Trajectory(
+            Weights.from_flat(run.weights.flat().copy(), self.config.hidden),
+            run.loss.copy(),
+            run.accuracy.copy(),
+            run.X,
+            run.y,
+            dict(run.meta),
+        )
 
     # ------------------------------------------------------------ control
 
@@ -170,6 +188,7 @@ def _die_with_parent(parent: int) -> None:
     """End this child when the window's process ends, however it ends (a killed window never runs
     its close handler): Linux sends SIGTERM on the parent's death, which ends training here, and
     the shared file goes with it."""
+
     def on_term(signum, frame):
         _TERMINATED.append(signum)
         raise SystemExit(0)

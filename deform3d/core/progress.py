@@ -46,8 +46,7 @@ class Progress:
     is true). ``delay``: seconds before anything is shown.
     """
 
-    def __init__(self, total: int, label: str, unit: str = "it", progress=None, stream=None,
-                 delay: float = DELAY_S):
+    def __init__(self, total: int, label: str, unit: str = "it", progress=None, stream=None, delay: float = DELAY_S):
         check_progress(progress)
         self.total, self.label, self.unit = max(int(total), 1), label, unit
         self.stream = stream if stream is not None else sys.stderr
@@ -78,8 +77,9 @@ class Progress:
             from tqdm import tqdm
 
             kw = {"file": self.stream, "dynamic_ncols": True, "bar_format": BAR_FORMAT}
-        return tqdm(total=self.total, desc=self.label, unit=self.unit, delay=self.delay, mininterval=0.1,
-                    leave=True, **kw)
+        return tqdm(
+            total=self.total, desc=self.label, unit=self.unit, delay=self.delay, mininterval=0.1, leave=True, **kw
+        )
 
     def __enter__(self):
         return self
@@ -105,8 +105,10 @@ class Progress:
         rate = (self.done - d0) / (now - t0) if now > t0 and self.done > d0 else self.done / max(now - self.start, 1e-9)
         eta = (self.total - self.done) / rate if rate > 0 else 0.0
         try:
-            self.stream.write(f"{self.label}: {100 * self.done // self.total:3d}% ({self.done}/{self.total} "
-                              f"{self.unit}s, {rate:,.1f} {self.unit}/s, ETA {eta:.1f} s)\n")
+            self.stream.write(
+                f"{self.label}: {100 * self.done // self.total:3d}% ({self.done}/{self.total} "
+                f"{self.unit}s, {rate:,.1f} {self.unit}/s, ETA {eta:.1f} s)\n"
+            )
             self.stream.flush()
         except (OSError, ValueError):
             self.mode = None  # a closed log must not turn finished work into a traceback

@@ -66,9 +66,13 @@ def parse_values(name: str, text: str) -> list:
             lo, hi = item.split("-", 1)
             a, b = _number(name, lo, int), _number(name, hi, int)
             if b < a:
-                raise ConfigError(name, f"range {item} is empty (it runs backwards); write LOW-HIGH with LOW <= HIGH, e.g. {b}-{a}")
+                raise ConfigError(
+                    name, f"range {item} is empty (it runs backwards); write LOW-HIGH with LOW <= HIGH, e.g. {b}-{a}"
+                )
             if b - a >= MAX_RUNS:
-                raise ConfigError(name, f"range {item} has {b - a + 1} values, more than a sweep of {MAX_RUNS} runs; narrow it")
+                raise ConfigError(
+                    name, f"range {item} has {b - a + 1} values, more than a sweep of {MAX_RUNS} runs; narrow it"
+                )
             values.extend(range(a, b + 1))
         elif name in _INT_FIELDS:
             values.append(_number(name, item, int))
@@ -115,11 +119,15 @@ def grid(**lists) -> list[TrainConfig]:
             raise ConfigError(name, "got an empty list; give at least one value")
         axes[name] = _distinct(name, values)
     if len(axes["momentum"]) > 1 and "sgd" not in axes["optimizer"]:
-        raise UsageError("--momentum lists several values but only SGD uses momentum; add --optimizer sgd or give one --momentum")
+        raise UsageError(
+            "--momentum lists several values but only SGD uses momentum; add --optimizer sgd or give one --momentum"
+        )
     if all(_is_csv(d) for d in axes["dataset"]):
         for name in ("points", "noise"):
             if len(axes[name]) > 1:
-                raise UsageError(f"--{name} lists several values but a CSV dataset has its own points, never noised; give one --{name}")
+                raise UsageError(
+                    f"--{name} lists several values but a CSV dataset has its own points, never noised; give one --{name}"
+                )
     count = math.prod(len(v) for v in axes.values())
     if count > MAX_RUNS:
         raise UsageError(f"the grid has {count} runs, more than {MAX_RUNS}; give fewer values")
@@ -149,8 +157,13 @@ def run_name(config: TrainConfig) -> str:
     'circles-k2-tanh-adam-lr0.03-bs32-e100-n1000-seed7'
     """
     csv_file = _is_csv(config.dataset)
-    parts = [Path(config.dataset).stem if csv_file else config.dataset, f"k{config.hidden}", config.activation,
-             config.optimizer, f"lr{_fmt(config.lr)}"]
+    parts = [
+        Path(config.dataset).stem if csv_file else config.dataset,
+        f"k{config.hidden}",
+        config.activation,
+        config.optimizer,
+        f"lr{_fmt(config.lr)}",
+    ]
     if config.optimizer == "sgd" and config.momentum:
         parts.append(f"m{_fmt(config.momentum)}")
     parts += [f"bs{config.batch_size}", f"e{config.epochs}"]
@@ -169,9 +182,18 @@ def group_key(config: TrainConfig) -> tuple:
 
 def group_label(key: tuple, varying: set[str]) -> str:
     """A group's name from the settings that vary across the sweep, e.g. ``k=3 moons relu``."""
-    shown = {"hidden": "k={}", "dataset": "{}", "activation": "{}", "optimizer": "{}", "lr": "lr={}",
-             "momentum": "momentum={}", "epochs": "{} epochs", "batch_size": "batch {}", "points": "{} points",
-             "noise": "noise={}"}
+    shown = {
+        "hidden": "k={}",
+        "dataset": "{}",
+        "activation": "{}",
+        "optimizer": "{}",
+        "lr": "lr={}",
+        "momentum": "momentum={}",
+        "epochs": "{} epochs",
+        "batch_size": "batch {}",
+        "points": "{} points",
+        "noise": "noise={}",
+    }
     parts = [shown[n].format(_fmt(v) if v is not None else "default") for n, v in key if n in varying]
     return " ".join(parts) or "all runs"
 
@@ -201,8 +223,15 @@ class RunResult:
         loss, accuracy = run.metrics_at(np.arange(0, run.num_steps + 1, run.steps_per_epoch))
         reached = np.flatnonzero(accuracy >= SEPARATED)
         epoch = int(reached[0]) if reached.size else None
-        return cls(name, config, float(loss[-1]), float(accuracy[-1]), epoch, bool(accuracy[-1] >= SEPARATED),
-                   np.asarray(accuracy, np.float32))
+        return cls(
+            name,
+            config,
+            float(loss[-1]),
+            float(accuracy[-1]),
+            epoch,
+            bool(accuracy[-1] >= SEPARATED),
+            np.asarray(accuracy, np.float32),
+        )
 
 
 SUMMARY_COLUMNS = ("name",) + GRID_FIELDS + ("final_loss", "final_accuracy", "epoch_95", "separated")
@@ -216,8 +245,9 @@ def summary_csv(results: list[RunResult]) -> str:
     for r in results:
         settings = ["" if getattr(r.config, n) is None else getattr(r.config, n) for n in GRID_FIELDS]
         epoch = "" if r.epoch_95 is None else str(r.epoch_95)
-        w.writerow([r.name, *settings, f"{r.final_loss:.6g}", f"{r.final_accuracy:.6g}", epoch,
-                    "yes" if r.separated else "no"])
+        w.writerow(
+            [r.name, *settings, f"{r.final_loss:.6g}", f"{r.final_accuracy:.6g}", epoch, "yes" if r.separated else "no"]
+        )
     return out.getvalue()
 
 
@@ -232,8 +262,11 @@ def groups(results: list[RunResult]) -> list[tuple[str, list[RunResult]]]:
 
 def shared_label(results: list[RunResult]) -> str:
     """What every run of a sweep shares, for the pictures' titles: ``circles, tanh, adam lr=0.03, 30 epochs``."""
-    shared = [n for n in ("dataset", "activation", "optimizer", "lr", "epochs")
-              if len({getattr(r.config, n) for r in results}) == 1]
+    shared = [
+        n
+        for n in ("dataset", "activation", "optimizer", "lr", "epochs")
+        if len({getattr(r.config, n) for r in results}) == 1
+    ]
     key = group_key(results[0].config)
     return ", ".join(group_label(tuple(kv for kv in key if kv[0] == n), {n}) for n in shared)
 
@@ -264,7 +297,11 @@ class SweepResult:
     trained: int  # runs trained by this call (the others were already complete)
 
     def __repr__(self) -> str:
-        return f"SweepResult({str(self.out)!r}, {len(self.results)} runs, trained {self.trained}: " + "; ".join(self.digest) + ")"
+        return (
+            f"SweepResult({str(self.out)!r}, {len(self.results)} runs, trained {self.trained}: "
+            + "; ".join(self.digest)
+            + ")"
+        )
 
 
 # ---------------------------------------------------------------- training (runs in workers)
@@ -323,8 +360,9 @@ def check_workers(workers) -> None:
         raise ConfigError("workers", f"must be an integer >= 1, got {workers!r}")
 
 
-def train_sweep(out, configs: list[TrainConfig], *, client=None, workers: int | None = None,
-                progress=True, echo=None) -> SweepResult:
+def train_sweep(
+    out, configs: list[TrainConfig], *, client=None, workers: int | None = None, progress=True, echo=None
+) -> SweepResult:
     """Train the runs ``configs`` (a ``grid``) into the sweep folder ``out``; write summary.csv.
 
     Runs of one shape train together as one stack; each equals what ``train`` gives for its

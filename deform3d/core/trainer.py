@@ -190,8 +190,7 @@ class _SGD:
         self.theta.add_(grad, alpha=-self.lr)
 
 
-def train(config: TrainConfig = TrainConfig(), data: Dataset | None = None, progress=True,
-          on_epoch=None) -> Trajectory:
+def train(config: TrainConfig = TrainConfig(), data: Dataset | None = None, progress=True, on_epoch=None) -> Trajectory:
     """Train the network a config describes; return every step's weights as a Trajectory.
 
     Bit-for-bit reproducible on the CPU for a given config (the seed drives the data, the initial
@@ -212,12 +211,21 @@ def batch_key(config: TrainConfig, points: int) -> tuple:
 
     ``points``: the dataset's number of points (a CSV's count, or 2 x points per class).
     """
-    return (config.hidden, config.activation, config.optimizer, config.lr, config.momentum,
-            config.epochs, config.batch_size, points)
+    return (
+        config.hidden,
+        config.activation,
+        config.optimizer,
+        config.lr,
+        config.momentum,
+        config.epochs,
+        config.batch_size,
+        points,
+    )
 
 
-def train_many(configs: list[TrainConfig], datas: list[Dataset] | None = None, progress=True,
-               on_epoch=None) -> list[Trajectory]:
+def train_many(
+    configs: list[TrainConfig], datas: list[Dataset] | None = None, progress=True, on_epoch=None
+) -> list[Trajectory]:
     """Train runs of one shape (equal ``batch_key``) together, as one stack; one Trajectory each.
 
     Each run keeps its own seed-driven data, initial weights and batch order, exactly as ``train``
@@ -226,7 +234,9 @@ def train_many(configs: list[TrainConfig], datas: list[Dataset] | None = None, p
     datas = [load_dataset(c) for c in configs] if datas is None else datas
     config = configs[0]
     if len({batch_key(c, len(d.X)) for c, d in zip(configs, datas)}) != 1:
-        raise ValueError("train_many: runs differ in shape (k, activation, optimizer, lr, momentum, epochs, batch size or points)")
+        raise ValueError(
+            "train_many: runs differ in shape (k, activation, optimizer, lr, momentum, epochs, batch size or points)"
+        )
     X = torch.stack([torch.from_numpy(np.ascontiguousarray(d.X, np.float32)) for d in datas])
     y = torch.stack([torch.from_numpy(d.y.astype(np.float32)) for d in datas])
     R, n, bs = len(configs), X.shape[1], config.batch_size
@@ -266,8 +276,9 @@ def train_many(configs: list[TrainConfig], datas: list[Dataset] | None = None, p
 
 def run_meta(config: TrainConfig, data: Dataset, steps_per_epoch: int) -> dict:
     """A trajectory's metadata: what was trained, on what, and with which versions."""
-    return base_meta(data.name, config.hidden, config.activation, steps_per_epoch, config=config.to_dict(),
-                     seed=config.seed)
+    return base_meta(
+        data.name, config.hidden, config.activation, steps_per_epoch, config=config.to_dict(), seed=config.seed
+    )
 
 
 def base_meta(dataset: str, hidden: int, activation: str, steps_per_epoch: int, **more) -> dict:

@@ -56,9 +56,11 @@ class Trajectory:
         # One line, as a REPL or a log should show a run; Jupyter shows more (_repr_mimebundle_).
         epochs = self.num_steps / self.steps_per_epoch if self.meta.get("steps_per_epoch") else float("nan")
         loss, accuracy = self.metrics_at([self.num_steps])  # the last step only, if not yet known
-        return (f"<Trajectory k={self.hidden} {self.meta.get('activation', '?')} {self.meta.get('dataset', '?')}: "
-                f"{self.num_steps} steps, {epochs:g} epochs, final loss {float(loss[0]):.3g}, "
-                f"accuracy {100 * float(accuracy[0]):.1f}%>")
+        return (
+            f"<Trajectory k={self.hidden} {self.meta.get('activation', '?')} {self.meta.get('dataset', '?')}: "
+            f"{self.num_steps} steps, {epochs:g} epochs, final loss {float(loss[0]):.3g}, "
+            f"accuracy {100 * float(accuracy[0]):.1f}%>"
+        )
 
     @property
     def loss(self) -> np.ndarray:
@@ -213,7 +215,9 @@ class Trajectory:
         except TrajectoryError:
             raise
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError, TypeError) as e:
-            raise TrajectoryError(f"{path} is not a readable deform3d trajectory (truncated or foreign file: {_short(e)})") from None
+            raise TrajectoryError(
+                f"{path} is not a readable deform3d trajectory (truncated or foreign file: {_short(e)})"
+            ) from None
         _check_meta(path, meta)
         # Check every shape here, so a damaged file fails now, naming itself, not later in a render.
         steps = arrays["W1"].shape[0] if arrays["W1"].ndim == 3 else 0
@@ -229,13 +233,19 @@ class Trajectory:
             if bad.any():
                 first = int(np.argmax(bad))
                 where = f"from step {first}" if name not in ("X",) else f"at point {first}"
-                raise TrajectoryError(f"{path}: {name} holds NaN or infinite values {where} (a diverged training?); "
-                                      f"values must be finite: train again, e.g. with a smaller --lr")
+                raise TrajectoryError(
+                    f"{path}: {name} holds NaN or infinite values {where} (a diverged training?); "
+                    f"values must be finite: train again, e.g. with a smaller --lr"
+                )
         if not np.isin(arrays["y"], (0, 1)).all():
             raise TrajectoryError(f"{path}: labels y must be 0 or 1, found {np.unique(arrays['y'])[:5].tolist()}")
         weights = Weights(*(arrays[n].astype(np.float32, copy=False) for n in Weights.NAMES))
-        loss, accuracy = (arrays[n].astype(np.float32, copy=False) if n in arrays else None for n in ("loss", "accuracy"))
-        return cls(weights, loss, accuracy, arrays["X"].astype(np.float32, copy=False), arrays["y"].astype(np.uint8), meta)
+        loss, accuracy = (
+            arrays[n].astype(np.float32, copy=False) if n in arrays else None for n in ("loss", "accuracy")
+        )
+        return cls(
+            weights, loss, accuracy, arrays["X"].astype(np.float32, copy=False), arrays["y"].astype(np.uint8), meta
+        )
 
 
 # The arrays of a run file, each ``name.npy`` in the zip, and nothing else (meta: the JSON string);
@@ -261,37 +271,50 @@ def _check_members(path: Path) -> None:
         if set(missing) == set(OPTIONAL):  # a run that computes its metrics when opened
             missing = []
         if missing:
-            raise TrajectoryError(f"{path} is damaged: it lacks the array(s) {', '.join(missing)}; "
-                                  f"a run has {', '.join(ARRAYS)} and meta")
+            raise TrajectoryError(
+                f"{path} is damaged: it lacks the array(s) {', '.join(missing)}; a run has {', '.join(ARRAYS)} and meta"
+            )
         extra = sorted(set(members) - {n + ".npy" for n in ARRAYS + ("meta",)})
         if extra:
-            raise TrajectoryError(f"{path} holds entries a run file does not ({', '.join(extra[:3])}); "
-                                  f"a run has exactly {', '.join(ARRAYS)} and meta")
+            raise TrajectoryError(
+                f"{path} holds entries a run file does not ({', '.join(extra[:3])}); "
+                f"a run has exactly {', '.join(ARRAYS)} and meta"
+            )
         for name in [n for n in ARRAYS if n in names] + ["meta"]:
             info = members[name + ".npy"]
-            if info.file_size > MAX_ARRAY_BYTES or info.file_size > MAX_INFLATION * info.compress_size + INFLATION_SLACK:
-                raise TrajectoryError(f"{path}: array {name} would inflate from {info.compress_size:,} to "
-                                      f"{info.file_size:,} bytes; refused (a zip bomb?): a run file stores its "
-                                      f"arrays uncompressed and under {MAX_ARRAY_BYTES // 1024**3} GiB each")
+            if (
+                info.file_size > MAX_ARRAY_BYTES
+                or info.file_size > MAX_INFLATION * info.compress_size + INFLATION_SLACK
+            ):
+                raise TrajectoryError(
+                    f"{path}: array {name} would inflate from {info.compress_size:,} to "
+                    f"{info.file_size:,} bytes; refused (a zip bomb?): a run file stores its "
+                    f"arrays uncompressed and under {MAX_ARRAY_BYTES // 1024**3} GiB each"
+                )
             with zf.open(info) as f:
                 major, _ = np.lib.format.read_magic(f)
                 read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
                 shape, _, dtype = read(f)
             if dtype.hasobject:
-                raise TrajectoryError(f"{path}: array {name} holds Python objects (pickled data), which deform3d "
-                                      f"never loads; a run holds numbers only")
+                raise TrajectoryError(
+                    f"{path}: array {name} holds Python objects (pickled data), which deform3d "
+                    f"never loads; a run holds numbers only"
+                )
             allowed = "U" if name == "meta" else "biu" if name == "y" else "f"
             if dtype.kind not in allowed:
                 what = {"U": "a text string", "biu": "integers 0/1", "f": "floating point"}[allowed]
                 raise TrajectoryError(f"{path}: array {name} has dtype {dtype}; expected {what}")
             if int(np.prod(shape, dtype=np.int64)) * dtype.itemsize > info.file_size:
-                raise TrajectoryError(f"{path}: array {name} claims shape {shape}, more than the file holds (truncated?)")
+                raise TrajectoryError(
+                    f"{path}: array {name} claims shape {shape}, more than the file holds (truncated?)"
+                )
 
 
 def _check_meta(path: Path, meta: dict) -> None:
     if meta.get("activation") not in ACTIVATIONS:
-        raise TrajectoryError(f"{path}: metadata names activation {meta.get('activation')!r}; "
-                              f"expected one of {', '.join(ACTIVATIONS)}")
+        raise TrajectoryError(
+            f"{path}: metadata names activation {meta.get('activation')!r}; expected one of {', '.join(ACTIVATIONS)}"
+        )
     spe = meta.get("steps_per_epoch")
     if isinstance(spe, bool) or not isinstance(spe, int) or spe < 1:
         raise TrajectoryError(f"{path}: metadata's steps_per_epoch must be a whole number >= 1, got {spe!r}")

@@ -102,16 +102,22 @@ class Network:
         ours = {id(t) for t in self.parameters}
         for pname, t in model.named_parameters(remove_duplicate=False):
             if id(t) not in ours:
-                raise UsageError(f"the model has a parameter {pname} {tuple(t.shape)} outside its Linear layers; "
-                                 f"deform3d draws only the network {SHAPE}") from None
+                raise UsageError(
+                    f"the model has a parameter {pname} {tuple(t.shape)} outside its Linear layers; "
+                    f"deform3d draws only the network {SHAPE}"
+                ) from None
         first = self.parameters[0]
         for t in self.parameters:
             if not t.is_contiguous():
-                raise UsageError(f"the model's parameter {tuple(t.shape)} is not contiguous in memory; "
-                                 "make it so (p.data = p.data.contiguous()) before deform3d.watch") from None
+                raise UsageError(
+                    f"the model's parameter {tuple(t.shape)} is not contiguous in memory; "
+                    "make it so (p.data = p.data.contiguous()) before deform3d.watch"
+                ) from None
             if t.device != first.device or t.dtype != first.dtype or not t.dtype.is_floating_point:
-                raise UsageError(f"the model's parameters must share one device and one float dtype; found "
-                                 f"{first.dtype} on {first.device} and {t.dtype} on {t.device}") from None
+                raise UsageError(
+                    f"the model's parameters must share one device and one float dtype; found "
+                    f"{first.dtype} on {first.device} and {t.dtype} on {t.device}"
+                ) from None
 
     @classmethod
     def _match(cls, layers: list[tuple[str, nn.Module]]):
@@ -120,11 +126,15 @@ class Network:
         for i, (name, m) in enumerate(layers):
             expected = cls._expected(i, k, act)
             if expected is None:
-                raise UsageError(f"layer {name} ({_describe(m)}) does not fit: nothing may follow the output layer "
-                                 f"(the network deform3d draws: {SHAPE})") from None
+                raise UsageError(
+                    f"layer {name} ({_describe(m)}) does not fit: nothing may follow the output layer "
+                    f"(the network deform3d draws: {SHAPE})"
+                ) from None
             if not cls._fits(i, m, k, act):
-                raise UsageError(f"layer {name} ({_describe(m)}) does not fit: expected {expected} "
-                                 f"(the network deform3d draws: {SHAPE})") from None
+                raise UsageError(
+                    f"layer {name} ({_describe(m)}) does not fit: expected {expected} "
+                    f"(the network deform3d draws: {SHAPE})"
+                ) from None
             if i == 0:
                 k = m.out_features
             if i == 1:
@@ -133,25 +143,43 @@ class Network:
                 linears.append(m)
         if len(layers) < 5:
             last = f"after layer {layers[-1][0]} ({_describe(layers[-1][1])})" if layers else "with no layers"
-            raise UsageError(f"the model ends {last}: expected {cls._expected(len(layers), k, act)} next "
-                             f"(the network deform3d draws: {SHAPE})") from None
+            raise UsageError(
+                f"the model ends {last}: expected {cls._expected(len(layers), k, act)} next "
+                f"(the network deform3d draws: {SHAPE})"
+            ) from None
         return linears, act, k
 
     @staticmethod
     def _expected(i: int, k: int | None, act: type | None) -> str | None:
         name = act.__name__ if act else ""
-        return ["Linear(2, k) with a bias and k = 2, 3 or 4", "an activation: Tanh, Sigmoid or ReLU",
-                f"Linear({k}, 2) with a bias", f"{name} (the same activation as after the first layer)",
-                "Linear(2, 1) with a bias", "the output: only Sigmoid may follow it", None][min(i, 6)]
+        return [
+            "Linear(2, k) with a bias and k = 2, 3 or 4",
+            "an activation: Tanh, Sigmoid or ReLU",
+            f"Linear({k}, 2) with a bias",
+            f"{name} (the same activation as after the first layer)",
+            "Linear(2, 1) with a bias",
+            "the output: only Sigmoid may follow it",
+            None,
+        ][min(i, 6)]
 
     @staticmethod
     def _fits(i: int, m: nn.Module, k: int | None, act: type | None) -> bool:
         def linear(n_in, n_out) -> bool:
-            return (type(m) is nn.Linear and m.bias is not None and m.in_features == n_in
-                    and (m.out_features in HIDDEN if n_out is None else m.out_features == n_out))
+            return (
+                type(m) is nn.Linear
+                and m.bias is not None
+                and m.in_features == n_in
+                and (m.out_features in HIDDEN if n_out is None else m.out_features == n_out)
+            )
 
-        return [lambda: linear(2, None), lambda: type(m) in ACTIVATIONS, lambda: linear(k, 2),
-                lambda: type(m) is act, lambda: linear(2, 1), lambda: type(m) is nn.Sigmoid][i]()
+        return [
+            lambda: linear(2, None),
+            lambda: type(m) in ACTIVATIONS,
+            lambda: linear(k, 2),
+            lambda: type(m) is act,
+            lambda: linear(2, 1),
+            lambda: type(m) is nn.Sigmoid,
+        ][i]()
 
     def check_forward(self, X: torch.Tensor) -> None:
         """The model's forward computes its layers in order (a custom forward could do otherwise)."""
@@ -163,22 +191,28 @@ class Network:
             try:
                 out = self.model(x)
             except Exception as e:
-                raise UsageError(f"model(x) failed on {len(x)} points of X, shape (n, 2): {type(e).__name__}: "
-                                 f"{str(e).splitlines()[0][:120] if str(e) else ''}") from None
+                raise UsageError(
+                    f"model(x) failed on {len(x)} points of X, shape (n, 2): {type(e).__name__}: "
+                    f"{str(e).splitlines()[0][:120] if str(e) else ''}"
+                ) from None
             z3 = l3(act(l2(act(l1(x)))))
         expected = torch.sigmoid(z3) if self.output == "probability" else z3
         if not isinstance(out, torch.Tensor) or out.numel() != len(x):
             what = f"shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) else type(out).__name__
-            raise UsageError(f"model(x) returned {what} for {len(x)} points; expected one number per point, "
-                             f"shape (n, 1) or (n,)") from None
+            raise UsageError(
+                f"model(x) returned {what} for {len(x)} points; expected one number per point, shape (n, 1) or (n,)"
+            ) from None
         if not torch.allclose(out.reshape(-1), expected.reshape(-1), rtol=1e-4, atol=1e-5):
             order = ", ".join(name.split("(")[0] for name in self.layers)
-            raise UsageError(f"the model's forward does not compute its layers in order ({order}): its output "
-                             f"differs from theirs on X; deform3d can draw only that network") from None
+            raise UsageError(
+                f"the model's forward does not compute its layers in order ({order}): its output "
+                f"differs from theirs on X; deform3d can draw only that network"
+            ) from None
 
 
 def _data(X, y) -> tuple[np.ndarray, np.ndarray]:
     """(X (n, 2) float32, y (n,) uint8) from tensors (any device) or array-likes, checked."""
+
     def array(a) -> np.ndarray:
         return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
 
@@ -212,8 +246,10 @@ def _json(v):
 
 
 def _settings(optimizer: torch.optim.Optimizer) -> list[dict]:
-    return [{key: _json(v) for key, v in g.items() if key != "params"} | {"parameters": len(g["params"])}
-            for g in optimizer.param_groups]
+    return [
+        {key: _json(v) for key, v in g.items() if key != "params"} | {"parameters": len(g["params"])}
+        for g in optimizer.param_groups
+    ]
 
 
 class Rows:
@@ -286,15 +322,20 @@ class WatchedRun(Trajectory):
         self._X, self._y = _data(X, y)
         self._net = Network(model, torch.from_numpy(self._X))
         if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
-            raise UsageError(f"optimizer must be a torch.optim.Optimizer, or None to record with run.capture(); "
-                             f"got {type(optimizer).__name__}") from None
+            raise UsageError(
+                f"optimizer must be a torch.optim.Optimizer, or None to record with run.capture(); "
+                f"got {type(optimizer).__name__}"
+            ) from None
         if optimizer is not None:
             ours = {id(t) for t in self._net.parameters}
             if any(id(t) not in ours for g in optimizer.param_groups for t in g["params"]):
-                raise UsageError("the optimizer updates parameters that are not the model's: give watch the model "
-                                 "the optimizer trains") from None
-        if steps_per_epoch is not None and (isinstance(steps_per_epoch, bool) or not isinstance(steps_per_epoch, int)
-                                            or steps_per_epoch < 1):
+                raise UsageError(
+                    "the optimizer updates parameters that are not the model's: give watch the model "
+                    "the optimizer trains"
+                ) from None
+        if steps_per_epoch is not None and (
+            isinstance(steps_per_epoch, bool) or not isinstance(steps_per_epoch, int) or steps_per_epoch < 1
+        ):
             raise UsageError(f"steps_per_epoch must be an integer >= 1, got {steps_per_epoch!r}") from None
         if not isinstance(dataset, str) or not dataset:
             raise UsageError(f"dataset must be a name for your data (a non-empty string), got {dataset!r}") from None
@@ -366,20 +407,33 @@ class WatchedRun(Trajectory):
     def _finish(self) -> None:
         net = self._net
         if not self._rows.still_aliased(net.parameters):
-            raise UsageError("a parameter of the model was replaced during the watch (not updated in place), "
-                             "so the recorded steps would not be the model's; keep the parameters' tensors "
-                             "(e.g. call model.to(device) before deform3d.watch)") from None
+            raise UsageError(
+                "a parameter of the model was replaced during the watch (not updated in place), "
+                "so the recorded steps would not be the model's; keep the parameters' tensors "
+                "(e.g. call model.to(device) before deform3d.watch)"
+            ) from None
         rows = self._rows.result()
         X, y = torch.from_numpy(self._X), torch.from_numpy(self._y.astype(np.float32))
         loss, accuracy = step_metrics(rows, X, y, net.hidden, net.activation)
         self._settle_steps_per_epoch()
         opt = self._optimizer
-        meta = base_meta(self._dataset, net.hidden, net.activation, self._steps_per_epoch, config=None, seed=None,
-                         source="deform3d.watch", model={"layers": net.layers, "output": net.output})
+        meta = base_meta(
+            self._dataset,
+            net.hidden,
+            net.activation,
+            self._steps_per_epoch,
+            config=None,
+            seed=None,
+            source="deform3d.watch",
+            model={"layers": net.layers, "output": net.output},
+        )
         if opt is not None:
-            meta["optimizer"] = {"class": f"{type(opt).__module__}.{type(opt).__qualname__}",
-                                 "defaults": _json(opt.defaults), "param_groups": self._settings_at_start,
-                                 "param_groups_at_end": _settings(opt)}
+            meta["optimizer"] = {
+                "class": f"{type(opt).__module__}.{type(opt).__qualname__}",
+                "defaults": _json(opt.defaults),
+                "param_groups": self._settings_at_start,
+                "param_groups_at_end": _settings(opt),
+            }
         self._finished = True
         Trajectory.__init__(self, Weights.from_flat(rows.numpy(), net.hidden), loss, accuracy, self._X, self._y, meta)
         self._optimizer = self._net = self._rows = None  # the user's model and optimizer are not ours to keep
@@ -389,15 +443,18 @@ class WatchedRun(Trajectory):
     def __getattr__(self, name):
         # Only reached for attributes not set: Trajectory's fields before recording has ended.
         if name in WatchedRun._FIELDS:
-            raise AttributeError(f"the run is still being recorded; its {name} exists once the "
-                                 f"`with deform3d.watch(...)` block ends")
+            raise AttributeError(
+                f"the run is still being recorded; its {name} exists once the `with deform3d.watch(...)` block ends"
+            )
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __repr__(self) -> str:
         if not self._finished:
             return f"<deform3d.watch: recording, {self.steps_recorded} steps so far>"
-        return (f"<deform3d run from your training loop: k = {self.hidden} {self.activation}, {self.num_steps} steps, "
-                f"accuracy {100 * self.accuracy[-1]:.1f}%>")
+        return (
+            f"<deform3d run from your training loop: k = {self.hidden} {self.activation}, {self.num_steps} steps, "
+            f"accuracy {100 * self.accuracy[-1]:.1f}%>"
+        )
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         if not self._finished:

@@ -103,8 +103,16 @@ def _canvas(size):
 def _text(canvas, text, pos, size, color=INK, bold=False, anchor=("left", "center")):
     from vispy import scene
 
-    return scene.visuals.Text(text, pos=pos, font_size=size, color=color, bold=bold, anchor_x=anchor[0],
-                              anchor_y=anchor[1], parent=canvas.scene)
+    return scene.visuals.Text(
+        text,
+        pos=pos,
+        font_size=size,
+        color=color,
+        bold=bold,
+        anchor_x=anchor[0],
+        anchor_y=anchor[1],
+        parent=canvas.scene,
+    )
 
 
 # ---------------------------------------------------------------- atlas
@@ -119,7 +127,9 @@ def write_atlas(path, grouped, runs_dir, panel: str = "plane", client=None, cell
     """
     from ..core.trajectory import Trajectory
 
-    order = [(label, sorted(rs, key=lambda r: (-r.final_accuracy, r.final_loss, r.config.seed))) for label, rs in grouped]
+    order = [
+        (label, sorted(rs, key=lambda r: (-r.final_accuracy, r.final_loss, r.config.seed))) for label, rs in grouped
+    ]
     runs = [r for _, rs in order for r in rs]
     paths = [str(Path(runs_dir) / f"{r.name}.npz") for r in runs]
     if client is not None:  # the runs travel to the workers: they need not share this file system
@@ -141,16 +151,25 @@ def write_atlas(path, grouped, runs_dir, panel: str = "plane", client=None, cell
     mosaic = np.empty((height, width, 3), np.uint8)
     mosaic[:] = _rgb(PAPER)
     labels = []  # (text, (x, y), size, colour, bold, anchor)
-    labels.append((heading_text,
-                   (margin, top / 2 + 6), 20, INK, True, ("left", "center")))
+    labels.append((heading_text, (margin, top / 2 + 6), 20, INK, True, ("left", "center")))
     y = top
     for (label, rs), block in zip(order, heights):
         separated = sum(r.separated for r in rs)
         acc = [r.final_accuracy for r in rs]
-        labels.append((f"{label}:  {separated}/{len(rs)} separate", (margin, y + heading / 2), 30, INK, True, ("left", "center")))
+        labels.append(
+            (f"{label}:  {separated}/{len(rs)} separate", (margin, y + heading / 2), 30, INK, True, ("left", "center"))
+        )
         low, high = f"{100 * min(acc):.0f}", f"{100 * max(acc):.0f}"
-        labels.append((f"final accuracy {low if low == high else low + '-' + high}%", (width - margin, y + heading / 2), 20,
-                       MUTED, False, ("right", "center")))
+        labels.append(
+            (
+                f"final accuracy {low if low == high else low + '-' + high}%",
+                (width - margin, y + heading / 2),
+                20,
+                MUTED,
+                False,
+                ("right", "center"),
+            )
+        )
         mosaic[y + heading - 6 : y + heading - 3, margin : width - margin] = _rgb(RULE)
         for i, r in enumerate(rs):
             row, col = divmod(i, cols)
@@ -158,9 +177,19 @@ def write_atlas(path, grouped, runs_dir, panel: str = "plane", client=None, cell
             mosaic[y0 : y0 + cell, x0 : x0 + cell] = pictures[r.name]
             mosaic[y0 + cell : y0 + cell + band, x0 : x0 + cell] = BAND_SEPARATED if r.separated else BAND_STUCK
             colour = "#ffffff" if r.separated else INK
-            labels.append((f"seed {r.config.seed}", (x0 + 8, y0 + cell + band / 2), 13, colour, False, ("left", "center")))
-            labels.append((f"{100 * r.final_accuracy:.1f}%", (x0 + cell - 8, y0 + cell + band / 2), 15, colour, True,
-                           ("right", "center")))
+            labels.append(
+                (f"seed {r.config.seed}", (x0 + 8, y0 + cell + band / 2), 13, colour, False, ("left", "center"))
+            )
+            labels.append(
+                (
+                    f"{100 * r.final_accuracy:.1f}%",
+                    (x0 + cell - 8, y0 + cell + band / 2),
+                    15,
+                    colour,
+                    True,
+                    ("right", "center"),
+                )
+            )
         y += block
     from .offscreen import gl_call
 
@@ -213,8 +242,14 @@ def _draw_curves(grouped, threshold: float, size, title: str) -> np.ndarray:
 
     canvas = _canvas((w, h))
     try:
-        _text(canvas, f"{title + ': ' if title else ''}accuracy, median (line), middle half and all runs (bands)",
-              (left, top / 2), 20, INK, True)
+        _text(
+            canvas,
+            f"{title + ': ' if title else ''}accuracy, median (line), middle half and all runs (bands)",
+            (left, top / 2),
+            20,
+            INK,
+            True,
+        )
         step = nice_step(epochs, 8)
         for e in np.arange(0, epochs + 1e-9, step):
             scene.visuals.Line(to_px([e, e], [y_lo, 1.0]).astype(np.float32), color=RULE, parent=canvas.scene)
@@ -243,8 +278,14 @@ def _draw_curves(grouped, threshold: float, size, title: str) -> np.ndarray:
                 strip[0::2], strip[1::2] = to_px(e, b), to_px(e, a)
                 faces = np.array([[j, j + 1, j + 2] for j in range(len(strip) - 2)], np.uint32)
                 scene.visuals.Mesh(vertices=strip, faces=faces, color=(*rgb, alpha), parent=canvas.scene)
-            scene.visuals.Line(to_px(e, med).astype(np.float32), color=(*rgb, 1.0), width=5, parent=canvas.scene,
-                               method="agg", antialias=True)
+            scene.visuals.Line(
+                to_px(e, med).astype(np.float32),
+                color=(*rgb, 1.0),
+                width=5,
+                parent=canvas.scene,
+                method="agg",
+                antialias=True,
+            )
             separated = sum(r.separated for r in rs)
             ends.append([float(to_px([e[-1]], [med[-1]])[0, 1]), f"{label}  {separated}/{len(rs)} separate", colour])
         # Name each group at the end of its median line, nudged apart so names never overlap.

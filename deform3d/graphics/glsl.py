@@ -20,7 +20,9 @@ def shader_dir() -> Path:
     for candidate in (package / "shaders", package.parent / "shaders"):
         if candidate.is_dir():
             return candidate
-    raise FileNotFoundError(f"deform3d's shaders are missing (looked in {package / 'shaders'} and {package.parent / 'shaders'})")
+    raise FileNotFoundError(
+        f"deform3d's shaders are missing (looked in {package / 'shaders'} and {package.parent / 'shaders'})"
+    )
 
 
 @lru_cache(maxsize=None)

@@ -53,8 +53,9 @@ class Layout:
         return out
 
 
-def _cells(arrangement: str, panels: tuple[str, ...], x: float, y: float, w: float, h: float, gap: float,
-           title_h: float = 0.0):
+def _cells(
+    arrangement: str, panels: tuple[str, ...], x: float, y: float, w: float, h: float, gap: float, title_h: float = 0.0
+):
     """Panel name -> cell rectangle for an arrangement over the region (x, y, w, h)."""
     n = len(panels)
     if arrangement == "row":
@@ -79,8 +80,9 @@ def _cells(arrangement: str, panels: tuple[str, ...], x: float, y: float, w: flo
     raise ValueError(f"unknown arrangement {arrangement!r}")
 
 
-def layout(size: tuple[int, int], panels: tuple[str, ...], *, legend: bool = True, curve: bool = False,
-           text_scale: float = 1.0) -> Layout:
+def layout(
+    size: tuple[int, int], panels: tuple[str, ...], *, legend: bool = True, curve: bool = False, text_scale: float = 1.0
+) -> Layout:
     """Lay out a picture of ``size`` (width, height) px showing ``panels`` (in order).
 
     Text grows with the picture (cap height ~1.6% of its smaller side for titles) and never falls
@@ -103,8 +105,14 @@ def layout(size: tuple[int, int], panels: tuple[str, ...], *, legend: bool = Tru
     # legend, the curve strip, the titles and the heads-up line (a thumbnail needs none of them).
     show = {"legend": legend, "curve": curve, "titles": True, "hud": True}
     for drop in ("legend", "curve", "titles", "hud"):
-        used = ((hud_h if show["hud"] else 0) + (round(cap * 2.0) if show["legend"] else 0)
-                + (curve_h + gap if show["curve"] else 0) + (title_h if show["titles"] else 0) + 2 * margin + gap / 2)
+        used = (
+            (hud_h if show["hud"] else 0)
+            + (round(cap * 2.0) if show["legend"] else 0)
+            + (curve_h + gap if show["curve"] else 0)
+            + (title_h if show["titles"] else 0)
+            + 2 * margin
+            + gap / 2
+        )
         if H - used >= 0.45 * H:
             break
         show[drop] = False
@@ -152,8 +160,10 @@ def fit_text(candidates: list[str], cap: float, width: float) -> str:
 
 def ticks(lo: float, hi: float) -> list[float]:
     """Three round tick values over [lo, hi]: the ends and the middle, rounded to 2 significant digits."""
+
     def r(v: float) -> float:
         if v == 0 or not math.isfinite(v):
             return 0.0
         return round(v, -int(math.floor(math.log10(abs(v)))) + 1)
+
     return [r(lo), r((lo + hi) / 2), r(hi)]

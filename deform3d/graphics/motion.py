@@ -28,8 +28,14 @@ MOTION_DIVISOR = 2  # a motion frame's width and height: 1 / MOTION_DIVISOR of t
 SETTLE_S = 0.25  # seconds without motion before the full frame is drawn
 
 
-def motion_scene(run, config: RenderConfig, scale: float, size: tuple[int, int] | None = None, app=None,
-                 geometry: "RunGeometry | None" = None) -> "Scene":
+def motion_scene(
+    run,
+    config: RenderConfig,
+    scale: float,
+    size: tuple[int, int] | None = None,
+    app=None,
+    geometry: "RunGeometry | None" = None,
+) -> "Scene":
     """The reduced twin of ``Scene(run, config, scale=scale, size=size, app=app)``: 1 / MOTION_DIVISOR
     the scale (a fractional scale is fine) and the coarse mesh (at least 32 vertices a side). ``geometry``: the full scene's
     (``scene.geo``), shared so that nothing about the run is computed twice."""

@@ -29,8 +29,10 @@ from ..core.config import RenderConfig
 from ..core.errors import RuntimeFault
 from ..core.files import atomic_path
 
-NO_GL = ("no OpenGL for headless rendering (EGL) was found: install Mesa's EGL "
-         "(Debian/Ubuntu: apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri)")
+NO_GL = (
+    "no OpenGL for headless rendering (EGL) was found: install Mesa's EGL "
+    "(Debian/Ubuntu: apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri)"
+)
 
 _app = None
 _gl_thread: "_GLThread | None" = None
@@ -186,8 +188,14 @@ class Renderer:
         app = egl_app()
         self.scene = gl_call(Scene, run, config, scale=self.ssaa, app=app)
 
-    def frame(self, step: float | None = None, azimuth: float | None = None, elevation: float | None = None,
-              distance: float | None = None, stage: float | None = None) -> np.ndarray:
+    def frame(
+        self,
+        step: float | None = None,
+        azimuth: float | None = None,
+        elevation: float | None = None,
+        distance: float | None = None,
+        stage: float | None = None,
+    ) -> np.ndarray:
         """``stage`` (0..7): show the anatomy at that stage from now on (Scene.set_stage); None: leave it."""
         image = gl_call(self._draw, (step, azimuth, elevation, distance, stage))
         return downsample(image, self.ssaa)  # numpy only: no need to hold the GL thread for it

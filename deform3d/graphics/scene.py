@@ -65,16 +65,40 @@ def _hex(h: str, a: float = 1.0) -> tuple:
 
 THEMES = {
     "light": Theme(
-        background=_hex("#fbfaf7"), text=_hex("#1f2328"), muted=_hex("#6b7280"),
-        front=_hex("#f1ede4"), back=_hex("#9fb3c8"), class0=_hex("#e69f00"), class1=_hex("#0072b2"),
-        tint=0.22, fill=0.10, grid=_hex("#3b4252", 0.35), boundary=_hex("#111111"), crease=_hex("#4a4f57"), outline=_hex("#5a7390", 0.8),
-        box=_hex("#9aa0a6"), surface=_hex("#cc79a7", 0.35), rim=_hex("#1f2328", 0.55),
+        background=_hex("#fbfaf7"),
+        text=_hex("#1f2328"),
+        muted=_hex("#6b7280"),
+        front=_hex("#f1ede4"),
+        back=_hex("#9fb3c8"),
+        class0=_hex("#e69f00"),
+        class1=_hex("#0072b2"),
+        tint=0.22,
+        fill=0.10,
+        grid=_hex("#3b4252", 0.35),
+        boundary=_hex("#111111"),
+        crease=_hex("#4a4f57"),
+        outline=_hex("#5a7390", 0.8),
+        box=_hex("#9aa0a6"),
+        surface=_hex("#cc79a7", 0.35),
+        rim=_hex("#1f2328", 0.55),
     ),
     "dark": Theme(
-        background=_hex("#111418"), text=_hex("#e6e6e6"), muted=_hex("#9aa0a6"),
-        front=_hex("#3a4048"), back=_hex("#1f2d3d"), class0=_hex("#f0a830"), class1=_hex("#56b4e9"),
-        tint=0.30, fill=0.14, grid=_hex("#e6e6e6", 0.28), boundary=_hex("#fafafa"), crease=_hex("#c3c7ce"), outline=_hex("#8fb0d0", 0.8),
-        box=_hex("#5c6370"), surface=_hex("#cc79a7", 0.40), rim=_hex("#000000", 0.6),
+        background=_hex("#111418"),
+        text=_hex("#e6e6e6"),
+        muted=_hex("#9aa0a6"),
+        front=_hex("#3a4048"),
+        back=_hex("#1f2d3d"),
+        class0=_hex("#f0a830"),
+        class1=_hex("#56b4e9"),
+        tint=0.30,
+        fill=0.14,
+        grid=_hex("#e6e6e6", 0.28),
+        boundary=_hex("#fafafa"),
+        crease=_hex("#c3c7ce"),
+        outline=_hex("#8fb0d0", 0.8),
+        box=_hex("#5c6370"),
+        surface=_hex("#cc79a7", 0.40),
+        rim=_hex("#000000", 0.6),
     ),
 }
 
@@ -116,9 +140,17 @@ class Scene:
     follows the canvas: a resize lays the picture out anew.
     """
 
-    def __init__(self, run: Trajectory, config: RenderConfig = RenderConfig(), scale: float = 1, app=None,
-                 size: tuple[int, int] | None = None, geometry: RunGeometry | None = None, show: bool = False,
-                 text_scale: float = 1.0):
+    def __init__(
+        self,
+        run: Trajectory,
+        config: RenderConfig = RenderConfig(),
+        scale: float = 1,
+        app=None,
+        size: tuple[int, int] | None = None,
+        geometry: RunGeometry | None = None,
+        show: bool = False,
+        text_scale: float = 1.0,
+    ):
         self.run, self.config, self.scale, self.text_scale = run, config, scale, text_scale
         self.theme = THEMES[config.theme]
         self.mesh = config.resolved("interactive").mesh
@@ -129,8 +161,9 @@ class Scene:
         ui = min(max(min(w / 1280, h / 720), 0.4), 4.0)
         self.line_px = scale * max(ui, 1.0)
         self.marker_px = 5.0 * self.line_px  # a data point's diameter (its sprite is 2 px wider)
-        self.canvas = scene.SceneCanvas(size=(w * scale, h * scale), bgcolor=self.theme.background, show=show,
-                                        app=app, keys=None, title="deform3d")
+        self.canvas = scene.SceneCanvas(
+            size=(w * scale, h * scale), bgcolor=self.theme.background, show=show, app=app, keys=None, title="deform3d"
+        )
         self.panels = tuple(p for p in config.panels if p != "curve")
         self.views: dict[str, scene.ViewBox] = {}
         self._network_visuals = []
@@ -170,8 +203,14 @@ class Scene:
     # ------------------------------------------------------------ building
 
     def _label(self, name, color, anchor_x="left"):
-        text = scene.visuals.Text("", color=color, anchor_x=anchor_x, anchor_y="center", font_manager=self._fonts,
-                                  parent=self.canvas.central_widget)
+        text = scene.visuals.Text(
+            "",
+            color=color,
+            anchor_x=anchor_x,
+            anchor_y="center",
+            font_manager=self._fonts,
+            parent=self.canvas.central_widget,
+        )
         self._texts[name] = text
         return text
 
@@ -193,8 +232,13 @@ class Scene:
         """Place every view and text for the canvas's current size (deform3d.layout)."""
         s = self.scale
         w, h = self.canvas.size
-        lay = self.layout = layout((w / s, h / s), self.panels, legend=self.config.legend, curve=self._curve is not None,
-                                   text_scale=self.text_scale)
+        lay = self.layout = layout(
+            (w / s, h / s),
+            self.panels,
+            legend=self.config.legend,
+            curve=self._curve is not None,
+            text_scale=self.text_scale,
+        )
         box = lambda r: tuple(v * s for v in r)  # noqa: E731  layout px -> canvas px
         for panel, view in self.views.items():
             x, y, vw, vh = box(lay.views[panel])
@@ -233,18 +277,32 @@ class Scene:
         if panel == "lift":
             if k == 4:
                 share = f"{100 * self.geo.projection.explained:.0f}%"
-                return [f"lift h1 in R^4, shown by PCA to 3-D ({share} of its variance)",
-                        f"lift h1: PCA of R^4 ({share})", f"lift (PCA {share})"]
-            return [f"lift h1 = act(W1 x + b1) in R^{k}" + (", a flat map" if k == 2 else ""), f"lift h1 in R^{k}", "lift"]
+                return [
+                    f"lift h1 in R^4, shown by PCA to 3-D ({share} of its variance)",
+                    f"lift h1: PCA of R^4 ({share})",
+                    f"lift (PCA {share})",
+                ]
+            return [
+                f"lift h1 = act(W1 x + b1) in R^{k}" + (", a flat map" if k == 2 else ""),
+                f"lift h1 in R^{k}",
+                "lift",
+            ]
         if panel == "plane":
-            return ["plane h2 = act(W2 h1 + b2), with the decision line", "plane h2, with the decision line", "plane h2"]
+            return [
+                "plane h2 = act(W2 h1 + b2), with the decision line",
+                "plane h2, with the decision line",
+                "plane h2",
+            ]
         return ["input x, with the decision boundary", "input x", "input"]
 
     def _legend_items(self) -> list[tuple[str, str, tuple]]:
         """(kind, label, colour) of what the picture shows: classes, line, surface, crease."""
         t, c, labels = self.theme, self.config, self.run.meta.get("labels") or ("class 0", "class 1")
-        items = [("dot", str(labels[0]), t.class0), ("dot", str(labels[1]), t.class1),
-                 ("line", "decision line", t.boundary)]
+        items = [
+            ("dot", str(labels[0]), t.class0),
+            ("dot", str(labels[1]), t.class1),
+            ("line", "decision line", t.boundary),
+        ]
         if self._surface is not None and c.surface:
             items.append(("square", "decision surface", t.surface))
         if c.folds and self.geo.k >= 3:
@@ -256,9 +314,13 @@ class Scene:
         Text (few visuals: each is a shader program that a software rasterizer compiles anew)."""
         if not self._legend:
             cw = self.canvas.central_widget
-            self._legend = [scene.visuals.Markers(parent=cw), scene.visuals.Line(connect="segments", parent=cw),
-                            scene.visuals.Text("", color=self.theme.text, anchor_x="left", anchor_y="center", parent=cw,
-                                               font_manager=self._fonts)]
+            self._legend = [
+                scene.visuals.Markers(parent=cw),
+                scene.visuals.Line(connect="segments", parent=cw),
+                scene.visuals.Text(
+                    "", color=self.theme.text, anchor_x="left", anchor_y="center", parent=cw, font_manager=self._fonts
+                ),
+            ]
         marks, lines, labels = self._legend
         if box is None:
             for v in self._legend:
@@ -291,8 +353,14 @@ class Scene:
             return
         marks.visible, lines.visible = bool(dots), bool(segments)
         if dots:
-            marks.set_data(np.array(dots), face_color=np.array(dot_colors), edge_color=self.theme.rim, size=size,
-                           edge_width=max(1.0, 0.1 * size), symbol=np.array(symbols))
+            marks.set_data(
+                np.array(dots),
+                face_color=np.array(dot_colors),
+                edge_color=self.theme.rim,
+                size=size,
+                edge_width=max(1.0, 0.1 * size),
+                symbol=np.array(symbols),
+            )
         if segments:
             lines.set_data(np.array(segments), color=np.array(seg_colors), width=max(1.5, 0.2 * cap))
         labels.text, labels.pos, labels.font_size = texts, np.array(spots), font_points(cap)
@@ -302,9 +370,13 @@ class Scene:
         blend = "over" if space == "lift" else ("capped-dark" if self.config.theme == "dark" else "capped-light")
         sheet = Sheet(self.geo.vertices, self.geo.faces, space=space, blend=blend, parent=view.scene)
         sheet.set_uniforms(
-            front=t.front, back=t.back, class0=t.class0, class1=t.class1,
+            front=t.front,
+            back=t.back,
+            class0=t.class0,
+            class1=t.class1,
             grid=(*self.geo.lo, self.geo.grid_step, 1.2 * self.line_px),
-            contour=(*t.boundary[:3], 2.2 * self.line_px), light=(0, 0, 0),
+            contour=(*t.boundary[:3], 2.2 * self.line_px),
+            light=(0, 0, 0),
         )
         self._network_visuals.append(sheet)
         self._sheets.append((sheet, space))
@@ -326,8 +398,17 @@ class Scene:
 
     def _axis_visuals(self):
         for (_, anchor_x, anchor_y), (view, texts, spots) in self._axis_groups.items():
-            self._axis_texts.append(scene.visuals.Text(texts, pos=np.array(spots), color=self.theme.muted, font_manager=self._fonts,
-                                                       anchor_x=anchor_x, anchor_y=anchor_y, parent=view.scene))
+            self._axis_texts.append(
+                scene.visuals.Text(
+                    texts,
+                    pos=np.array(spots),
+                    color=self.theme.muted,
+                    font_manager=self._fonts,
+                    anchor_x=anchor_x,
+                    anchor_y=anchor_y,
+                    parent=view.scene,
+                )
+            )
 
     def _build_lift(self, view):
         lo, hi = self.geo.lift_box
@@ -341,7 +422,9 @@ class Scene:
         lo2, hi2 = self.geo.plane_range
         self._stage_line = HalfPlane(lo2, hi2, parent=view.scene)
         self._stage_line.set_uniforms(class0=(0, 0, 0, 0), class1=(0, 0, 0, 0), line=(0, 0, 0, 0))
-        self._stage_outline = Outline(self.geo.lo, self.geo.hi, space="lift", width=2.0 * self.line_px, parent=view.scene)
+        self._stage_outline = Outline(
+            self.geo.lo, self.geo.hi, space="lift", width=2.0 * self.line_px, parent=view.scene
+        )
         self._stage_outline.set_uniforms(color=self.theme.outline)
         for v in (self._stage_fill, self._stage_line, self._stage_outline):
             v.visible = False
@@ -351,8 +434,9 @@ class Scene:
             self._surface.set_uniforms(color=self.theme.surface)
             self._network_visuals.append(self._surface)
         self._points(view, "lift")
-        self._lift_box = scene.visuals.Line(_box_edges(lo, hi), connect="segments", color=self.theme.box,
-                                            width=1.0 * self.line_px, parent=view.scene)
+        self._lift_box = scene.visuals.Line(
+            _box_edges(lo, hi), connect="segments", color=self.theme.box, width=1.0 * self.line_px, parent=view.scene
+        )
         # Axis names at the middle of three edges of the box, ticks of the activation's range on one.
         span = hi - lo
         off = 0.12 * float(span.max())
@@ -378,8 +462,9 @@ class Scene:
         fill.set_uniforms(line=(0, 0, 0, 0))
         # No z3 = 0 curve of the sheet's own here: in the plane it is the decision line, drawn once
         # (drawn by every squashed sliver of a saturated sheet too, it piled into dark shards).
-        self._sheet(view, "plane").set_uniforms(front=(*self.theme.front[:3], 0.55), back=(*self.theme.back[:3], 0.55),
-                                                contour=(0.0, 0.0, 0.0, 0.0))
+        self._sheet(view, "plane").set_uniforms(
+            front=(*self.theme.front[:3], 0.55), back=(*self.theme.back[:3], 0.55), contour=(0.0, 0.0, 0.0, 0.0)
+        )
         line = HalfPlane(lo, hi, band=True, parent=view.scene)
         line.set_uniforms(class0=(0, 0, 0, 0), class1=(0, 0, 0, 0), line=(*self.theme.boundary[:3], 2.6 * self.line_px))
         self._network_visuals += [fill, line]
@@ -420,14 +505,21 @@ class Scene:
         loss = np.asarray(run.loss, np.float64)[::every]
         loss = loss / max(float(np.nanmax(loss)), 1e-12)  # the loss on its own scale: 1 = its worst
         end = float(epochs[-1]) or 1.0
-        scene.visuals.Line(np.array([[0, 0], [end, 0], [end, 1], [0, 1], [0, 0]], np.float32), color=t.box,
-                           width=1.0 * self.line_px, parent=view.scene)
-        scene.visuals.Line(np.column_stack([x, loss]).astype(np.float32), color=t.muted, width=1.5 * self.line_px,
-                           parent=view.scene)
-        scene.visuals.Line(np.column_stack([x, acc]).astype(np.float32), color=t.text, width=2.0 * self.line_px,
-                           parent=view.scene)
-        self._cursor = scene.visuals.Line(np.array([[0, 0], [0, 1]], np.float32), color=t.class1,
-                                          width=2.0 * self.line_px, parent=view.scene)
+        scene.visuals.Line(
+            np.array([[0, 0], [end, 0], [end, 1], [0, 1], [0, 0]], np.float32),
+            color=t.box,
+            width=1.0 * self.line_px,
+            parent=view.scene,
+        )
+        scene.visuals.Line(
+            np.column_stack([x, loss]).astype(np.float32), color=t.muted, width=1.5 * self.line_px, parent=view.scene
+        )
+        scene.visuals.Line(
+            np.column_stack([x, acc]).astype(np.float32), color=t.text, width=2.0 * self.line_px, parent=view.scene
+        )
+        self._cursor = scene.visuals.Line(
+            np.array([[0, 0], [0, 1]], np.float32), color=t.class1, width=2.0 * self.line_px, parent=view.scene
+        )
         self._axis_text(view, "accuracy", (0.3 * end, 0.86), anchor_x="left", anchor_y="top")
         self._axis_text(view, "loss (of its worst)", (0.3 * end, 0.45), anchor_x="left", anchor_y="top")
         self._axis_text(view, f"epoch {end:g}", (end, -0.04), anchor_x="right", anchor_y="top")
@@ -454,8 +546,11 @@ class Scene:
         w = self.run.weights_at(self.step if step is None else step)
         f = forward(w, np.asarray(self.run.X, np.float64), self.geo.activation)
         flat = lambda a: np.column_stack([a, np.zeros(len(a))])  # noqa: E731
-        out = {"lift": np.asarray(self.geo.projection(f.h1), np.float64), "plane": flat(f.h2),
-               "input": flat(np.asarray(self.run.X, np.float64))}
+        out = {
+            "lift": np.asarray(self.geo.projection(f.h1), np.float64),
+            "plane": flat(f.h2),
+            "input": flat(np.asarray(self.run.X, np.float64)),
+        }
         return {name: out[name] for name in self.views}
 
     def set_highlight(self, indices) -> None:
@@ -480,8 +575,9 @@ class Scene:
         few = idx is not None and len(idx) <= 20  # one marked point gets a ring; a crowd stands out of dimmed others
         fade = 1.0 if idx is None or few else 0.22
         for pts in self._point_sets:
-            pts.set_uniforms(class0=(*t.class0[:3], fade), class1=(*t.class1[:3], fade),
-                             rim=(*t.rim[:3], t.rim[3] * fade))
+            pts.set_uniforms(
+                class0=(*t.class0[:3], fade), class1=(*t.class1[:3], fade), rim=(*t.rim[:3], t.rim[3] * fade)
+            )
         for ring, dot in self._highlight_visuals.values():
             ring.visible = few
             dot.visible = idx is not None
@@ -492,10 +588,20 @@ class Scene:
             ring, dot = self._highlight_visuals[name]
             p = pos[idx].astype(np.float32)
             if few:
-                ring.set_data(p, face_color=(0, 0, 0, 0), edge_color=t.text, size=self.marker_px * 2.6,
-                              edge_width=max(1.5, 0.45 * self.marker_px))
-                dot.set_data(p, face_color=colors, edge_color=t.background, size=self.marker_px * 1.15,
-                             edge_width=max(1.0, 0.2 * self.marker_px))
+                ring.set_data(
+                    p,
+                    face_color=(0, 0, 0, 0),
+                    edge_color=t.text,
+                    size=self.marker_px * 2.6,
+                    edge_width=max(1.5, 0.45 * self.marker_px),
+                )
+                dot.set_data(
+                    p,
+                    face_color=colors,
+                    edge_color=t.background,
+                    size=self.marker_px * 1.15,
+                    edge_width=max(1.0, 0.2 * self.marker_px),
+                )
             else:
                 dot.set_data(p, face_color=colors, edge_color=t.rim, size=self.marker_px * 1.5, edge_width=0.6)
 
@@ -516,9 +622,13 @@ class Scene:
             from vispy import gloo
 
             small = input_mesh(max(8, coarse or self.mesh // 2), self.geo.lo, self.geo.hi)
-            self._meshes = {f: (gloo.VertexBuffer(np.ascontiguousarray(v, np.float32)),
-                                gloo.IndexBuffer(np.ascontiguousarray(faces, np.uint32)))
-                            for f, (v, faces) in ((True, (self.geo.vertices, self.geo.faces)), (False, small))}
+            self._meshes = {
+                f: (
+                    gloo.VertexBuffer(np.ascontiguousarray(v, np.float32)),
+                    gloo.IndexBuffer(np.ascontiguousarray(faces, np.uint32)),
+                )
+                for f, (v, faces) in ((True, (self.geo.vertices, self.geo.faces)), (False, small))
+            }
         for sheet, _ in self._sheets:
             sheet.set_mesh(*self._meshes[full])
         self.full_detail = full
@@ -526,8 +636,11 @@ class Scene:
     def _apply_options(self) -> None:
         t, c = self.theme, self.config
         for sheet, _space in self._sheets:
-            sheet.set_uniforms(crease=(*t.crease[:3], 2.2 * self.line_px if c.folds else 0.0), tint=t.tint if c.tint else 0.0,
-                               grid_color=t.grid if c.grid else (0, 0, 0, 0))
+            sheet.set_uniforms(
+                crease=(*t.crease[:3], 2.2 * self.line_px if c.folds else 0.0),
+                tint=t.tint if c.tint else 0.0,
+                grid_color=t.grid if c.grid else (0, 0, 0, 0),
+            )
         for pts in self._point_sets:
             pts.visible = c.points
         if self._fill is not None:  # the plane's half-planes are tinted by class too
@@ -581,12 +694,16 @@ class Scene:
         epoch, acc = t / run.steps_per_epoch, 100 * acc
         dataset = run.meta.get("dataset", "")
         # Fixed-width fields, most detail first; the layout keeps the longest that fits.
-        text = fit_text([
-            f"k = {self.geo.k}   {dataset}   epoch {epoch:5.1f}   step {i:>5d} / {run.num_steps}   "
-            f"loss {loss:<8.3g}   accuracy {acc:5.1f}%",
-            f"k = {self.geo.k}   {dataset}   epoch {epoch:5.1f}   loss {loss:<7.2g}   accuracy {acc:5.1f}%",
-            f"k={self.geo.k}  epoch {epoch:5.1f}  acc {acc:5.1f}%",
-        ], self.layout.hud_cap * self.scale, self._hud_width)
+        text = fit_text(
+            [
+                f"k = {self.geo.k}   {dataset}   epoch {epoch:5.1f}   step {i:>5d} / {run.num_steps}   "
+                f"loss {loss:<8.3g}   accuracy {acc:5.1f}%",
+                f"k = {self.geo.k}   {dataset}   epoch {epoch:5.1f}   loss {loss:<7.2g}   accuracy {acc:5.1f}%",
+                f"k={self.geo.k}  epoch {epoch:5.1f}  acc {acc:5.1f}%",
+            ],
+            self.layout.hud_cap * self.scale,
+            self._hud_width,
+        )
         if force or text != self.hud.text:  # new text means new glyph buffers: upload only on change
             self.hud.text = text
 
@@ -620,8 +737,12 @@ class Scene:
             left, bottom = text_width("h2_2", cap) + cap, 2.6 * cap
             px = max(min(view.size) - left, 1.0)
             per_px = side / px
-            rect = (c[0] - side / 2 - left * per_px, c[1] - side / 2 - bottom * per_px,
-                    side + left * per_px, side + bottom * per_px)
+            rect = (
+                c[0] - side / 2 - left * per_px,
+                c[1] - side / 2 - bottom * per_px,
+                side + left * per_px,
+                side + bottom * per_px,
+            )
             view.camera.rect = rect
 
     def _fit_lift(self) -> None:
@@ -676,8 +797,13 @@ class Scene:
                         scale = max(scale * fill / FILL, floor)
                         cam.scale_factor = scale
 
-    def set_view(self, step: float | None = None, azimuth: float | None = None, elevation: float | None = None,
-                 distance: float | None = None) -> None:
+    def set_view(
+        self,
+        step: float | None = None,
+        azimuth: float | None = None,
+        elevation: float | None = None,
+        distance: float | None = None,
+    ) -> None:
         """``set_step(step)`` (if not None) and ``set_camera(...)`` (if any angle or distance is
         given; else the camera stays as it is), with the lift framed once."""
         if step is not None:
@@ -687,7 +813,9 @@ class Scene:
         elif step is not None:
             self._fit_lift()
 
-    def set_camera(self, azimuth: float | None = None, elevation: float | None = None, distance: float | None = None) -> None:
+    def set_camera(
+        self, azimuth: float | None = None, elevation: float | None = None, distance: float | None = None
+    ) -> None:
         """Turn the lift's camera (degrees); distance None fits the framed sheet (or box).
 
         k = 2's lift is a flat map and is always seen face on: its angles are fixed."""
@@ -705,7 +833,10 @@ class Scene:
                     cam.elevation = elevation
                 self._angles = (cam.azimuth, cam.elevation)
             else:  # the anatomy turns the camera from these angles (see _turn_for_stage)
-                self._angles = (self._angles[0] if azimuth is None else azimuth, self._angles[1] if elevation is None else elevation)
+                self._angles = (
+                    self._angles[0] if azimuth is None else azimuth,
+                    self._angles[1] if elevation is None else elevation,
+                )
                 self._turn_for_stage()
         self._distance = distance  # None: VisPy derives it from the field of view and scale_factor
         self._fit_lift()
@@ -735,8 +866,10 @@ class Scene:
             from vispy import gloo
 
             w, h = size
-            self._target = (gloo.FrameBuffer(color=gloo.RenderBuffer((h, w, 4)),
-                                             depth=gloo.RenderBuffer((h, w), "depth")), size)
+            self._target = (
+                gloo.FrameBuffer(color=gloo.RenderBuffer((h, w, 4)), depth=gloo.RenderBuffer((h, w), "depth")),
+                size,
+            )
         canvas.set_current()
         canvas.push_fbo(self._target[0], (0, 0), canvas.size)
         try:
@@ -938,4 +1071,3 @@ class Scene:
         text = fit_text(self._titles("lift"), lay.cap * self.scale, tw)
         if text != title.text:  # new glyphs only when the words change
             title.text = text
-

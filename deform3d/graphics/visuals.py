@@ -178,10 +178,15 @@ class OutlineVisual(_ShaderVisual):
         super().__init__("outline.vert", "outline.frag", "line_strip")
         (x0, y0), (x1, y1) = lo, hi
         t = np.linspace(0.0, 1.0, n, endpoint=False)
-        edge = np.concatenate([np.column_stack([x0 + t * (x1 - x0), np.full(n, y0)]),
-                               np.column_stack([np.full(n, x1), y0 + t * (y1 - y0)]),
-                               np.column_stack([x1 - t * (x1 - x0), np.full(n, y1)]),
-                               np.column_stack([np.full(n, x0), y1 - t * (y1 - y0)]), [[x0, y0]]])
+        edge = np.concatenate(
+            [
+                np.column_stack([x0 + t * (x1 - x0), np.full(n, y0)]),
+                np.column_stack([np.full(n, x1), y0 + t * (y1 - y0)]),
+                np.column_stack([x1 - t * (x1 - x0), np.full(n, y1)]),
+                np.column_stack([np.full(n, x0), y1 - t * (y1 - y0)]),
+                [[x0, y0]],
+            ]
+        )
         self.shared_program["a_x"] = gloo.VertexBuffer(edge.astype(np.float32))
         self.shared_program["u_space"] = SPACES[space]
         self._bounds = None

@@ -71,7 +71,9 @@ class AnatomyTimeline:
     def at(self, t: float) -> FrameState:
         azimuth, elevation, distance = self.camera.at(t)
         stage = stage_at(float(t) / self.last_time if self.last_time > 0 else 1.0)
-        return FrameState(self.step, float(azimuth), float(elevation), None if distance is None else float(distance), stage)
+        return FrameState(
+            self.step, float(azimuth), float(elevation), None if distance is None else float(distance), stage
+        )
 
     def state(self, i: int) -> FrameState:
         if not 0 <= i < self.frame_count:

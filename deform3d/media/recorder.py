@@ -68,10 +68,14 @@ X264_PRESET = "veryfast"
 VP9_SPEED = ["-deadline", "good", "-cpu-used", "5", "-row-mt", "1"]
 # RGB -> yuv420p by BT.709 in limited range, and say so in the stream: untagged video leaves each
 # player to guess a matrix, and guesses differ (colours shift between browsers).
-BT709 = ("scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,"
-         "setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv")
-GIF_GRAPH = ("[0:v]format=rgb24,split[a][b];[a]palettegen=stats_mode=single:reserve_transparent=0[p];"
-             "[b][p]paletteuse=new=1:dither=bayer:bayer_scale=3")
+BT709 = (
+    "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,"
+    "setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv"
+)
+GIF_GRAPH = (
+    "[0:v]format=rgb24,split[a][b];[a]palettegen=stats_mode=single:reserve_transparent=0[p];"
+    "[b][p]paletteuse=new=1:dither=bayer:bayer_scale=3"
+)
 
 
 class RecordError(RuntimeFault):
@@ -124,14 +128,22 @@ def check_target(path: str | Path, size, fps, crf: int | None = None) -> Target:
     fps = check_fps(fps)
     if kind == "mp4" and (w % 2 or h % 2):
         even = " or ".join(f"{a}x{b}" for a, b in sorted({(w - w % 2, h - h % 2), (w + w % 2, h + h % 2)}))
-        raise ConfigError("size", f"H.264 .mp4 needs an even width and height (yuv420p halves the colour "
-                                  f"resolution), got {w}x{h}; use {even}, or write .webm, .gif or PNGs, which take any size")
+        raise ConfigError(
+            "size",
+            f"H.264 .mp4 needs an even width and height (yuv420p halves the colour "
+            f"resolution), got {w}x{h}; use {even}, or write .webm, .gif or PNGs, which take any size",
+        )
     if kind == "gif" and fps > MAX_GIF_FPS:
-        raise ConfigError("fps", f"a .gif plays at most {MAX_GIF_FPS} frames/s (its delays are in 1/100 s and "
-                                 f"players slow shorter ones), got {fps:g}; use {MAX_GIF_FPS} or less, e.g. 25")
+        raise ConfigError(
+            "fps",
+            f"a .gif plays at most {MAX_GIF_FPS} frames/s (its delays are in 1/100 s and "
+            f"players slow shorter ones), got {fps:g}; use {MAX_GIF_FPS} or less, e.g. 25",
+        )
     if crf is not None:
         if kind not in CRF_MAX:
-            raise ConfigError("crf", "applies to .mp4 and .webm only; a .gif uses a palette and PNG frames are lossless")
+            raise ConfigError(
+                "crf", "applies to .mp4 and .webm only; a .gif uses a palette and PNG frames are lossless"
+            )
         if isinstance(crf, bool) or not isinstance(crf, int) or not 0 <= crf <= CRF_MAX[kind]:
             raise ConfigError("crf", f"must be an integer 0..{CRF_MAX[kind]} for .{kind}, got {crf!r}")
     target = Path(os.fspath(path))
@@ -148,13 +160,17 @@ def _check_png_folder(folder: Path) -> None:
     if not parent.is_dir():
         raise UsageError(f"cannot write PNG frames to {folder}/: folder {parent} does not exist; create it first")
     if folder.exists() and not folder.is_dir():
-        raise UsageError(f"cannot write PNG frames to {folder}: it is a file; give a folder (a path ending in '/') or a video name")
+        raise UsageError(
+            f"cannot write PNG frames to {folder}: it is a file; give a folder (a path ending in '/') or a video name"
+        )
     if folder.is_dir():
         # Replacing a folder of our own frames is like overwriting a video; anything else is not ours.
         foreign = sorted(p.name for p in folder.iterdir() if not _is_frame_name(p.name))
         if foreign:
-            raise UsageError(f"cannot write PNG frames to {folder}/: it holds other files ({foreign[0]}); "
-                             f"choose a new or empty folder")
+            raise UsageError(
+                f"cannot write PNG frames to {folder}/: it holds other files ({foreign[0]}); "
+                f"choose a new or empty folder"
+            )
     try:
         probe = tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".probe", dir=parent)
     except OSError as e:
@@ -185,8 +201,17 @@ class Recorder:
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-    def __init__(self, path: str | Path, size, fps: float, *, crf: int | None = None,
-                 total: int | None = None, progress=True, stream=None):
+    def __init__(
+        self,
+        path: str | Path,
+        size,
+        fps: float,
+        *,
+        crf: int | None = None,
+        total: int | None = None,
+        progress=True,
+        stream=None,
+    ):
         self.target = check_target(path, size, fps, crf)
         self.path = self.target.path
         self.width, self.height = check_size(size)
@@ -202,8 +227,13 @@ class Recorder:
         self._log = None
         self._closed = False
         self._saved_handlers: dict = {}
-        self._bar = Progress(self.total or 0, f"recording {self.path.name}", "frame",
-                             progress if self.total else False, stream=self.stream)
+        self._bar = Progress(
+            self.total or 0,
+            f"recording {self.path.name}",
+            "frame",
+            progress if self.total else False,
+            stream=self.stream,
+        )
 
     # ------------------------------------------------------------ context and signals
 
@@ -270,8 +300,10 @@ class Recorder:
         if frame.dtype != np.uint8:
             raise ValueError(f"frame {self.written} has dtype {frame.dtype}; expected {expect}")
         if frame.ndim != 3 or frame.shape[:2] != (self.height, self.width) or frame.shape[2] not in (3, 4):
-            raise ValueError(f"frame {self.written} has shape {frame.shape}; this recording is "
-                             f"{self.width}x{self.height}: expected {expect}")
+            raise ValueError(
+                f"frame {self.written} has shape {frame.shape}; this recording is "
+                f"{self.width}x{self.height}: expected {expect}"
+            )
         if self._channels is None:
             self._start(frame.shape[2])
         elif frame.shape[2] != self._channels:
@@ -293,26 +325,78 @@ class Recorder:
         self._tmp = folder / f".{name}.{token}.tmp"
         if self.target.kind == "png":
             os.mkdir(self._tmp)
-            out = ["-c:v", "png", "-pix_fmt", "rgb24", "-start_number", "0", "-f", "image2",
-                   str(self._tmp / PNG_NAME.replace("{:05d}", "%05d"))]
+            out = [
+                "-c:v",
+                "png",
+                "-pix_fmt",
+                "rgb24",
+                "-start_number",
+                "0",
+                "-f",
+                "image2",
+                str(self._tmp / PNG_NAME.replace("{:05d}", "%05d")),
+            ]
         else:
             out = self._codec_args() + [str(self._tmp)]
-        cmd = [_ffmpeg(), "-hide_banner", "-loglevel", "error", "-f", "rawvideo",
-               "-pix_fmt", "rgb24" if channels == 3 else "rgba", "-s", f"{self.width}x{self.height}",
-               "-r", str(Fraction(self.fps).limit_denominator(1001)), "-i", "pipe:0", "-an", "-y"] + out
+        cmd = [
+            _ffmpeg(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24" if channels == 3 else "rgba",
+            "-s",
+            f"{self.width}x{self.height}",
+            "-r",
+            str(Fraction(self.fps).limit_denominator(1001)),
+            "-i",
+            "pipe:0",
+            "-an",
+            "-y",
+        ] + out
         self._log = tempfile.TemporaryFile()  # a file, not a pipe: a chatty ffmpeg never blocks on it
-        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                      stderr=self._log, start_new_session=True)
+        self._proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log, start_new_session=True
+        )
         self._channels = channels
 
     def _codec_args(self) -> list[str]:
         kind = self.target.kind
         if kind == "mp4":
-            return ["-vf", BT709, "-c:v", "libx264", "-preset", X264_PRESET, "-crf", str(self.crf),
-                    "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4"]
+            return [
+                "-vf",
+                BT709,
+                "-c:v",
+                "libx264",
+                "-preset",
+                X264_PRESET,
+                "-crf",
+                str(self.crf),
+                "-pix_fmt",
+                "yuv420p",
+                "-movflags",
+                "+faststart",
+                "-f",
+                "mp4",
+            ]
         if kind == "webm":
-            return ["-vf", BT709, "-c:v", "libvpx-vp9", "-crf", str(self.crf), "-b:v", "0", *VP9_SPEED,
-                    "-pix_fmt", "yuv420p", "-f", "webm"]
+            return [
+                "-vf",
+                BT709,
+                "-c:v",
+                "libvpx-vp9",
+                "-crf",
+                str(self.crf),
+                "-b:v",
+                "0",
+                *VP9_SPEED,
+                "-pix_fmt",
+                "yuv420p",
+                "-f",
+                "webm",
+            ]
         return ["-filter_complex", GIF_GRAPH, "-c:v", "gif", "-loop", "0", "-f", "gif"]
 
     def _failure(self) -> RecordError:
@@ -325,7 +409,9 @@ class Recorder:
         self._end_bar()
         self._discard()
         self._closed = True
-        return RecordError(f"could not write {self.path}: {_first_error(self._read_log(), rc)}; {self.path.name} is unchanged")
+        return RecordError(
+            f"could not write {self.path}: {_first_error(self._read_log(), rc)}; {self.path.name} is unchanged"
+        )
 
     def _end_bar(self) -> None:
         if self._bar is not None:
@@ -368,7 +454,9 @@ class Recorder:
             raise
         self._closed = True
         if self.interrupted is not None:
-            error = RecordingInterrupted(self.path if self.written else None, self.written, self.total, self.interrupted)
+            error = RecordingInterrupted(
+                self.path if self.written else None, self.written, self.total, self.interrupted
+            )
             self._say(f"deform3d: {error}")
             raise error
         if not self.written:
@@ -425,8 +513,17 @@ class Recorder:
             pass  # a closed terminal must not turn a finished video into a traceback
 
 
-def record_frames(frames, path: str | Path, size, fps: float, *, crf: int | None = None,
-                  total: int | None = None, progress=True, stream=None) -> Path:
+def record_frames(
+    frames,
+    path: str | Path,
+    size,
+    fps: float,
+    *,
+    crf: int | None = None,
+    total: int | None = None,
+    progress=True,
+    stream=None,
+) -> Path:
     """Write an iterable of frames ((height, width, 3|4) uint8 each) to ``path``; returns the path.
 
     ``total`` defaults to ``len(frames)`` when it has one. Interrupted by SIGINT or SIGTERM, it
@@ -447,8 +544,10 @@ def _first_error(log: str, returncode: int) -> str:
     return lines[0] if lines else f"ffmpeg exited with code {returncode}"
 
 
-NO_FFMPEG_FIX = ("unset IMAGEIO_FFMPEG_EXE or point it to an ffmpeg executable, or reinstall the bundled one: "
-                 "pip install --force-reinstall imageio-ffmpeg")
+NO_FFMPEG_FIX = (
+    "unset IMAGEIO_FFMPEG_EXE or point it to an ffmpeg executable, or reinstall the bundled one: "
+    "pip install --force-reinstall imageio-ffmpeg"
+)
 
 
 def ffmpeg_exe() -> str:
@@ -460,7 +559,9 @@ def ffmpeg_exe() -> str:
     try:
         exe = imageio_ffmpeg.get_ffmpeg_exe()
     except (RuntimeError, OSError) as e:
-        raise RuntimeFault(f"no ffmpeg found to encode video ({str(e).splitlines()[0][:80]}); {NO_FFMPEG_FIX}") from None
+        raise RuntimeFault(
+            f"no ffmpeg found to encode video ({str(e).splitlines()[0][:80]}); {NO_FFMPEG_FIX}"
+        ) from None
     found = shutil.which(exe) or (exe if os.path.isfile(exe) and os.access(exe, os.X_OK) else None)
     if found is None:
         where = f"IMAGEIO_FFMPEG_EXE={named}" if named else exe

@@ -213,8 +213,11 @@ class Steered:
     def at(self, t: float) -> tuple[float, float, float | None]:
         azimuth, elevation, distance = self.camera.at(t)
         t = float(t)
-        return (azimuth + float(np.interp(t, self.times, self.azimuth)),
-                elevation + float(np.interp(t, self.times, self.elevation)), distance)
+        return (
+            azimuth + float(np.interp(t, self.times, self.azimuth)),
+            elevation + float(np.interp(t, self.times, self.elevation)),
+            distance,
+        )
 
 
 @dataclass(frozen=True)
@@ -273,7 +276,9 @@ class Keyframes:
         except tomllib.TOMLDecodeError as e:
             raise UsageError(f"{where} is not valid TOML ({e}); fix the syntax, {example}") from None
         except UnicodeDecodeError:  # tomllib decodes the bytes first: a binary file lands here
-            raise UsageError(f"{where} is not a UTF-8 text file; write a TOML file of [[keyframe]] tables, {example}") from None
+            raise UsageError(
+                f"{where} is not a UTF-8 text file; write a TOML file of [[keyframe]] tables, {example}"
+            ) from None
         except OSError as e:
             raise UsageError(f"cannot read {where}: {e.strerror or e}") from None
         extra = sorted(set(doc) - {"keyframe"})
@@ -288,10 +293,14 @@ class Keyframes:
         for n, key in enumerate(frames, 1):
             for name in KEYFRAME_KEYS:
                 if name not in key:
-                    raise UsageError(f"{where}: keyframe {n} lacks {name!r}; each [[keyframe]] needs t, azimuth, elevation and distance")
+                    raise UsageError(
+                        f"{where}: keyframe {n} lacks {name!r}; each [[keyframe]] needs t, azimuth, elevation and distance"
+                    )
             unknown = sorted(set(key) - set(KEYFRAME_KEYS))
             if unknown:
-                raise UsageError(f"{where}: keyframe {n} has unknown key {unknown[0]!r}; the keys are t, azimuth, elevation, distance")
+                raise UsageError(
+                    f"{where}: keyframe {n} has unknown key {unknown[0]!r}; the keys are t, azimuth, elevation, distance"
+                )
             for name in KEYFRAME_KEYS:
                 v = key[name]
                 if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
@@ -299,7 +308,9 @@ class Keyframes:
             if key["t"] < 0:
                 raise UsageError(f"{where}: keyframe {n} t must be >= 0 seconds, got {key['t']!r}")
             if not -90 <= key["elevation"] <= 90:
-                raise UsageError(f"{where}: keyframe {n} elevation must be in -90..90 degrees, got {key['elevation']!r}")
+                raise UsageError(
+                    f"{where}: keyframe {n} elevation must be in -90..90 degrees, got {key['elevation']!r}"
+                )
             if key["distance"] <= 0:
                 raise UsageError(f"{where}: keyframe {n} distance must be > 0, got {key['distance']!r}")
             if rows and key["t"] <= rows[-1][0]:
@@ -344,8 +355,17 @@ class Timeline:
     ``change_clock``; ``Timeline.for_runs`` makes both from runs.
     """
 
-    def __init__(self, num_steps: int, frame_count: int, fps: float, pace: str = "ease",
-                 hold_start: float = 0.5, hold_end: float = 1.0, camera=None, clock=None):
+    def __init__(
+        self,
+        num_steps: int,
+        frame_count: int,
+        fps: float,
+        pace: str = "ease",
+        hold_start: float = 0.5,
+        hold_end: float = 1.0,
+        camera=None,
+        clock=None,
+    ):
         if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) or num_steps < 0:
             raise ValueError(f"num_steps must be an integer >= 0, got {num_steps!r}")
         if isinstance(frame_count, bool) or not isinstance(frame_count, (int, np.integer)) or frame_count < 2:
@@ -368,14 +388,23 @@ class Timeline:
         self._train_span = self.last_time - self.hold_start - self.hold_end
 
     @classmethod
-    def from_config(cls, num_steps: int, config: RecordConfig, camera=None,
-                    view: RenderConfig | None = None, clock=None) -> "Timeline":
+    def from_config(
+        cls, num_steps: int, config: RecordConfig, camera=None, view: RenderConfig | None = None, clock=None
+    ) -> "Timeline":
         """The timeline a RecordConfig describes. ``camera``: one already made by
         ``camera_from_config`` (else made here, reading the camera file, orbiting from ``view``).
         ``clock``: for ``pace="change"`` (``change_clock``; ``for_runs`` computes it)."""
         camera = camera_from_config(config, view) if camera is None else camera
-        return cls(num_steps, config.frame_count, config.frame_rate, config.pace,
-                   config.hold_start, config.hold_end, camera, clock)
+        return cls(
+            num_steps,
+            config.frame_count,
+            config.frame_rate,
+            config.pace,
+            config.hold_start,
+            config.hold_end,
+            camera,
+            clock,
+        )
 
     @classmethod
     def for_runs(cls, runs, config: RecordConfig, camera=None, view: RenderConfig | None = None) -> "Timeline":
@@ -422,8 +451,9 @@ class Timeline:
     def at(self, t: float) -> FrameState:
         """The one function of time: everything frame content depends on at video time t."""
         azimuth, elevation, distance = self.camera.at(t)
-        return FrameState(self.step_at(t), float(azimuth), float(elevation),
-                          None if distance is None else float(distance))
+        return FrameState(
+            self.step_at(t), float(azimuth), float(elevation), None if distance is None else float(distance)
+        )
 
     def state(self, i: int) -> FrameState:
         """FrameState of frame ``i`` (0 <= i < frame_count)."""

@@ -26,8 +26,10 @@ from ..core.config import RenderConfig, TrainConfig
 from ..core.errors import UsageError
 
 GUI_MISSING = "the window needs Qt, which is not installed: pip install 'deform3d[gui]'"
-NO_DISPLAY = ("no display to open a window on ($DISPLAY is not set); render without one: "
-              "`deform3d render RUN.npz --out still.png` or `deform3d record RUN.npz --out video.mp4`")
+NO_DISPLAY = (
+    "no display to open a window on ($DISPLAY is not set); render without one: "
+    "`deform3d render RUN.npz --out still.png` or `deform3d record RUN.npz --out video.mp4`"
+)
 STATE_ENV = "DEFORM3D_DEBUG_STATE"
 
 
@@ -47,8 +49,10 @@ def check_gui() -> None:
         raise UsageError(NO_DISPLAY)
     if display and not wayland and not _x_display_opens(display):
         # Qt would abort the whole process (a core dump, no message worth reading) on this.
-        raise UsageError(f"cannot open the X display {display!r}; is the X server running and may this "
-                         f"user connect? Without a display use `deform3d render` or `deform3d record`")
+        raise UsageError(
+            f"cannot open the X display {display!r}; is the X server running and may this "
+            f"user connect? Without a display use `deform3d render` or `deform3d record`"
+        )
 
 
 def _x_display_opens(name: str) -> bool:
@@ -70,8 +74,15 @@ def _x_display_opens(name: str) -> bool:
     return True
 
 
-def show(run=None, train: TrainConfig | None = None, render: RenderConfig = RenderConfig(),
-         save_dir: str | Path = ".", play: bool = False, full_detail: bool = False, font_scale: float = 1.0) -> int:
+def show(
+    run=None,
+    train: TrainConfig | None = None,
+    render: RenderConfig = RenderConfig(),
+    save_dir: str | Path = ".",
+    play: bool = False,
+    full_detail: bool = False,
+    font_scale: float = 1.0,
+) -> int:
     """Open the window and block until it closes; returns the exit code (0).
 
     ``run``: a Trajectory or a ``.npz`` path to explore, or None to train ``train`` (a TrainConfig;
@@ -102,6 +113,14 @@ def show(run=None, train: TrainConfig | None = None, render: RenderConfig = Rend
     from .window import open_window  # Qt, from here on
 
     state = os.environ.get(STATE_ENV) or None
-    return open_window(run=run, source=source, train=train, render=render, save_dir=save_dir, play=play,
-                       state_path=Path(state) if state else None, full_detail=full_detail,
-                       font_scale=float(font_scale))
+    return open_window(
+        run=run,
+        source=source,
+        train=train,
+        render=render,
+        save_dir=save_dir,
+        play=play,
+        state_path=Path(state) if state else None,
+        full_detail=full_detail,
+        font_scale=float(font_scale),
+    )

@@ -17,10 +17,13 @@ from ..core.trajectory import Trajectory
 from .playback import DEFAULT_SPEED, SPEEDS
 
 LEARNING_RATES = (0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)  # a playground's menu
-OPTIONS = (("grid", "grid", "grid lines on the sheet"), ("points", "points", "the data points"),
-           ("tint", "class tint", "tint the sheet by predicted class"),
-           ("folds", "folds", "draw the folds' creases (det J = 0)"),
-           ("surface", "decision surface", "the decision surface in the lift (k = 3, tanh or sigmoid)"))
+OPTIONS = (
+    ("grid", "grid", "grid lines on the sheet"),
+    ("points", "points", "the data points"),
+    ("tint", "class tint", "tint the sheet by predicted class"),
+    ("folds", "folds", "draw the folds' creases (det J = 0)"),
+    ("surface", "decision surface", "the decision surface in the lift (k = 3, tanh or sigmoid)"),
+)
 
 
 class _JumpSlider(QtWidgets.QProxyStyle):
@@ -46,11 +49,21 @@ def apply_theme(app: QtWidgets.QApplication, theme: str) -> None:
     p = QtGui.QPalette()
     c = QtGui.QColor
     role, group = QtGui.QPalette.ColorRole, QtGui.QPalette.ColorGroup
-    for r, color in ((role.Window, "#1b1f24"), (role.WindowText, "#e6e6e6"), (role.Base, "#111418"),
-                     (role.AlternateBase, "#22272e"), (role.Text, "#e6e6e6"), (role.Button, "#2a3038"),
-                     (role.ButtonText, "#e6e6e6"), (role.ToolTipBase, "#2a3038"), (role.ToolTipText, "#f0f0f0"),
-                     (role.Highlight, "#3d7cc9"), (role.HighlightedText, "#ffffff"), (role.Link, "#56b4e9"),
-                     (role.PlaceholderText, "#8b949e")):
+    for r, color in (
+        (role.Window, "#1b1f24"),
+        (role.WindowText, "#e6e6e6"),
+        (role.Base, "#111418"),
+        (role.AlternateBase, "#22272e"),
+        (role.Text, "#e6e6e6"),
+        (role.Button, "#2a3038"),
+        (role.ButtonText, "#e6e6e6"),
+        (role.ToolTipBase, "#2a3038"),
+        (role.ToolTipText, "#f0f0f0"),
+        (role.Highlight, "#3d7cc9"),
+        (role.HighlightedText, "#ffffff"),
+        (role.Link, "#56b4e9"),
+        (role.PlaceholderText, "#8b949e"),
+    ):
         p.setColor(r, c(color))
     for r in (role.WindowText, role.Text, role.ButtonText):
         p.setColor(group.Disabled, r, c("#6b7280"))
@@ -89,8 +102,13 @@ class ControlBar(QtWidgets.QWidget):
         self.toggles: dict[str, QtWidgets.QCheckBox] = {}
         for name, label, tip in OPTIONS:
             self.toggles[name] = _no_focus(QtWidgets.QCheckBox(label, toolTip=tip, checked=options[name]))
-        self.playground_button = _no_focus(QtWidgets.QToolButton(
-            text="train\u2026", checkable=True, toolTip="train a new network here (dataset, k, activation, lr, seed)"))
+        self.playground_button = _no_focus(
+            QtWidgets.QToolButton(
+                text="train\u2026",
+                checkable=True,
+                toolTip="train a new network here (dataset, k, activation, lr, seed)",
+            )
+        )
         self._rows = None
         self._row_a, self._row_b = QtWidgets.QHBoxLayout(), QtWidgets.QHBoxLayout()
         grid.addLayout(self._row_a, 1, 0, 1, 3)
@@ -100,9 +118,15 @@ class ControlBar(QtWidgets.QWidget):
 
     def named(self) -> dict[str, QtWidgets.QWidget]:
         """Every control by name (for the debug state's overlap checks)."""
-        return {"play": self.play_button, "slider": self.slider, "step": self.step_label, "speed_label": self.speed_label,
-                "speed": self.speed_box, "train": self.playground_button,
-                **{f"toggle:{n}": b for n, b in self.toggles.items()}}
+        return {
+            "play": self.play_button,
+            "slider": self.slider,
+            "step": self.step_label,
+            "speed_label": self.speed_label,
+            "speed": self.speed_box,
+            "train": self.playground_button,
+            **{f"toggle:{n}": b for n, b in self.toggles.items()},
+        }
 
     def reflow(self, force: bool = False) -> None:
         """Speed, toggles and the train button on one row where they fit, else on two."""
@@ -119,8 +143,10 @@ class ControlBar(QtWidgets.QWidget):
         if rows == 1:
             places = [(self._row_a, [self.speed_label, self.speed_box, *toggles, None, self.playground_button])]
         else:
-            places = [(self._row_a, [*toggles, None]), (self._row_b, [self.speed_label, self.speed_box, None,
-                                                                      self.playground_button])]
+            places = [
+                (self._row_a, [*toggles, None]),
+                (self._row_b, [self.speed_label, self.speed_box, None, self.playground_button]),
+            ]
         for row, group in places:
             for w in group:
                 if w is None:
@@ -136,13 +162,17 @@ class ControlBar(QtWidgets.QWidget):
     @staticmethod
     def step_text(run: Trajectory, step: float) -> str:
         i = int(round(step))
-        return (f"epoch {step / run.steps_per_epoch:6.1f}  step {i:>6d} / {run.num_steps:<6d}"
-                f"  loss {float(run.loss[i]):<8.3g}")
+        return (
+            f"epoch {step / run.steps_per_epoch:6.1f}  step {i:>6d} / {run.num_steps:<6d}"
+            f"  loss {float(run.loss[i]):<8.3g}"
+        )
 
     def fit_label(self, run: Trajectory | None) -> None:
         """Fix the step label's and the play button's widths to their widest text (monospace)."""
         metrics = self.step_label.fontMetrics()
-        self.step_label.setFixedWidth(metrics.horizontalAdvance("epoch 99999.9  step 999999 / 999999  loss -0.00e+00") + 8)
+        self.step_label.setFixedWidth(
+            metrics.horizontalAdvance("epoch 99999.9  step 999999 / 999999  loss -0.00e+00") + 8
+        )
         m = self.play_button.fontMetrics()
         self.play_button.setFixedWidth(max(m.horizontalAdvance("\u25b6"), m.horizontalAdvance("\u275a\u275a")) + 18)
         self.reflow(force=True)
@@ -158,8 +188,10 @@ class TrainingPanel(QtWidgets.QDockWidget):
 
     def __init__(self, parent: QtWidgets.QWidget):
         super().__init__("train", parent)
-        self.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable
-                         | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.setFeatures(
+            QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable
+            | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
+        )
         panel = QtWidgets.QWidget()
         form = QtWidgets.QFormLayout(panel)
         self.dataset = QtWidgets.QComboBox()
@@ -174,8 +206,14 @@ class TrainingPanel(QtWidgets.QDockWidget):
             self.lr.addItem(f"{lr:g}", lr)
         self.seed = QtWidgets.QSpinBox(minimum=0, maximum=2**31 - 1)
         self.epochs = QtWidgets.QSpinBox(minimum=1, maximum=100000)
-        for label, widget in (("dataset", self.dataset), ("hidden k", self.hidden), ("activation", self.activation),
-                              ("learning rate", self.lr), ("seed", self.seed), ("epochs", self.epochs)):
+        for label, widget in (
+            ("dataset", self.dataset),
+            ("hidden k", self.hidden),
+            ("activation", self.activation),
+            ("learning rate", self.lr),
+            ("seed", self.seed),
+            ("epochs", self.epochs),
+        ):
             form.addRow(label, widget)
         self.train = QtWidgets.QPushButton("train")
         self.train.setToolTip("stop the current training, train these settings live")
@@ -207,6 +245,11 @@ class TrainingPanel(QtWidgets.QDockWidget):
         """The TrainConfig the fields describe (the shown run's other settings kept); ConfigError
         where one is out of range."""
         return dataclasses.replace(
-            self._base, dataset=self.dataset.currentText(), hidden=self.hidden.currentData(),
-            activation=self.activation.currentText(), lr=float(self.lr.currentData()),
-            seed=self.seed.value(), epochs=self.epochs.value())
+            self._base,
+            dataset=self.dataset.currentText(),
+            hidden=self.hidden.currentData(),
+            activation=self.activation.currentText(),
+            lr=float(self.lr.currentData()),
+            seed=self.seed.value(),
+            epochs=self.epochs.value(),
+        )

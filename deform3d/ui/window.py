@@ -58,21 +58,33 @@ MOTION_REST_MS = 350  # after the last change, the view is drawn again in full d
 WINDOW_TEXT = 1.25  # the picture's text in a window, against a still's: read from the back of a room
 FONT_STEPS = (0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5)
 RECENT = 8  # runs in the recent list
-BANNER_STYLE = "QLabel#banner { background: rgba(179, 38, 30, 235); color: white; padding: 6px 10px; font-weight: bold } "
+BANNER_STYLE = (
+    "QLabel#banner { background: rgba(179, 38, 30, 235); color: white; padding: 6px 10px; font-weight: bold } "
+)
 READOUT_STYLE = "QLabel#readout { background: rgba(20, 24, 30, 215); color: #f4f4f4; padding: 3px 8px } "
 HELP_STYLE = "QLabel#help { background: rgba(20, 24, 30, 235); color: #f0f0f0; padding: 14px; border-radius: 8px } "
 
 # Every key and mouse action, for the help overlay (and the toolbar's tooltips name theirs).
 HELP = (
-    ("space", "play / pause"), ("left / right", "one step back / forward"),
-    ("shift + left / right", "one epoch"), ("Home / End", "first step / newest step (End follows live training)"),
-    ("[ / ]", "slower / faster playback"), ("a", "the anatomy (the forward pass in stages) on / off"),
-    (", / .", "the anatomy's previous / next stage"), ("r", "reset the cameras"), ("s", "save the picture as PNG"),
-    ("v", "start / stop recording a video of what you play"), ("ctrl + o", "open a run (.npz); or drop one on the window"),
-    ("ctrl + shift + s", "save the run trained here"), ("+ / -  (ctrl + 0)", "larger / smaller text (reset)"),
-    ("F11", "fullscreen"), ("? or F1", "this help"), ("Esc", "close help, clear marked points"),
+    ("space", "play / pause"),
+    ("left / right", "one step back / forward"),
+    ("shift + left / right", "one epoch"),
+    ("Home / End", "first step / newest step (End follows live training)"),
+    ("[ / ]", "slower / faster playback"),
+    ("a", "the anatomy (the forward pass in stages) on / off"),
+    (", / .", "the anatomy's previous / next stage"),
+    ("r", "reset the cameras"),
+    ("s", "save the picture as PNG"),
+    ("v", "start / stop recording a video of what you play"),
+    ("ctrl + o", "open a run (.npz); or drop one on the window"),
+    ("ctrl + shift + s", "save the run trained here"),
+    ("+ / -  (ctrl + 0)", "larger / smaller text (reset)"),
+    ("F11", "fullscreen"),
+    ("? or F1", "this help"),
+    ("Esc", "close help, clear marked points"),
     ("ctrl + q", "quit"),
-    ("drag (lift)", "orbit; shift + drag pans; wheel zooms"), ("drag (plane, input)", "pan; wheel zooms"),
+    ("drag (lift)", "orbit; shift + drag pans; wheel zooms"),
+    ("drag (plane, input)", "pan; wheel zooms"),
     ("click a point", "mark it in every panel, with its coordinates"),
     ("ctrl + drag", "mark every point in a box, in every panel"),
 )
@@ -111,10 +123,19 @@ class _Placeholder(QtWidgets.QLabel):
 class Window(QtWidgets.QMainWindow):
     """One window showing one run at a time: from a file, or training live (``train_live``)."""
 
-    run, live, step, playing, following, speed = map(_playback, ("run", "live", "step", "playing", "following", "speed"))
+    run, live, step, playing, following, speed = map(
+        _playback, ("run", "live", "step", "playing", "following", "speed")
+    )
 
-    def __init__(self, vapp, config: RenderConfig, save_dir: Path, state_path: Path | None = None,
-                 full_detail: bool = False, font_scale: float = 1.0):
+    def __init__(
+        self,
+        vapp,
+        config: RenderConfig,
+        save_dir: Path,
+        state_path: Path | None = None,
+        full_detail: bool = False,
+        font_scale: float = 1.0,
+    ):
         super().__init__()
         self.vapp, self.config, self.save_dir, self.state_path = vapp, config, save_dir, state_path
         self.debug = state_path is not None or bool(os.environ.get("DEFORM3D_DEBUG"))
@@ -172,8 +193,9 @@ class Window(QtWidgets.QMainWindow):
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(0)
         theme = THEMES[self.config.theme]
-        self.placeholder = _Placeholder(QtGui.QColor.fromRgbF(*theme.background).name(),
-                                        QtGui.QColor.fromRgbF(*theme.text).name())
+        self.placeholder = _Placeholder(
+            QtGui.QColor.fromRgbF(*theme.background).name(), QtGui.QColor.fromRgbF(*theme.text).name()
+        )
         self._layout.addWidget(self.placeholder, 1)
         self._layout.addWidget(self._control_bar())
         self._layout.addWidget(self._stage_control())
@@ -258,15 +280,28 @@ class Window(QtWidgets.QMainWindow):
     def _build_shortcuts(self) -> None:
         keys = {
             "Space": self.toggle_play,
-            "Right": lambda: self.nudge(1), "Left": lambda: self.nudge(-1),
-            "Shift+Right": lambda: self.nudge(1, epoch=True), "Shift+Left": lambda: self.nudge(-1, epoch=True),
-            "Home": lambda: self.seek(0), "End": lambda: self.seek(math.inf),
-            "R": self.reset_camera, "S": self.screenshot, "V": self.toggle_recording,
-            "[": lambda: self._step_speed(-1), "]": lambda: self._step_speed(1),
-            "+": lambda: self.set_font_scale(1), "=": lambda: self.set_font_scale(1),
-            "-": lambda: self.set_font_scale(-1), "Ctrl+0": lambda: self.set_font_scale(0),
-            "F11": self.toggle_fullscreen, "?": self.toggle_help, "Shift+?": self.toggle_help, "F1": self.toggle_help,
-            "Escape": self._escape, "Ctrl+O": self.open_dialog, "Ctrl+Shift+S": self.save_run,
+            "Right": lambda: self.nudge(1),
+            "Left": lambda: self.nudge(-1),
+            "Shift+Right": lambda: self.nudge(1, epoch=True),
+            "Shift+Left": lambda: self.nudge(-1, epoch=True),
+            "Home": lambda: self.seek(0),
+            "End": lambda: self.seek(math.inf),
+            "R": self.reset_camera,
+            "S": self.screenshot,
+            "V": self.toggle_recording,
+            "[": lambda: self._step_speed(-1),
+            "]": lambda: self._step_speed(1),
+            "+": lambda: self.set_font_scale(1),
+            "=": lambda: self.set_font_scale(1),
+            "-": lambda: self.set_font_scale(-1),
+            "Ctrl+0": lambda: self.set_font_scale(0),
+            "F11": self.toggle_fullscreen,
+            "?": self.toggle_help,
+            "Shift+?": self.toggle_help,
+            "F1": self.toggle_help,
+            "Escape": self._escape,
+            "Ctrl+O": self.open_dialog,
+            "Ctrl+Shift+S": self.save_run,
             "Ctrl+Q": self.close,
             **self._stage_keys(),
         }
@@ -359,10 +394,16 @@ class Window(QtWidgets.QMainWindow):
         """Whether the scene shown can show ``run`` as it is: the same data, k and activation, and a
         framing that does not depend on the run's weights (no PCA, bounded activation)."""
         s = self.scene
-        return (s is not None and "curve" not in self.config.panels and s.geo.k == run.hidden
-                and s.geo.activation == run.activation and not needs_reframe(run)
-                and s.run.X.shape == run.X.shape and np.array_equal(s.run.X, run.X)
-                and np.array_equal(s.run.y, run.y))
+        return (
+            s is not None
+            and "curve" not in self.config.panels
+            and s.geo.k == run.hidden
+            and s.geo.activation == run.activation
+            and not needs_reframe(run)
+            and s.run.X.shape == run.X.shape
+            and np.array_equal(s.run.X, run.X)
+            and np.array_equal(s.run.y, run.y)
+        )
 
     def _show_run(self, run: Trajectory, camera=None) -> None:
         """Build a scene for ``run`` and put its canvas where the old one was; ``camera``: the lift's
@@ -371,8 +412,9 @@ class Window(QtWidgets.QMainWindow):
         size = old.canvas.size if old is not None else self._fit(self.config.size)
         self.set_playing(False)
         self.run = run
-        scene = Scene(run, self.config, app=self.vapp, size=tuple(size), show=False,
-                      text_scale=WINDOW_TEXT * self.font_scale)
+        scene = Scene(
+            run, self.config, app=self.vapp, size=tuple(size), show=False, text_scale=WINDOW_TEXT * self.font_scale
+        )
         scene.canvas.events.draw.connect(lambda e: self._draws.append([time.monotonic(), math.nan]), position="first")
         scene.canvas.events.draw.connect(self._after_draw, position="last")
         scene.canvas.events.mouse_press.connect(self._mouse_press, position="first")
@@ -397,8 +439,11 @@ class Window(QtWidgets.QMainWindow):
         self._selection = None
         self.readout.setVisible(False)
         lift = scene.views.get("lift")
-        self._home = {name: (*view.camera.rect.pos, *view.camera.rect.size)  # a copy, not the live Rect
-                      for name, view in scene.views.items() if name != "lift"}
+        self._home = {
+            name: (*view.camera.rect.pos, *view.camera.rect.size)  # a copy, not the live Rect
+            for name, view in scene.views.items()
+            if name != "lift"
+        }
         if lift is not None:
             self._home["lift"] = (tuple(lift.camera.center), lift.camera.fov)
         self._set_slider_range(run)
@@ -450,8 +495,13 @@ class Window(QtWidgets.QMainWindow):
     def open_dialog(self) -> None:
         """Choose a run file to open (ctrl+o)."""
         start = str(self.source.parent if self.source else self.save_dir)
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "open a run", start, "deform3d runs (*.npz);;all files (*)",
-                                                        options=QtWidgets.QFileDialog.Option.DontUseNativeDialog)
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self,
+            "open a run",
+            start,
+            "deform3d runs (*.npz);;all files (*)",
+            options=QtWidgets.QFileDialog.Option.DontUseNativeDialog,
+        )
         if path:
             self.load_file(Path(path))
 
@@ -520,8 +570,10 @@ class Window(QtWidgets.QMainWindow):
             return
         run = self.live.copy()
         c = self.live.config
-        path = _unique(self.save_dir / f"{c.dataset if '/' not in c.dataset else 'data'}-k{c.hidden}-{c.activation}"
-                       f"-lr{c.lr:g}-seed{c.seed}.npz")
+        path = _unique(
+            self.save_dir / f"{c.dataset if '/' not in c.dataset else 'data'}-k{c.hidden}-{c.activation}"
+            f"-lr{c.lr:g}-seed{c.seed}.npz"
+        )
         try:
             run.save(path)
         except (OSError, UsageError) as e:
@@ -667,8 +719,11 @@ class Window(QtWidgets.QMainWindow):
         """Live relu runs grow past the boxes framed on their first step: frame them anew as they
         go (at most every 4 s: a new scene costs a GL rebuild on this thread)."""
         run = self.run
-        if (np.isfinite(ACTIVATION_RANGE[run.activation][1]) or time.monotonic() - self._last_reframe < 4.0
-                or not np.all(np.isfinite(run.weights[run.num_steps].flat()))):  # (nothing to frame)
+        if (
+            np.isfinite(ACTIVATION_RANGE[run.activation][1])
+            or time.monotonic() - self._last_reframe < 4.0
+            or not np.all(np.isfinite(run.weights[run.num_steps].flat()))
+        ):  # (nothing to frame)
             return
         pos = self.scene.data_positions(run.num_steps)
         lo, hi = self.scene.geo.plane_range
@@ -711,11 +766,17 @@ class Window(QtWidgets.QMainWindow):
         run = self.run
         lr = self.live.config.lr if self.live is not None else (run.meta.get("config") or {}).get("lr")
         epoch = i / run.steps_per_epoch
-        hint = f" (learning rate {lr:g}: try a smaller one)" if isinstance(lr, (int, float)) else " (try a smaller learning rate)"
+        hint = (
+            f" (learning rate {lr:g}: try a smaller one)"
+            if isinstance(lr, (int, float))
+            else " (try a smaller learning rate)"
+        )
         w = run.weights[i]
         if not (np.isfinite(run.loss[i]) and np.all(np.isfinite(w.flat()))):
-            self._set_health(f"Training diverged by epoch {epoch:.1f}: the weights or the loss became infinite or "
-                             f"NaN, so there is nothing left to draw{hint}.")
+            self._set_health(
+                f"Training diverged by epoch {epoch:.1f}: the weights or the loss became infinite or "
+                f"NaN, so there is nothing left to draw{hint}."
+            )
             return
         # Collapsed, every input gets one answer: the accuracy is the larger class's share. Only then
         # is the forward pass over the data worth its time (this runs on every step shown).
@@ -731,9 +792,11 @@ class Window(QtWidgets.QMainWindow):
                 if not collapsed:
                     break
             if collapsed:
-                self._set_health(f"Training collapsed by epoch {epoch:.1f}: every one of the {len(X)} points lands "
-                                 f"on the same spot in the plane (within a pixel), so the network gives every input "
-                                 f"the same answer{hint}.")
+                self._set_health(
+                    f"Training collapsed by epoch {epoch:.1f}: every one of the {len(X)} points lands "
+                    f"on the same spot in the plane (within a pixel), so the network gives every input "
+                    f"the same answer{hint}."
+                )
                 return
         self._set_health("")
 
@@ -743,8 +806,13 @@ class Window(QtWidgets.QMainWindow):
     def moving(self) -> bool:
         """The picture is changing by itself or under the mouse (playback, live follow, drag, wheel,
         the slider, keys)."""
-        return (self.playing or self._dragging or self._wheel_rest.isActive() or self._motion.isActive()
-                or (self.playback.training and self.following))
+        return (
+            self.playing
+            or self._dragging
+            or self._wheel_rest.isActive()
+            or self._motion.isActive()
+            or (self.playback.training and self.following)
+        )
 
     def _drag(self, down: bool) -> None:
         self._dragging = down
@@ -848,12 +916,16 @@ class Window(QtWidgets.QMainWindow):
             f = forward(run.weights_at(self.step), np.asarray(run.X[i : i + 1], np.float64), run.activation)
             fmt = lambda v: "(" + ", ".join(f"{x:+.2f}" for x in np.ravel(v)) + ")"  # noqa: E731
             cls = int(run.y[i] > 0.5)
-            text = (f"point {i}: {labels[cls]}   x {fmt(run.X[i])}   h1 {fmt(f.h1)}   h2 {fmt(f.h2)}   "
-                    f"p = {float(np.ravel(f.p)[0]):.3f}")
+            text = (
+                f"point {i}: {labels[cls]}   x {fmt(run.X[i])}   h1 {fmt(f.h1)}   h2 {fmt(f.h2)}   "
+                f"p = {float(np.ravel(f.p)[0]):.3f}"
+            )
         else:
             y = np.asarray(run.y)[idx] > 0.5
-            text = (f"{len(idx)} points marked: {int((~y).sum())} {labels[0]}, {int(y.sum())} {labels[1]}"
-                    f"   (click empty space or Esc to clear)")
+            text = (
+                f"{len(idx)} points marked: {int((~y).sum())} {labels[0]}, {int(y.sum())} {labels[1]}"
+                f"   (click empty space or Esc to clear)"
+            )
         self.readout.setText(text)
         self.readout.setWordWrap(False)
         self.readout.setMinimumWidth(0)
@@ -966,7 +1038,9 @@ class Window(QtWidgets.QMainWindow):
         if self.help.isVisible():
             self.help.adjustSize()
             parent = self.help.parentWidget().rect()
-            self.help.move(max((parent.width() - self.help.width()) // 2, 0), max((parent.height() - self.help.height()) // 2, 0))
+            self.help.move(
+                max((parent.width() - self.help.width()) // 2, 0), max((parent.height() - self.help.height()) // 2, 0)
+            )
             self.help.raise_()
 
     def _escape(self) -> None:
@@ -1023,16 +1097,27 @@ class Window(QtWidgets.QMainWindow):
             self.statusBar().showMessage("the last recording is still rendering; wait for it", 5000)
             return
         w, h = self.scene.canvas.physical_size
-        self._take = {"start": time.perf_counter(), "samples": [], "size": (w - w % 2, h - h % 2),
-                      "path": _unique(self.save_dir / f"{self._stem}-{datetime.now():%Y%m%d-%H%M%S}.mp4")}
+        self._take = {
+            "start": time.perf_counter(),
+            "samples": [],
+            "size": (w - w % 2, h - h % 2),
+            "path": _unique(self.save_dir / f"{self._stem}-{datetime.now():%Y%m%d-%H%M%S}.mp4"),
+        }
         self._sample(self._take["start"])
         self._rec_label.setText("\u25cf REC 00:00")
         self._state_changed()
 
     def _sample(self, now: float) -> None:
         cam = self._camera() or (0.0, 90.0, None)
-        self._take["samples"].append([now - self._take["start"], self.step, float(cam[0]), float(cam[1]),
-                                      None if cam[2] is None else float(cam[2])])
+        self._take["samples"].append(
+            [
+                now - self._take["start"],
+                self.step,
+                float(cam[0]),
+                float(cam[1]),
+                None if cam[2] is None else float(cam[2]),
+            ]
+        )
 
     def _stop_recording(self) -> None:
         take, self._take = self._take, None
@@ -1044,8 +1129,14 @@ class Window(QtWidgets.QMainWindow):
             run_path = folder / "run.npz"
             (self.live.copy() if self.live is not None else self.run).save(run_path)
         view = dataclasses.replace(self.config, size=take["size"], mesh=self.config.resolved("interactive").mesh)
-        spec = {"run": str(run_path), "fps": VIDEO_FPS, "samples": take["samples"], "out": str(take["path"]),
-                "view": dataclasses.asdict(view), "text_scale": WINDOW_TEXT * self.font_scale}
+        spec = {
+            "run": str(run_path),
+            "fps": VIDEO_FPS,
+            "samples": take["samples"],
+            "out": str(take["path"]),
+            "view": dataclasses.asdict(view),
+            "text_scale": WINDOW_TEXT * self.font_scale,
+        }
         (folder / "take.json").write_text(json.dumps(spec))
         proc = self._render = QtCore.QProcess(self)
         proc.setProcessChannelMode(QtCore.QProcess.ProcessChannelMode.MergedChannels)
@@ -1082,7 +1173,9 @@ class Window(QtWidgets.QMainWindow):
             self.statusBar().showMessage(f"saved {path} ({done} frames, {done / VIDEO_FPS:.1f} s)", 8000)
         else:
             why = next((line[6:] for line in self._render_log if line.startswith("error ")), None)
-            self.statusBar().showMessage(f"recording failed: {why or (self._render_log[-1:] or ['see the terminal'])[0]}", 10000)
+            self.statusBar().showMessage(
+                f"recording failed: {why or (self._render_log[-1:] or ['see the terminal'])[0]}", 10000
+            )
         self._render_progress = None
         self._state_changed()
 
@@ -1161,20 +1254,39 @@ class Window(QtWidgets.QMainWindow):
         time.monotonic(), comparable across processes on one machine.
         """
         run, scene = self.run, self.scene
-        base = {"pid": os.getpid(), "time": time.monotonic(), "title": self.windowTitle(), "frames": self._frames,
-                "window": int(self.winId()), "scene": scene is not None, "training": self._training,
-                "lateness": list(self._lateness), "draws": [d for d in self._draws if d[1] == d[1]],
-                "recent": self._recent(), "banner": self._health, "help": self.help.isVisible(),
-                "fullscreen": self._normal_geometry is not None, "font_scale": self.font_scale,
-                "window_size": [self.width(), self.height()], "saved_runs": self.saved_runs,
-                "loading": str(self._loading) if self._loading else None,
-                "toolbar": {name: [p.x(), p.y(), a.toolTip(), a.isEnabled()] for name, a in self.actions_.items()
-                            for w in [self.toolbar.widgetForAction(a)] for p in [w.mapToGlobal(w.rect().center())]},
-                "screenshots": self.screenshots, "videos": self.videos,
-                "recording": str(self._take["path"]) if self._take else None,
-                "rendering": list(self._render_progress) if self._render_progress else None,
-                "fps": self._fps, "placeholder": self.placeholder is not None and self.placeholder.isVisible(), "reframes": self.reframes,
-                "torch_loaded": "torch" in sys.modules}
+        base = {
+            "pid": os.getpid(),
+            "time": time.monotonic(),
+            "title": self.windowTitle(),
+            "frames": self._frames,
+            "window": int(self.winId()),
+            "scene": scene is not None,
+            "training": self._training,
+            "lateness": list(self._lateness),
+            "draws": [d for d in self._draws if d[1] == d[1]],
+            "recent": self._recent(),
+            "banner": self._health,
+            "help": self.help.isVisible(),
+            "fullscreen": self._normal_geometry is not None,
+            "font_scale": self.font_scale,
+            "window_size": [self.width(), self.height()],
+            "saved_runs": self.saved_runs,
+            "loading": str(self._loading) if self._loading else None,
+            "toolbar": {
+                name: [p.x(), p.y(), a.toolTip(), a.isEnabled()]
+                for name, a in self.actions_.items()
+                for w in [self.toolbar.widgetForAction(a)]
+                for p in [w.mapToGlobal(w.rect().center())]
+            },
+            "screenshots": self.screenshots,
+            "videos": self.videos,
+            "recording": str(self._take["path"]) if self._take else None,
+            "rendering": list(self._render_progress) if self._render_progress else None,
+            "fps": self._fps,
+            "placeholder": self.placeholder is not None and self.placeholder.isVisible(),
+            "reframes": self.reframes,
+            "torch_loaded": "torch" in sys.modules,
+        }
         if scene is None:
             return base
         cam = scene.views["lift"].camera if "lift" in scene.views else None
@@ -1191,10 +1303,12 @@ class Window(QtWidgets.QMainWindow):
         opt = QtWidgets.QStyleOptionSlider()
         s.initStyleOption(opt)
         style = s.style()
-        handle = style.subControlRect(QtWidgets.QStyle.ComplexControl.CC_Slider, opt,
-                                      QtWidgets.QStyle.SubControl.SC_SliderHandle, s)
-        groove = style.subControlRect(QtWidgets.QStyle.ComplexControl.CC_Slider, opt,
-                                      QtWidgets.QStyle.SubControl.SC_SliderGroove, s)
+        handle = style.subControlRect(
+            QtWidgets.QStyle.ComplexControl.CC_Slider, opt, QtWidgets.QStyle.SubControl.SC_SliderHandle, s
+        )
+        groove = style.subControlRect(
+            QtWidgets.QStyle.ComplexControl.CC_Slider, opt, QtWidgets.QStyle.SubControl.SC_SliderGroove, s
+        )
         g0 = s.mapToGlobal(QtCore.QPoint(groove.x() + handle.width() // 2, handle.center().y()))
         g1 = s.mapToGlobal(QtCore.QPoint(groove.right() - handle.width() // 2, handle.center().y()))
         live = self.live
@@ -1202,38 +1316,75 @@ class Window(QtWidgets.QMainWindow):
         sel = self._selection
         return {
             **base,
-            "source": str(self.source) if self.source else None, "mode": "live" if live else "file",
-            "step": self.step, "num_steps": run.num_steps, "steps_per_epoch": run.steps_per_epoch,
+            "source": str(self.source) if self.source else None,
+            "mode": "live" if live else "file",
+            "step": self.step,
+            "num_steps": run.num_steps,
+            "steps_per_epoch": run.steps_per_epoch,
             "slider": {"min": s.minimum(), "max": s.maximum(), "value": s.value()},
-            "playing": self.playing, "following": self.following, "speed": self.speed,
+            "playing": self.playing,
+            "following": self.following,
+            "speed": self.speed,
             "training_total": live.total if live else None,
             "training_finished": bool(live.finished) if live else None,
             "training_error": str(live.error) if live and live.error else None,
-            "hidden": run.hidden, "dataset": run.meta.get("dataset"), "activation": run.activation,
-            "azimuth": cam.azimuth if cam else None, "elevation": cam.elevation if cam else None,
+            "hidden": run.hidden,
+            "dataset": run.meta.get("dataset"),
+            "activation": run.activation,
+            "azimuth": cam.azimuth if cam else None,
+            "elevation": cam.elevation if cam else None,
             "distance": cam.distance if cam else None,
-            "rects": {name: [float(v) for v in (*view.camera.rect.pos, *view.camera.rect.size)]
-                      for name, view in scene.views.items() if name != "lift"},
-            "transforms": transforms, "pixel_scale": float(scene.canvas.pixel_scale),
-            "full_detail": scene.full_detail, "stage": scene.stage,
+            "rects": {
+                name: [float(v) for v in (*view.camera.rect.pos, *view.camera.rect.size)]
+                for name, view in scene.views.items()
+                if name != "lift"
+            },
+            "transforms": transforms,
+            "pixel_scale": float(scene.canvas.pixel_scale),
+            "full_detail": scene.full_detail,
+            "stage": scene.stage,
             "options": {name: getattr(self.config, name) for name, _, _ in OPTIONS},
             "canvas": [origin.x(), origin.y(), widget.width(), widget.height()],
-            "canvas_pixels": list(scene.canvas.physical_size), "panels": panels,
-            "layout": {"cap": lay.cap, "hud_cap": lay.hud_cap, "titles": {k: list(v) for k, v in lay.titles.items()},
-                       "hud": list(lay.hud) if lay.hud else None},
+            "canvas_pixels": list(scene.canvas.physical_size),
+            "panels": panels,
+            "layout": {
+                "cap": lay.cap,
+                "hud_cap": lay.hud_cap,
+                "titles": {k: list(v) for k, v in lay.titles.items()},
+                "hud": list(lay.hud) if lay.hud else None,
+            },
             "selection": None if sel is None else [int(i) for i in sel],
             "readout": self.readout.text() if self.readout.isVisible() else None,
             "slider_track": [g0.x(), g1.x(), g0.y()],
             "play_button": [self.play_button.mapToGlobal(QtCore.QPoint(0, 0)).x(), self.play_button.width()],
             "step_label": [self.step_label.mapToGlobal(QtCore.QPoint(0, 0)).x(), self.step_label.width()],
-            "toggles": {name: [p.x(), p.y()] for name, box in self.toggles.items()
-                        for p in [box.mapToGlobal(QtCore.QPoint(8, box.height() // 2))]},
-            "widgets": {name: [p.x(), p.y(), w.width(), w.height()] for name, w in self.control_bar.named().items()
-                        for p in [w.mapToGlobal(QtCore.QPoint(0, 0))] if w.isVisible()},
-            "playground": {name: [p.x(), p.y()] for name, widget in (("hidden", self.pg_hidden), ("train", self.pg_train))
-                           for p in [widget.mapToGlobal(widget.rect().center())]} if self.playground.isVisible() else None,
-            "playground_rect": ([*(lambda p: (p.x(), p.y()))(self.playground.mapToGlobal(QtCore.QPoint(0, 0))),
-                                 self.playground.width(), self.playground.height()] if self.playground.isVisible() else None),
+            "toggles": {
+                name: [p.x(), p.y()]
+                for name, box in self.toggles.items()
+                for p in [box.mapToGlobal(QtCore.QPoint(8, box.height() // 2))]
+            },
+            "widgets": {
+                name: [p.x(), p.y(), w.width(), w.height()]
+                for name, w in self.control_bar.named().items()
+                for p in [w.mapToGlobal(QtCore.QPoint(0, 0))]
+                if w.isVisible()
+            },
+            "playground": {
+                name: [p.x(), p.y()]
+                for name, widget in (("hidden", self.pg_hidden), ("train", self.pg_train))
+                for p in [widget.mapToGlobal(widget.rect().center())]
+            }
+            if self.playground.isVisible()
+            else None,
+            "playground_rect": (
+                [
+                    *(lambda p: (p.x(), p.y()))(self.playground.mapToGlobal(QtCore.QPoint(0, 0))),
+                    self.playground.width(),
+                    self.playground.height(),
+                ]
+                if self.playground.isVisible()
+                else None
+            ),
         }
 
     # ------------------------------------------------------------ the anatomy: a stage slider (issue 12)
@@ -1247,9 +1398,14 @@ class Window(QtWidgets.QMainWindow):
         lay.setContentsMargins(8, 0, 8, 4)
         on = self.config.stage is not None
         self.stage_box = QtWidgets.QCheckBox("anatomy", checked=on, toolTip="the forward pass in stages (a)")
-        self.stage_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal, minimum=0, maximum=700,
-                                              value=round(100 * (self.config.stage or 0.0)), enabled=on,
-                                              toolTip="stage: 0 input, 3 the lift h1, 6 the plane h2, 7 the cut (, and .)")
+        self.stage_slider = QtWidgets.QSlider(
+            QtCore.Qt.Orientation.Horizontal,
+            minimum=0,
+            maximum=700,
+            value=round(100 * (self.config.stage or 0.0)),
+            enabled=on,
+            toolTip="stage: 0 input, 3 the lift h1, 6 the plane h2, 7 the cut (, and .)",
+        )
         self.stage_label = QtWidgets.QLabel("")
         for w in (self.stage_box, self.stage_slider):
             w.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # keys stay with the window's shortcuts
@@ -1265,12 +1421,16 @@ class Window(QtWidgets.QMainWindow):
     def _stage_keys(self) -> dict:
         """a: the anatomy on or off; , and .: to the previous or next whole stage ([ and ] set the
         playback speed)."""
+
         def step(n: int) -> None:
             s = self.config.stage if self.config.stage is not None else 0.0
             self.set_stage(min(max(math.floor(s + 1e-9) + n if n > 0 else math.ceil(s - 1e-9) + n, 0), 7))
 
-        return {"A": lambda: self.stage_box.setChecked(not self.stage_box.isChecked()),
-                ".": lambda: step(1), ",": lambda: step(-1)}
+        return {
+            "A": lambda: self.stage_box.setChecked(not self.stage_box.isChecked()),
+            ".": lambda: step(1),
+            ",": lambda: step(-1),
+        }
 
     def set_stage(self, s: float | None) -> None:
         """Show the anatomy at stage ``s`` (0..7), or the lift itself (None)."""
@@ -1322,9 +1482,17 @@ class Window(QtWidgets.QMainWindow):
         event.accept()
 
 
-def open_window(run: Trajectory | None, source: Path | None, train: TrainConfig | None, render: RenderConfig,
-                save_dir: Path, play: bool = False, state_path: Path | None = None, full_detail: bool = False,
-                font_scale: float = 1.0) -> int:
+def open_window(
+    run: Trajectory | None,
+    source: Path | None,
+    train: TrainConfig | None,
+    render: RenderConfig,
+    save_dir: Path,
+    play: bool = False,
+    state_path: Path | None = None,
+    full_detail: bool = False,
+    font_scale: float = 1.0,
+) -> int:
     """Create the Qt application and the window, run until it closes; returns 0."""
     vapp = vispy_app.Application("pyside6")
     vapp.create()

@@ -92,8 +92,15 @@ class _Labels:
         self.pad = max(2, h // 8)
         self.canvas = scene.SceneCanvas(size=(w, h), bgcolor=theme.background, show=False, app=app, keys=None)
         # Pixel coordinates, left-anchored at pad; font_size is in points (LABEL_TEXT).
-        self.text = scene.visuals.Text("", color=theme.text, font_size=LABEL_TEXT * h, pos=(self.pad, h / 2),
-                                       anchor_x="left", anchor_y="center", parent=self.canvas.scene)
+        self.text = scene.visuals.Text(
+            "",
+            color=theme.text,
+            font_size=LABEL_TEXT * h,
+            pos=(self.pad, h / 2),
+            anchor_x="left",
+            anchor_y="center",
+            parent=self.canvas.scene,
+        )
         self.blank = self._render("")
         self.gap = max(1, round(0.05 * h))  # between the characters of a number
         self.word = round(0.25 * h)  # between a word and its number
@@ -214,8 +221,13 @@ class Grid:
         """Cell ``i``'s label at ``step``: its description, the epoch and the accuracy now."""
         run = self.runs[i]
         s = int(round(step))
-        return [("text", self.names[i]), ("text", "epoch"), ("number", f"{step / run.steps_per_epoch:.1f}"),
-                ("text", "accuracy"), ("number", f"{100 * float(run.accuracy[s]):.1f}%")]
+        return [
+            ("text", self.names[i]),
+            ("text", "epoch"),
+            ("number", f"{step / run.steps_per_epoch:.1f}"),
+            ("text", "accuracy"),
+            ("number", f"{100 * float(run.accuracy[s]):.1f}%"),
+        ]
 
     def label(self, i: int, step: float) -> str:
         """Cell ``i``'s label as text (what the strip shows)."""

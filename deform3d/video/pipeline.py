@@ -166,10 +166,17 @@ def timecode_rows(runs, frames_) -> Iterator[dict]:
         s = f.state
         for cell, (run, step) in enumerate(zip(many, f.steps)):
             i = int(round(step))
-            row = {"frame": f.index, "time_s": f"{f.time:.6f}", "step": repr(float(step)),
-                   "epoch": f"{step / run.steps_per_epoch:.6f}", "loss": f"{float(run.loss[i]):.6g}",
-                   "accuracy": f"{float(run.accuracy[i]):.6f}", "azimuth": f"{s.azimuth:.6f}",
-                   "elevation": f"{s.elevation:.6f}", "distance": "" if s.distance is None else f"{s.distance:.6f}"}
+            row = {
+                "frame": f.index,
+                "time_s": f"{f.time:.6f}",
+                "step": repr(float(step)),
+                "epoch": f"{step / run.steps_per_epoch:.6f}",
+                "loss": f"{float(run.loss[i]):.6g}",
+                "accuracy": f"{float(run.accuracy[i]):.6f}",
+                "azimuth": f"{s.azimuth:.6f}",
+                "elevation": f"{s.elevation:.6f}",
+                "distance": "" if s.distance is None else f"{s.distance:.6f}",
+            }
             if not single:
                 row["cell"] = cell
             if s.stage is not None:  # the anatomy: which stage of the forward pass the frame shows
@@ -224,8 +231,7 @@ def steer(timeline: Timeline, run, view: RenderConfig) -> None:
     from ..graphics.layout import layout
 
     panels = tuple(p for p in view.panels if p != "curve")
-    if (view.framing != "follow" or run.hidden < 3 or "lift" not in panels
-            or not isinstance(timeline.camera, Orbit)):
+    if view.framing != "follow" or run.hidden < 3 or "lift" not in panels or not isinstance(timeline.camera, Orbit):
         return
     box = layout(view.size, panels, legend=view.legend, curve="curve" in view.panels).views["lift"]
     geo = RunGeometry(run, mesh=2)
@@ -235,8 +241,13 @@ def steer(timeline: Timeline, run, view: RenderConfig) -> None:
     states = [timeline.at(t) for t in times]
     sample = np.concatenate([geo.sheet_sample[:289], run.X[::4]])  # the lattice, a quarter of the points
     points = [geo.projection(forward(run.weights_at(s.step), sample, run.activation).h1) for s in states]
-    da, de = steer_camera(points, np.array([s.azimuth for s in states]), np.array([s.elevation for s in states]),
-                          box[2] / max(box[3], 1.0), timeline.fps / stride)
+    da, de = steer_camera(
+        points,
+        np.array([s.azimuth for s in states]),
+        np.array([s.elevation for s in states]),
+        box[2] / max(box[3], 1.0),
+        timeline.fps / stride,
+    )
     if np.any(da != 0) or np.any(de != 0):
         timeline.camera = Steered(timeline.camera, times, da, de)
 
@@ -246,8 +257,10 @@ def _check_anatomy(options: dict) -> None:
     if options.get("pace", RecordConfig.pace) != RecordConfig.pace:
         raise UsageError("--pace paces training steps; an --anatomy video shows one step's stages (drop --pace)")
     if options.get("camera") is not None:
-        raise UsageError("--camera keyframes cannot drive an --anatomy video: its camera turns to look down on the "
-                         "plane for the 2-D stages (drop --camera; --orbit turns it through the 3-D stages)")
+        raise UsageError(
+            "--camera keyframes cannot drive an --anatomy video: its camera turns to look down on the "
+            "plane for the 2-D stages (drop --camera; --orbit turns it through the 3-D stages)"
+        )
     if options.get("stage") is not None:
         raise UsageError("--stage shows one stage; an --anatomy video runs through all of them (drop one)")
 
@@ -289,8 +302,10 @@ class VideoPlan:
             if tuple(options.get("panels", RenderConfig.panels)) == RenderConfig.panels:
                 options = {**options, "panels": ("lift",)}
         elif (step, epoch, at) != (None, None, None):
-            raise UsageError("--step, --epoch and --at pick the moment of an --anatomy video; "
-                             "a video of training shows every step (add --anatomy, or drop them)")
+            raise UsageError(
+                "--step, --epoch and --at pick the moment of an --anatomy video; "
+                "a video of training shows every step (add --anatomy, or drop them)"
+            )
         rec_opts, view_opts = split_options(options, RecordConfig, RenderConfig)
         rec = RecordConfig(**rec_opts)
         view = RenderConfig(size=(rec.width, rec.height), **view_opts)
@@ -340,8 +355,15 @@ class VideoPlan:
         timeline = self.timeline(runs)
         shown = []  # the frames written, without their pictures: the time codes' rows
         try:
-            with Recorder(self.out, (rec.width, rec.height), rec.frame_rate, crf=rec.crf,
-                          total=len(timeline), progress=progress, stream=stream) as video:
+            with Recorder(
+                self.out,
+                (rec.width, rec.height),
+                rec.frame_rate,
+                crf=rec.crf,
+                total=len(timeline),
+                progress=progress,
+                stream=stream,
+            ) as video:
                 for f in frames(runs, timeline, self.view):
                     video.write(f.image)  # type: ignore[arg-type]  # frames() always draws the image
                     shown.append(dataclasses.replace(f, image=None))
