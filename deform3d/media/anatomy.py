@@ -22,7 +22,7 @@ import numpy as np
 
 from ..core.config import LAST_STAGE, RecordConfig, check_fps
 from ..core.errors import ConfigError
-from .timeline import FrameState
+from .timeline import FrameClock, FrameState
 
 HOLD, MOVE = 1.0, 2.0  # the weights of a hold at a stage and of a move between two
 
@@ -39,7 +39,7 @@ def stage_at(u: float) -> float:
     return i + a * a * (3.0 - 2.0 * a)  # smoothstep: each move starts and ends at rest
 
 
-class AnatomyTimeline:
+class AnatomyTimeline(FrameClock):
     """Frame index / video time -> FrameState: the stages 0..7 at training step ``step``.
 
     ``frame_count`` frames (>= 2) at ``fps``; ``camera``: an Orbit (anything with ``at(t) ->
@@ -61,27 +61,9 @@ class AnatomyTimeline:
     def from_config(cls, step: float, config: RecordConfig, camera) -> "AnatomyTimeline":
         return cls(step, config.frame_count, config.frame_rate, camera)
 
-    @property
-    def last_time(self) -> float:
-        return (self.frame_count - 1) / self.fps
-
-    def time(self, i: int) -> float:
-        return i / self.fps
-
     def at(self, t: float) -> FrameState:
         azimuth, elevation, distance = self.camera.at(t)
         stage = stage_at(float(t) / self.last_time if self.last_time > 0 else 1.0)
         return FrameState(
             self.step, float(azimuth), float(elevation), None if distance is None else float(distance), stage
         )
-
-    def state(self, i: int) -> FrameState:
-        if not 0 <= i < self.frame_count:
-            raise IndexError(f"frame {i} is outside 0..{self.frame_count - 1}")
-        return self.at(self.time(i))
-
-    def __len__(self) -> int:
-        return self.frame_count
-
-    def __iter__(self):
-        return (self.state(i) for i in range(self.frame_count))

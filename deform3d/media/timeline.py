@@ -344,7 +344,46 @@ def camera_from_config(config: RecordConfig, view: RenderConfig | None = None) -
 # ---------------------------------------------------------------- timeline
 
 
-class Timeline:
+class FrameClock:
+    """What every timeline shares (Timeline, media.anatomy's AnatomyTimeline, video.take's Take):
+    ``frame_count`` frames at ``fps``, frame i at video time i / fps, its FrameState (``state``,
+    from the subclass's ``at(t)``) and iteration over all of them. What ``video.pipeline.frames``
+    draws."""
+
+    frame_count: int
+    fps: float
+
+    def at(self, t: float) -> FrameState:
+        raise NotImplementedError
+
+    @property
+    def duration(self) -> float:
+        """Length of the video in seconds: frame_count / fps."""
+        return self.frame_count / self.fps
+
+    @property
+    def last_time(self) -> float:
+        """Video time of the last frame, (frame_count - 1) / fps."""
+        return (self.frame_count - 1) / self.fps
+
+    def time(self, i: int) -> float:
+        """Video time of frame ``i`` in seconds."""
+        return i / self.fps
+
+    def state(self, i: int) -> FrameState:
+        """FrameState of frame ``i`` (0 <= i < frame_count)."""
+        if not 0 <= i < self.frame_count:
+            raise IndexError(f"frame {i} is outside 0..{self.frame_count - 1}")
+        return self.at(self.time(i))
+
+    def __len__(self) -> int:
+        return self.frame_count
+
+    def __iter__(self):
+        return (self.state(i) for i in range(self.frame_count))
+
+
+class Timeline(FrameClock):
     """Frame index / video time -> FrameState for a run of ``num_steps`` optimizer steps.
 
     ``frame_count`` frames (>= 2) at ``fps``; holds in seconds (see the module docstring), shrunk
@@ -426,20 +465,6 @@ class Timeline:
             raise ValueError("epoch_at needs a timeline made by Timeline.for_runs")
         return float(step) / self.num_steps * self.epochs
 
-    @property
-    def duration(self) -> float:
-        """Length of the video in seconds: frame_count / fps."""
-        return self.frame_count / self.fps
-
-    @property
-    def last_time(self) -> float:
-        """Video time of the last frame, (frame_count - 1) / fps."""
-        return (self.frame_count - 1) / self.fps
-
-    def time(self, i: int) -> float:
-        """Video time of frame ``i`` in seconds."""
-        return i / self.fps
-
     def progress(self, t: float) -> float:
         """Training progress a in [0, 1] at video time t: 0 through the first hold, 1 from the last."""
         return min(max((float(t) - self.hold_start) / self._train_span, 0.0), 1.0)
@@ -454,15 +479,3 @@ class Timeline:
         return FrameState(
             self.step_at(t), float(azimuth), float(elevation), None if distance is None else float(distance)
         )
-
-    def state(self, i: int) -> FrameState:
-        """FrameState of frame ``i`` (0 <= i < frame_count)."""
-        if not 0 <= i < self.frame_count:
-            raise IndexError(f"frame {i} is outside 0..{self.frame_count - 1}")
-        return self.at(self.time(i))
-
-    def __len__(self) -> int:
-        return self.frame_count
-
-    def __iter__(self):
-        return (self.state(i) for i in range(self.frame_count))

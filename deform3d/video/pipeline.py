@@ -19,22 +19,18 @@ import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
 from ..core.config import MESH_VIDEO, RecordConfig, RenderConfig, split_options
 from ..core.errors import UsageError
 from ..core.files import atomic_path, check_writable
-from ..media.timeline import FrameState, Orbit, Steered, Timeline, camera_from_config
+from ..media.timeline import FrameClock, FrameState, Orbit, Steered, Timeline, camera_from_config
 
 if TYPE_CHECKING:
     from ..media.anatomy import AnatomyTimeline
 
-#: What ``states`` and ``frames`` take: a Timeline, an AnatomyTimeline or a window's recorded Take
-#: (video.take) - anything that iterates FrameStates and has ``time(i)`` (and, for several runs,
-#: ``epoch_at``).
-TimelineLike = Any
 
 TIMECODE_COLUMNS = ("frame", "time_s", "step", "epoch", "loss", "accuracy", "azimuth", "elevation", "distance")
 
@@ -65,19 +61,23 @@ def _as_list(runs) -> tuple[list, bool]:
     return [runs], True
 
 
-def states(runs, timeline: TimelineLike) -> Iterator[Frame]:
+def states(runs, timeline: FrameClock) -> Iterator[Frame]:
     """The frames of ``timeline`` without pictures (``image`` None): what each frame will show.
 
     Cheap (no GL); ``frames`` yields the same frames with their pictures.
     """
     many, single = _as_list(runs)
+    axis = timeline if isinstance(timeline, Timeline) else None  # (only it knows the common epoch axis)
+    if not single and axis is None:
+        raise ValueError("several runs need the Timeline that Timeline.for_runs makes of them")
     for i, state in enumerate(timeline):
         if single:
             steps = (state.step,)
             epoch = state.step / many[0].steps_per_epoch
         else:
             # The same epoch in every cell: each run's own step for it, held at its end.
-            epoch = timeline.epoch_at(state.step)
+            assert axis is not None
+            epoch = axis.epoch_at(state.step)
             steps = tuple(min(epoch * r.steps_per_epoch, float(r.num_steps)) for r in many)
         yield Frame(i, timeline.time(i), state, epoch, steps, None)
 
@@ -113,7 +113,7 @@ class _Single:
         self.r.close()
 
 
-def frames(runs, timeline: TimelineLike, view: RenderConfig, renderer_=None) -> Iterator[Frame]:
+def frames(runs, timeline: FrameClock, view: RenderConfig, renderer_=None) -> Iterator[Frame]:
     """The one frame pipeline: every frame of ``timeline`` rendered, with its state.
 
     ``runs``: a Trajectory (one picture per frame, as ``deform3d record`` draws it) or a list of

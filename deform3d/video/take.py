@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 
 from ..core.config import RenderConfig
-from ..media.timeline import FrameState
+from ..media.timeline import FrameClock, FrameState
 
 
-class Take:
+class Take(FrameClock):
     """Samples of a played path, resampled at ``fps``: ``len(take)`` frames, ``state(i)``, ``time(i)``.
 
     ``samples``: rows (t seconds from the start, step, azimuth, elevation, distance or None), t
@@ -50,27 +50,9 @@ class Take:
         self.frame_count = max(2, int(round(t[-1] * self.fps)) + 1)
         self.num_steps = int(np.ceil(self._step.max()))
 
-    @property
-    def duration(self) -> float:
-        return self.frame_count / self.fps
-
-    def time(self, i: int) -> float:
-        return i / self.fps
-
     def at(self, t: float) -> FrameState:
         f = lambda a: float(np.interp(t, self._t, a))  # noqa: E731
         return FrameState(f(self._step), f(self._az), f(self._el), None if self._dist is None else f(self._dist))
-
-    def state(self, i: int) -> FrameState:
-        if not 0 <= i < self.frame_count:
-            raise IndexError(f"frame {i} is outside 0..{self.frame_count - 1}")
-        return self.at(self.time(i))
-
-    def __len__(self) -> int:
-        return self.frame_count
-
-    def __iter__(self):
-        return (self.state(i) for i in range(self.frame_count))
 
 
 def render_take(run, take: Take, view: RenderConfig, out, progress=False, text_scale: float = 1.0) -> Path:
