@@ -37,18 +37,18 @@ RUN = ROOT / "tests" / "reference" / "run-k3.npz"  # k = 3, circles, 30 epochs o
 # ---------------------------------------------------------------- X server and window helpers
 
 
-@pytest.fixture(scope="module")
-def display():
+def xvfb_display(screen: str = "1600x1000x24"):
+    """A private Xvfb display (":N") of ``screen`` (W x H x depth), for a module fixture to yield
+    from; skips only where Qt for Python, Xvfb or xdotool is not installed."""
     if importlib.util.find_spec("PySide6") is None:
         pytest.skip("window tests need Qt for Python: pip install 'deform3d[gui]'")
-    """A private Xvfb display (":N"); skips only where Xvfb or xdotool is not installed."""
     missing = [tool for tool in ("Xvfb", "xdotool") if shutil.which(tool) is None]
     if missing:
         pytest.skip(f"window tests need {' and '.join(missing)} (Debian/Ubuntu: apt-get install xvfb xdotool)")
     # -displayfd: Xvfb picks a free display and writes its number to the pipe once it accepts
     # connections, so the test waits on that event, not on a guess.
     ready, write_end = os.pipe()
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", screen, "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write_end,))
     os.close(write_end)
     with os.fdopen(ready) as pipe:
@@ -58,6 +58,11 @@ def display():
     yield f":{n}"
     xvfb.terminate()
     xvfb.wait(10)
+
+
+@pytest.fixture(scope="module")
+def display():
+    yield from xvfb_display()
 
 
 class _XImage(ctypes.Structure):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import shutil
 import subprocess
 import sys
@@ -22,25 +21,12 @@ import pytest
 
 from deform3d.core.geometry import forward, lift_projection
 from pngs import read_png
-from test_app import ROOT, RUN, Window, screen_pixels
+from test_app import RUN, Window, screen_pixels, xvfb_display
 
 
 @pytest.fixture(scope="module")
 def display():
-    missing = [tool for tool in ("Xvfb", "xdotool") if shutil.which(tool) is None]
-    if missing:
-        pytest.skip(f"window tests need {' and '.join(missing)} (Debian/Ubuntu: apt-get install xvfb xdotool)")
-    ready, write_end = os.pipe()
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", "2000x1200x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write_end,))
-    os.close(write_end)
-    with os.fdopen(ready) as pipe:
-        if not select.select([pipe], [], [], 30)[0] or not (n := pipe.readline().strip()):
-            xvfb.kill()
-            pytest.fail("Xvfb did not start")
-    yield f":{n}"
-    xvfb.terminate()
-    xvfb.wait(10)
+    yield from xvfb_display("2000x1200x24")  # room for a 1920-wide window
 
 
 @pytest.fixture(scope="module")
