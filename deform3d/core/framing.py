@@ -73,12 +73,15 @@ STEER_RISE = 40.0  # degrees: the most it rises above the orbit's elevation (a t
 STEER_SMOOTH_S = 1.0  # seconds: the Gaussian that makes the turn as calm as the orbit itself
 
 
-def screen_axes(azimuth: float, elevation: float) -> tuple[np.ndarray, np.ndarray]:
+def screen_axes(azimuth, elevation) -> tuple[np.ndarray, np.ndarray]:
     """The lift camera's screen right and up directions in lift coordinates (degrees in; VisPy's
-    turntable with +z up, orthographic: tests/test_layout.py checks them against the real camera)."""
-    a, e = math.radians(azimuth), math.radians(elevation)
-    right = np.array([math.cos(a), math.sin(a), 0.0])
-    up = np.array([-math.sin(a) * math.sin(e), math.cos(a) * math.sin(e), math.cos(e)])
+    turntable with +z up, orthographic: tests/test_layout.py checks them against the real camera).
+    Angles: scalars or arrays of one shape; each direction gains a last axis of 3."""
+    a, e = np.broadcast_arrays(
+        np.radians(np.asarray(azimuth, np.float64)), np.radians(np.asarray(elevation, np.float64))
+    )
+    right = np.stack([np.cos(a), np.sin(a), np.zeros_like(a)], -1)
+    up = np.stack([-np.sin(a) * np.sin(e), np.cos(a) * np.sin(e), np.cos(e)], -1)
     return right, up
 
 
@@ -86,15 +89,13 @@ def width_share(points: np.ndarray, azimuth, elevation, aspect: float):
     """The share of a view (``aspect`` = width / height) that ``points`` (n, 3) span across, once
     the follow camera has zoomed them to fill STEER_FILL of it in their tighter direction. Angles
     in degrees: scalars (a float back) or arrays of one shape (an array back)."""
-    a, e = np.radians(np.asarray(azimuth, np.float64)), np.radians(np.asarray(elevation, np.float64))
-    a, e = np.broadcast_arrays(a, e)
-    right = np.stack([np.cos(a), np.sin(a), np.zeros_like(a)], -1)
-    up = np.stack([-np.sin(a) * np.sin(e), np.cos(a) * np.sin(e), np.cos(e)], -1)
+    right, up = screen_axes(azimuth, elevation)
+    shape = right.shape[:-1]
     w = np.ptp(points @ right.reshape(-1, 3).T, axis=0)
     h = np.ptp(points @ up.reshape(-1, 3).T, axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = STEER_FILL * np.minimum(1.0, np.where(h > 0, w / h / aspect, np.where(w > 0, np.inf, 0.0)))
-    return float(out[0]) if a.ndim == 0 else out.reshape(a.shape)
+    return float(out[0]) if not shape else out.reshape(shape)
 
 
 def steer_camera(

@@ -239,7 +239,8 @@ def steer(timeline: Timeline, run, view: RenderConfig) -> None:
     stride = max(1, int(round(timeline.fps / 8)))
     times = np.unique([timeline.time(i) for i in range(0, len(timeline), stride)] + [timeline.last_time])
     states = [timeline.at(t) for t in times]
-    sample = np.concatenate([geo.sheet_sample[:289], run.X[::4]])  # the lattice, a quarter of the points
+    lattice = geo.sheet_sample[: len(geo.sheet_sample) - len(run.X)]  # (sheet_sample: the lattice, then the data)
+    sample = np.concatenate([lattice, run.X[::4]])  # the lattice and a quarter of the points
     points = [geo.projection(forward(run.weights_at(s.step), sample, run.activation).h1) for s in states]
     da, de = steer_camera(
         points,
