@@ -450,6 +450,32 @@ def test_a_changed_weight_moves_pixels_and_equal_weights_give_identical_pixels()
     assert not (changed & ~near).any(), "b3 changed input-panel pixels away from the decision curves"
 
 
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_a_run_that_diverges_is_framed_and_drawn_up_to_its_last_drawable_step(activation):
+    # A live run at a huge learning rate (the window's banner test, tests/test_window.py): healthy,
+    # then weights of ~1e9 (a relu lift of ~1e16: cameras framing it overflow float32), then NaN.
+    w = weights(**NETS[3])
+    huge = Weights(*(getattr(w, n) * np.float32(3e9) for n in Weights.NAMES))
+    nan = Weights(*(np.full_like(getattr(w, n), np.nan) for n in Weights.NAMES))
+    w1 = weights(**{**NETS[3], "b3": NETS[3]["b3"] + 0.4})
+    run = hand_run([w, w1, huge, nan, nan], POINTS[3], activation=activation)
+    cfg = RenderConfig(size=(480, 200), ssaa=1, panels=("lift", "plane", "input"), surface=False, mesh=48, legend=False)
+    with Renderer(run, cfg) as r:
+        geo = r.scene.geo
+        # relu's huge step cannot be drawn; tanh squashes it into the cube, and only NaN is refused.
+        last = 1 if activation == "relu" else 2
+        assert run.last_finite_step == 2 and geo.frame_step == last
+        assert np.isfinite(geo.plane_range).all() and np.isfinite(geo.lift_box).all()
+        assert float(geo.plane_range[1]) <= (1.0 if activation == "tanh" else 1e6)
+        drawn = r.frame(last)
+        for t in range(last + 1, run.num_steps + 1):
+            assert r.scene.set_step(t) is False
+            # The picture stays that of the last drawable step (the heads-up line says which).
+            assert np.array_equal(r.frame(t), drawn), f"step {t} changed the picture"
+        assert r.scene.set_step(0) is True and r.scene.step == 0
+        assert np.any(r.frame(0) != drawn)
+
+
 def test_a_stream_of_frames_drawn_one_ahead_gives_each_state_s_own_frame():
     # Renderer.stream reads frame i back after setting up frame i + 1: a frame must still show its
     # own state, bit for bit what frame() draws, also when the caller stops early and streams again.

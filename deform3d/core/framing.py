@@ -24,6 +24,19 @@ def nice_step(span: float, lines: int = 10) -> float:
     return mag * min((1, 2, 2.5, 5, 10), key=lambda m: abs(m * mag - raw))
 
 
+#: The largest coordinate a picture draws. A run past it is diverging (a live run at a huge learning
+#: rate: weights of 1e9 and more on their way to NaN) and is drawn up to the step before: cameras
+#: framing such extents overflow float32.
+MAX_EXTENT = 1e6
+
+
+def drawable(f) -> bool:
+    """Whether a forward pass ``f`` (geometry.forward over a sample of the sheet) can be drawn: all
+    of it finite and within MAX_EXTENT."""
+    with np.errstate(invalid="ignore"):
+        return bool(np.abs(f.h1).max() <= MAX_EXTENT and np.abs(f.h2).max() <= MAX_EXTENT)
+
+
 class RunGeometry:
     """What stays fixed for a whole animation of a run: domain, mesh, projection, boxes."""
 
@@ -32,9 +45,15 @@ class RunGeometry:
         self.k, self.activation = run.hidden, run.activation
         self.lo, self.hi = input_extent(run.X)
         self.vertices, self.faces = input_mesh(mesh, self.lo, self.hi)
-        final = run.weights[run.num_steps]
+        # Framed on the final step; a live run that diverged, on the last step that can be drawn.
         sample = np.concatenate([run.X, input_mesh(48, self.lo, self.hi)[0]])
-        f = forward(final, sample, self.activation)
+        step = run.last_finite_step
+        with np.errstate(over="ignore", invalid="ignore"):
+            f = forward(run.weights[step], sample, self.activation)
+            while step > 0 and not drawable(f):
+                step -= 1
+                f = forward(run.weights[step], sample, self.activation)
+        self.frame_step = step  # the step framed on (and a scene's first picture)
         self.projection = lift_projection(f.h1)
         lo, hi = ACTIVATION_RANGE[self.activation]
         if not np.isfinite(hi):  # relu: unbounded; frame the final run's extent

@@ -102,6 +102,14 @@ class Trajectory:
         return len(self.weights.b3) - 1
 
     @property
+    def last_finite_step(self) -> int:
+        """The last step before the weights first turn NaN or infinite (``num_steps`` for a healthy
+        run). Saved runs are refused with such weights (``load``); a run trained live can diverge in
+        front of the audience, and its pictures are framed and drawn up to this step."""
+        bad = np.flatnonzero(~np.isfinite(self.weights.flat()).all(axis=1))
+        return max(int(bad[0]) - 1, 0) if len(bad) else self.num_steps
+
+    @property
     def hidden(self) -> int:
         return self.weights.hidden
 

@@ -18,7 +18,7 @@ from vispy import scene
 from vispy.visuals.text.text import FontManager
 
 from ..core.config import RenderConfig
-from ..core.framing import RunGeometry
+from ..core.framing import RunGeometry, drawable
 from ..core.geometry import (
     ACTIVATION_RANGE,
     LAST_STAGE,
@@ -195,7 +195,7 @@ class Scene:
         self._build()
         self._apply_options()
         self.set_camera(config.azimuth, config.elevation, config.distance)
-        self.set_step(run.num_steps)
+        self.set_step(self.geo.frame_step)
         if config.stage is not None:
             self.set_stage(config.stage)
         self.canvas.events.resize.connect(lambda event: self._relayout())
@@ -649,23 +649,26 @@ class Scene:
         if self._surface is not None:
             self._surface.visible = c.surface and self._surface_exists and self._lift_share() > 0
 
-    def set_step(self, t: float, *, fit: bool = True) -> None:
-        """Show the network at fractional step t (weights interpolated between recorded steps).
+    def set_step(self, t: float, *, fit: bool = True) -> bool:
+        """Show the network at fractional step t (weights interpolated between recorded steps);
+        False (the picture unchanged) where it cannot be drawn (framing.drawable).
 
         ``fit`` False leaves aiming the lift's camera at the new sheet to a ``set_camera`` that
         follows (``set_view`` does both with one fit: fitting is most of a frame's Python)."""
         t = min(max(float(t), 0.0), float(self.run.num_steps))
-        self.step = t
         w = self.run.weights_at(t)
+        # Where the sheet is now (one forward pass of a sparse sample): for the follow framing, the
+        # decision surface's presence, and to refuse a step that cannot be drawn (a live run that
+        # diverged: NaN or absurd extents); the picture before it stays, and the window says why.
+        with np.errstate(over="ignore", invalid="ignore"):
+            sheet = forward(w, self.geo.sheet_sample, self.geo.activation)
+        if not drawable(sheet):
+            return False
+        self.step = t
         u = network_uniforms(w, self.geo.activation, self.geo.projection)
         for v in self._network_visuals:
             v.set_uniforms(**u)
-        # Where the sheet is now (one forward pass of a sparse sample), for the follow framing and the
-        # decision surface's presence; neither needs it in fixed framing without a surface.
         follow = self.config.framing == "follow"
-        sheet = None
-        if follow or self._surface is not None:
-            sheet = forward(w, self.geo.sheet_sample, self.geo.activation)
         if self._surface is not None:
             su = surface_uniforms(w, self.geo.activation)
             presence = 0.0
@@ -685,6 +688,7 @@ class Scene:
             self._frame_stage(fit)
         self._update_hud()
         self._update_highlight()
+        return True
 
     def _update_hud(self, force: bool = False) -> None:
         t, run = self.step, self.run

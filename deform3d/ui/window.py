@@ -388,7 +388,9 @@ class Window(QtWidgets.QMainWindow):
         self.playground.setVisible(True)
         self._set_health("")
         self._last_reframe = time.monotonic()
-        self.seek(0, follow=True)
+        # Following, at the newest step: usually step 0, but a fast run (or a slow GUI) may already
+        # have published all of its steps, and no later poll would move the picture to them.
+        self.seek(math.inf, follow=True)
 
     def _fits_scene(self, run: Trajectory) -> bool:
         """Whether the scene shown can show ``run`` as it is: the same data, k and activation, and a
@@ -601,15 +603,14 @@ class Window(QtWidgets.QMainWindow):
     def _set_step(self, t: float) -> None:
         self.step = t
         i = int(round(t))
-        # A diverged step (NaN/inf weights) has no picture: the last one stays, and the banner
-        # (_check_health) says why.
-        if np.all(np.isfinite(self.run.weights_at(t).flat())):
-            self.scene.set_step(t)
+        # A diverged step (NaN/inf weights) has no picture: the scene keeps the last one, and the
+        # banner (_check_health) says why.
+        drawn = self.scene.set_step(t)
         self.slider.blockSignals(True)
         self.slider.setValue(i)
         self.slider.blockSignals(False)
         self._update_step_label()
-        self._check_health(i)
+        self._check_health(i, drawn)
         if self._selection is not None:
             self._show_readout()
         self.scene.canvas.update()
@@ -757,9 +758,10 @@ class Window(QtWidgets.QMainWindow):
             self._place_overlays()
             self._state_changed()
 
-    def _check_health(self, i: int) -> None:
-        """Say in words when the step shown has diverged (NaN/inf) or collapsed every point onto
-        one spot (all within a pixel in the plane): either leaves a picture that looks empty."""
+    def _check_health(self, i: int, drawn: bool = True) -> None:
+        """Say in words when the step shown has diverged (NaN/inf, or too far out to draw: not
+        ``drawn``) or collapsed every point onto one spot (all within a pixel in the plane): either
+        leaves a picture that looks empty or stale."""
         if i == self._health_step:
             return
         self._health_step = i
@@ -772,10 +774,10 @@ class Window(QtWidgets.QMainWindow):
             else " (try a smaller learning rate)"
         )
         w = run.weights[i]
-        if not (np.isfinite(run.loss[i]) and np.all(np.isfinite(w.flat()))):
+        if not (drawn and np.isfinite(run.loss[i]) and np.all(np.isfinite(w.flat()))):
             self._set_health(
-                f"Training diverged by epoch {epoch:.1f}: the weights or the loss became infinite or "
-                f"NaN, so there is nothing left to draw{hint}."
+                f"Training diverged by epoch {epoch:.1f}: the weights blew up (too large to draw, then "
+                f"infinite or NaN), so there is nothing left to draw{hint}."
             )
             return
         # Collapsed, every input gets one answer: the accuracy is the larger class's share. Only then
