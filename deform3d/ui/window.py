@@ -775,8 +775,11 @@ class Window(QtWidgets.QMainWindow):
         )
         w = run.weights[i]
         if not (drawn and np.isfinite(run.loss[i]) and np.all(np.isfinite(w.flat()))):
+            # When it happened (the first step with an infinite loss or weights), not the step shown.
+            bad = ~np.isfinite(run.loss[: i + 1]) | ~np.isfinite(run.weights[: i + 1].flat()).all(axis=1)
+            epoch = (int(np.argmax(bad)) if bad.any() else i) / run.steps_per_epoch
             self._set_health(
-                f"Training diverged by epoch {epoch:.1f}: the weights blew up (too large to draw, then "
+                f"Training diverged at epoch {epoch:.1f}: the weights blew up (too large to draw, then "
                 f"infinite or NaN), so there is nothing left to draw{hint}."
             )
             return
