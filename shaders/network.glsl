@@ -11,9 +11,9 @@
 //           ij = 01 02 03 | 12 13 23, geometry.fold_minors, for the crease function)
 // functions: act(z), act_and_grad(z, out act'(z)) (the hidden activation), lift(x) -> h1,
 //            plane(h1) -> h2, logit(h2) -> z3, crease(...) -> the fold's crease function,
-//            evaluate(x, out dz3/dx, out F, out dF/dx) -> z3 (all of the network at x in one
-//            pass, for fragments), lift_view(h1) -> 3-D point,
-//            place(x, space) -> position of input x in a panel
+//            evaluate(x, out h1, out h2, out dz3/dx, out F, out dF/dx) -> z3 (all of the network
+//            at x in one pass), lift_view(h1) -> 3-D point, place(x, space) -> position of input
+//            x in a panel, place_at(x, h1, h2, space) -> the same from h1 and h2 already known
 
 uniform mat4 u_W1;
 uniform vec4 u_b1;
@@ -112,15 +112,15 @@ float crease(vec4 z1, vec4 h1, vec4 a1, out vec2 grad) {
     return ta.x + ta.y + ta.z + tb.x + tb.y + tb.z;
 }
 
-// The whole network at input x in one pass, for fragment shaders: returns z3, and sets
+// The whole network at input x in one pass: returns z3, and sets h1 and h2 (the layers' values),
 //   grad  = d z3 / d x = W1^T diag(act'(z1)) W2^T diag(act'(z2)) w3   (v * M is M^T v in GLSL)
 //   fold  = the crease function F (see crease) and `fold_grad` = dF/dx
-float evaluate(vec2 x, out vec2 grad, out float fold, out vec2 fold_grad) {
+float evaluate(vec2 x, out vec4 h1, out vec2 h2, out vec2 grad, out float fold, out vec2 fold_grad) {
     vec4 a1;
     vec4 a2;
     vec4 z1 = u_W1 * vec4(x, 0.0, 0.0) + u_b1;
-    vec4 h1 = act_and_grad(z1, a1);
-    vec2 h2 = act_and_grad(u_W2 * h1 + u_b2, a2).xy;
+    h1 = act_and_grad(z1, a1);
+    h2 = act_and_grad(u_W2 * h1 + u_b2, a2).xy;
     grad = (((vec4(u_out.xy, 0.0, 0.0) * a2) * u_W2) * a1 * u_W1).xy;
     fold = crease(z1, h1, a1, fold_grad);
     return logit(h2);
@@ -130,9 +130,15 @@ vec3 lift_view(vec4 h1) {
     return (u_M * (h1 - u_c)).xyz;
 }
 
-// space: 0 the lift (3-D view), 1 the plane (h2, z = 0), 2 the input plane itself
-vec3 place(vec2 x, float space) {
-    if (space < 0.5) return lift_view(lift(x));
-    if (space < 1.5) return vec3(plane(lift(x)), 0.0);
+// space: 0 the lift (3-D view), 1 the plane (h2, z = 0), 2 the input plane itself; placed from the
+// layers' values at x where they are known (place_at), else computed (place)
+vec3 place_at(vec2 x, vec4 h1, vec2 h2, float space) {
+    if (space < 0.5) return lift_view(h1);
+    if (space < 1.5) return vec3(h2, 0.0);
     return vec3(x, 0.0);
+}
+
+vec3 place(vec2 x, float space) {
+    vec4 h1 = lift(x);
+    return place_at(x, h1, plane(h1), space);
 }

@@ -24,14 +24,17 @@ varying vec3 v_net;
 varying vec4 v_grads;
 
 void main() {
+    vec4 h1;
+    vec2 h2;
     vec2 zx;
     float fold;
     vec2 fx;
-    float z = evaluate(a_x, zx, fold, fx);
+    float z = evaluate(a_x, h1, h2, zx, fold, fx);
     float e = exp(-abs(z));
     v_net = vec3(z - 0.5 * dot(zx, a_x), sign(z) * (1.0 - e) / (1.0 + e), fold - 0.5 * dot(fx, a_x));
     v_grads = vec4(zx, fx);
     v_x = a_x;
-    v_pos = staged_place(a_x, u_space);
+    // (the anatomy's stages are computed anew; the panel's own placement reuses the pass above)
+    v_pos = u_stage >= 0.0 && u_space < 0.5 ? stage_position(a_x, u_stage) : place_at(a_x, h1, h2, u_space);
     gl_Position = $transform(vec4(v_pos, 1.0));
 }

@@ -163,6 +163,33 @@ def test_the_steering_model_of_the_camera_matches_the_real_camera(runs):
 
 @pytest.mark.gl
 @pytest.mark.usefixtures("gl_app")
+@pytest.mark.parametrize("k", [2, 3, 4])
+@pytest.mark.parametrize("size", [(1280, 720), (400, 700)])
+def test_the_lift_fit_s_camera_model_draws_where_the_real_camera_draws(runs, k, size):
+    """The lift's fit tries cameras in numpy (scene._turntable_projector) and sets the VisPy camera
+    once: its model must map points where the real camera's transform chain does, for perspective
+    (k = 3, 4) and orthographic (k = 2) cameras, fitted or at an explicit distance."""
+    from deform3d.graphics.scene import _turntable_projector
+
+    with Renderer(runs[k], RenderConfig(size=size, panels=("lift", "plane"), mesh=32)) as r:
+
+        def compare(az, el, distance):
+            s = r.scene
+            s.set_camera(az, el, distance)
+            view, pts = s.views["lift"], s._lift_points
+            cam = view.camera
+            model = _turntable_projector(cam, view.size)(np.asarray(cam.center), cam.scale_factor, cam.distance, pts)
+            real = s.pixels("lift", pts) / s.canvas.pixel_scale - np.asarray(view.pos)
+            return model, real
+
+        for az, el, distance in [(-50, 24, None), (30, 60, None), (100, -10, 8.0)]:
+            model, real = gl_call(compare, az, el, distance)
+            assert np.ptp(real[:, 0]) > 50, "the sheet spans the view"
+            assert np.abs(model - real).max() < 1e-6, (k, size, az, el, distance)
+
+
+@pytest.mark.gl
+@pytest.mark.usefixtures("gl_app")
 @pytest.mark.parametrize("seed", [0, 1, 5])
 def test_a_video_s_lift_camera_follows_the_sheet_smoothly(seed, tmp_path):
     from deform3d.core.trainer import train

@@ -126,6 +126,46 @@ def _one_update(camera):
         camera.view_changed()
 
 
+def _turntable_projector(cam, size):
+    """``project(centre, scale, distance, points)``: the view pixels (x right, y down, logical) at
+    which the turntable camera ``cam``, seen in a view of ``size``, would draw ``points`` (n, 3)
+    were its centre, scale_factor and distance these. It is VisPy's own transform chain
+    (PerspectiveCamera._update_transform: view box <- projection <- inverse camera matrix) in numpy,
+    so that fitting the lift tries cameras without setting one: each set recomputes every
+    transform of the scene graph (tests/test_layout.py holds the two equal)."""
+    from vispy.util import transforms as tr
+
+    w, h = (float(v) for v in size)
+    up, forward, right = cam._get_dim_vectors()
+    axes = tr.affine_map(
+        np.array([(0, 0, 0), (0, 0, -1), (1, 0, 0), (0, 1, 0)]), np.array([(0, 0, 0), forward, right, up])
+    ).T
+    # The camera's angles, roll and flips stay fixed while a fit tries centres and scales.
+    turn = cam._get_rotation_tr() @ tr.scale([1.0 / a for a in cam._flip_factors])
+    fov, depth = float(cam.fov), float(cam.depth_value)
+
+    def project(centre, scale: float, distance: float | None, points: np.ndarray) -> np.ndarray:
+        fx = fy = float(scale)
+        if w / h > 1:
+            fx *= w / h
+        else:
+            fy *= h / w
+        if fov == 0:
+            projection = tr.ortho(-0.5 * fx, 0.5 * fx, -0.5 * fy, 0.5 * fy, -depth, depth)
+            dist = distance or 0.0
+        else:
+            f = max(0.01, fov)
+            dist = distance or fy / (2 * math.tan(math.radians(f) / 2))
+            val = math.sqrt(depth * 10)
+            projection = tr.perspective(f, fx / fy, dist / val, dist * val)
+        camera = axes @ tr.translate(-dist * np.asarray(forward, np.float64)) @ turn @ tr.translate(centre)
+        q = np.column_stack([points, np.ones(len(points))]) @ np.linalg.inv(camera) @ projection
+        ndc = q[:, :2] / q[:, 3:4]
+        return np.column_stack([(ndc[:, 0] + 1) / 2 * w, (1 - ndc[:, 1]) / 2 * h])
+
+    return project
+
+
 def _box_edges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
     edges = [(a, b) for a in range(8) for b in range(a + 1, 8) if bin(a ^ b).count("1") == 1]
@@ -767,42 +807,35 @@ class Scene:
         floor = max(floor, 2 * math.tan(math.radians(cam.fov) / 2) * 1.6 * 0.5 * float(np.linalg.norm(hi - lo)))
         centre = (lo + hi) / 2
         scale = max(float(np.linalg.norm(hi - lo)), floor) * 1.15  # a first guess, corrected below
+        w, h = view.size
+        if w > 1 and h > 1:
+            # Re-aim and re-zoom, three rounds (perspective makes each round approximate): move the
+            # centre so that the points' on-screen box is centred in the view (the projection's 2 x 3
+            # Jacobian at the centre, solved least-norm for the offset), then scale to fill FILL. The
+            # rounds try cameras in numpy (_turntable_projector); the camera is set once, at the end.
+            project = _turntable_projector(cam, (w, h))
+            middle = np.array([w, h]) / 2
+            e = 1e-3 * max(float(np.linalg.norm(hi - lo)), floor)
+            n = len(pts)
+            room = self.marker_px + 4 * self.scale  # the markers' radius, plus a pixel, clear of the edges
+            for _ in range(3):
+                p = project(centre, scale, self._distance, np.vstack([pts, centre, centre + e * np.eye(3)]))
+                base, p = p[n:], p[:n]
+                J = (base[1:] - base[0]).T / e  # d pixel / d world
+                offset = (p.min(axis=0) + p.max(axis=0)) / 2 - middle
+                if np.all(np.isfinite(J)) and np.all(np.isfinite(offset)):
+                    centre = centre + np.linalg.pinv(J) @ offset
+                if self._distance is None:
+                    # The spread measured after this round's re-aim: under perspective it changes
+                    # with the aim, and zooming on the spread before it left a tall sheet seen from
+                    # above at 83% of the view and jumping 8% between frames.
+                    p = project(centre, scale, None, pts)
+                    fill = max(np.ptp(p[:, 0]) / max(w - room, 1.0), np.ptp(p[:, 1]) / max(h - room, 1.0))
+                    if np.isfinite(fill) and fill > 0:
+                        scale = max(scale * fill / FILL, floor)
         with _one_update(cam):
             cam.center = tuple(centre)
             cam.scale_factor, cam.distance = scale, self._distance
-        w, h = view.size
-        if w <= 1 or h <= 1:
-            return
-        # Re-aim and re-zoom, three rounds (perspective makes each round approximate): move the
-        # centre so that the points' on-screen box is centred in the view (the projection's 2 x 3
-        # Jacobian at the centre, solved least-norm for the offset), then scale to fill FILL.
-        px = self.canvas.pixel_scale  # pixels() are physical; the view's box is logical
-        middle = np.asarray(view.pos, np.float64) + np.array([w, h]) / 2
-        e = 1e-3 * max(float(np.linalg.norm(hi - lo)), floor)
-        n = len(pts)
-        for _ in range(3):
-            # One transform per round (VisPy builds a chain of transforms on each call, the most
-            # expensive part of a frame's Python): the points and the Jacobian's probes together.
-            p = self.pixels("lift", np.vstack([pts, centre, centre + e * np.eye(3)])) / px
-            base, p = p[n:], p[:n]
-            J = (base[1:] - base[0]).T / e  # d pixel / d world
-            offset = (p.min(axis=0) + p.max(axis=0)) / 2 - middle
-            with _one_update(cam):
-                if np.all(np.isfinite(J)) and np.all(np.isfinite(offset)):
-                    centre = centre + np.linalg.pinv(J) @ offset
-                    cam.center = tuple(centre)
-            if self._distance is None:
-                # (the markers' radius, plus a pixel, is kept clear of the view's edges); the points'
-                # spread on screen measured after this round's re-aim: under perspective the spread
-                # changes with the aim, and zooming on the spread before it left a tall sheet seen
-                # from above at 83% of the view and jumping 8% between frames.
-                p = self.pixels("lift", pts) / px
-                room = self.marker_px + 4 * self.scale
-                fill = max(np.ptp(p[:, 0]) / max(w - room, 1.0), np.ptp(p[:, 1]) / max(h - room, 1.0))
-                with _one_update(cam):
-                    if np.isfinite(fill) and fill > 0:
-                        scale = max(scale * fill / FILL, floor)
-                        cam.scale_factor = scale
 
     def set_view(
         self,
@@ -845,8 +878,9 @@ class Scene:
                     self._angles[1] if elevation is None else elevation,
                 )
                 self._turn_for_stage()
-        self._distance = distance  # None: VisPy derives it from the field of view and scale_factor
-        self._fit_lift()
+            # The fit reads the angles, not the camera's transforms: one transform update for both.
+            self._distance = distance  # None: VisPy derives it from the field of view and scale_factor
+            self._fit_lift()
         # A headlight from above the camera: its direction in lift coordinates, for the shading.
         az, el = math.radians(cam.azimuth), math.radians(min(cam.elevation + 25.0, 89.0))
         light = (math.sin(az) * math.cos(el), -math.cos(az) * math.cos(el), math.sin(el))
