@@ -58,7 +58,7 @@ HELP = {
     "elevation": ("lift camera elevation, degrees", "DEG"),
     "distance": ("lift camera distance (default: fit the box)", "D"),
     "ssaa": ("supersampling: render N x larger and average (default: 2 for stills, 1 for video)", "N"),
-    "mesh": ("sheet vertices per side (default: 256 for stills, 128 for video)", "N"),
+    "mesh": ("sheet vertices per side (default: 256 for stills, 96 for video)", "N"),
     "grid": ("grid lines on the sheet", None),
     "show_points": ("the data points", None),
     "tint": ("tint the sheet and the plane's half-planes by predicted class, as strongly as the network is sure", None),
@@ -529,7 +529,7 @@ def build_parser() -> _Parser:
     p.add_argument(
         "--full-detail",
         action="store_true",
-        help="keep the full mesh while playing or dragging (default: half the mesh in motion, for speed)",
+        help="keep the full mesh while playing or dragging (default: the video's coarser mesh in motion, for speed)",
     )
     p.add_argument(
         "--font-scale",

@@ -96,11 +96,13 @@ class TrainConfig:
 PANELS = ("lift", "plane", "input", "curve")  # curve: a strip of loss and accuracy under the others
 FRAMINGS = ("follow", "fixed")
 THEMES = ("light", "dark")
-MESH_STILL, MESH_VIDEO = 256, 128  # RenderConfig.mesh None: sheet vertices per side by use
+MESH_STILL, MESH_VIDEO = 256, 96  # RenderConfig.mesh None: sheet vertices per side by use
 # RenderConfig's None defaults by use, chosen here only (RenderConfig.resolved). A still is looked
 # at closely and paid for once: 2x supersampling, the full mesh. Video frames move, and motion hides
-# what 2x and 256^2 add at 4x and 2x the cost. An interactive view (the window, the notebook viewer,
-# a bare Renderer) draws at its own size at the full mesh (the window halves it in motion).
+# what 2x and 256^2 add at 4x and 7x the cost (96^2: a 720p frame differs from 128^2's in under
+# 0.3% of its pixels, along the sheet's outline, and costs a quarter less to draw on a software
+# rasterizer: docs/design.md). An interactive view (the window, the notebook viewer, a bare
+# Renderer) draws at its own size at the full mesh (the window halves it in motion).
 USES = {"still": (2, MESH_STILL), "video": (1, MESH_VIDEO), "interactive": (1, MESH_STILL)}  # (ssaa, mesh)
 
 
@@ -110,9 +112,9 @@ class RenderConfig:
 
     ``size`` is (width, height) in pixels; ``ssaa`` renders N x larger and averages N x N blocks
     (None: 2 for a still, 1 for video frames, where motion hides what 2 would smooth at 4x the cost).
-    ``mesh`` is the sheet's vertices per side (None: 256 for a still, 128 for video frames, which look
-    the same in motion at under half the cost on a software rasterizer; a window shows 256 at rest
-    and 128 while it moves). Camera angles are in degrees; ``distance`` None fits
+    ``mesh`` is the sheet's vertices per side (None: 256 for a still, 96 for video frames, which look
+    the same in motion at a fraction of the cost on a software rasterizer; a window shows 256 at rest
+    and a coarser mesh while it moves). Camera angles are in degrees; ``distance`` None fits
     the lift's box in view. ``stage`` (0..7, fractions move between stages): the lift panel shows
     the forward pass at that stage, the anatomy (core.geometry.STAGES); None: the lift itself.
     """
