@@ -106,6 +106,12 @@ MESH_STILL, MESH_VIDEO = 256, 96  # RenderConfig.mesh None: sheet vertices per s
 USES = {"still": (2, MESH_STILL), "video": (1, MESH_VIDEO), "interactive": (1, MESH_STILL)}  # (ssaa, mesh)
 
 
+def motion_mesh(mesh: int) -> int:
+    """Sheet vertices per side while a window's view moves, for a scene of ``mesh``: the video's
+    mesh (what a moving picture needs), at most half the scene's own and at least 8."""
+    return max(8, min(MESH_VIDEO, mesh // 2))
+
+
 @dataclass(frozen=True)
 class RenderConfig:
     """How a frame looks: size, panels, theme, camera and what is drawn. Shared by render and record.

@@ -89,8 +89,9 @@ def show(
     None: the defaults) live in a background thread. ``render``: the picture's options; its size is
     the picture's size inside the window (what ``s`` and ``v`` save). ``save_dir``: where ``s``
     (PNG) and ``v`` (MP4) write. ``play``: start playing at once. ``full_detail``: keep the full
-    mesh while the view moves (by default playback and drags draw half the mesh per side, a third
-    cheaper per frame on a software renderer; stills and screenshots always get the full mesh).
+    mesh while the view moves (by default playback and drags draw the video's mesh, config.motion_mesh:
+    96 per side for the default 256, less than half as costly per frame on a software renderer;
+    stills and screenshots always get the full mesh).
     ``font_scale``: every text in the window (picture and controls) times this, 0.5 to 3 (the
     keys + and - change it while the window is open).
     """

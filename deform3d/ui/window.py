@@ -14,7 +14,7 @@ Never freeze (docs/design.md's interactive loop): work over ~50 ms leaves the GU
 in its own process, run files loaded in a thread, videos rendered in a child process); what must
 stay here (GL: building a scene, drawing) is kept rare: a new live run on the same data, k and
 activation reuses the scene, which only grows. While anything moves (playback, live following,
-drags, the wheel, the slider, keys) the sheets use the coarser mesh; 350 ms after the last change
+drags, the wheel, the slider, keys) the sheets use the video's coarser mesh; 350 ms after the last change
 the view is drawn again in full, and screenshots are always full.
 
 Frames for ``s`` (PNG) are read back from the window's own framebuffer right after a frame is drawn,
@@ -44,7 +44,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from vispy import app as vispy_app
 from vispy import gloo
 
-from ..core.config import RenderConfig, TrainConfig
+from ..core.config import RenderConfig, TrainConfig, motion_mesh
 from ..core.errors import UsageError
 from ..core.geometry import ACTIVATION_RANGE, forward
 from ..core.trajectory import Trajectory
@@ -831,7 +831,9 @@ class Window(QtWidgets.QMainWindow):
             return
         full = self.always_full or self._pending_shot is not None or not self.moving
         if full != self.scene.full_detail:
-            self.scene.set_detail(full)
+            # In motion, the video's mesh (what a moving picture needs, docs/design.md), at most
+            # half the scene's own per side.
+            self.scene.set_detail(full, coarse=motion_mesh(self.scene.mesh))
             self.scene.canvas.update()
 
     # ------------------------------------------------------------ linked points
