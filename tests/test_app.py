@@ -540,6 +540,6 @@ def test_scene_toggles_and_detail_change_uniforms_only(gl_app, run):
         scene.set_detail(True)
         np.testing.assert_array_equal(scene.canvas.render(alpha=False), base)
         diff = np.abs(coarse.astype(int) - base).max(axis=-1)
-        assert diff.any() and (diff > 32).mean() < 0.02, "half the mesh: a slightly coarser silhouette, no more"
+        assert diff.any() and (diff > 32).mean() < 0.02, "the motion mesh: a slightly coarser silhouette, no more"
     finally:
         scene.canvas.close()

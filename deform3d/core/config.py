@@ -102,7 +102,7 @@ MESH_STILL, MESH_VIDEO = 256, 96  # RenderConfig.mesh None: sheet vertices per s
 # what 2x and 256^2 add at 4x and 7x the cost (96^2: a 720p frame differs from 128^2's in under
 # 0.3% of its pixels, along the sheet's outline, and costs a quarter less to draw on a software
 # rasterizer: docs/design.md). An interactive view (the window, the notebook viewer, a bare
-# Renderer) draws at its own size at the full mesh (the window halves it in motion).
+# Renderer) draws at its own size at the full mesh (a window in motion: motion_mesh).
 USES = {"still": (2, MESH_STILL), "video": (1, MESH_VIDEO), "interactive": (1, MESH_STILL)}  # (ssaa, mesh)
 
 

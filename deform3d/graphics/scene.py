@@ -17,7 +17,7 @@ import numpy as np
 from vispy import scene
 from vispy.visuals.text.text import FontManager
 
-from ..core.config import RenderConfig
+from ..core.config import RenderConfig, motion_mesh
 from ..core.framing import RunGeometry, drawable
 from ..core.geometry import (
     ACTIVATION_RANGE,
@@ -646,13 +646,14 @@ class Scene:
                 dot.set_data(p, face_color=colors, edge_color=t.rim, size=self.marker_px * 1.5, edge_width=0.6)
 
     def set_detail(self, full: bool = True, coarse: int | None = None) -> None:
-        """Sheets with the config's mesh (``full``), or half as many vertices per side (``coarse``:
+        """Sheets with the config's mesh (``full``), or the coarser one of a moving picture
+        (config.motion_mesh: the video's mesh, at most half the config's per side; ``coarse``:
         another count, fixed at the first call; graphics.motion's twin, at half the scale, takes a
         quarter, so that its triangles keep the full picture's size in pixels).
 
         For a window while the view moves (playback, a drag): on the software rasterizer a 256^2
-        sheet at 720p makes triangles of about 2 pixels, and those cost the most per pixel; half the
-        mesh is about a third cheaper per frame. Grid lines and the decision curve are per fragment,
+        sheet at 720p makes triangles of about 2 pixels, and those cost the most per pixel; 96^2
+        costs less than half as much per frame. Grid lines and the decision curve are per fragment,
         so they stay exact; only the sheet's silhouette is coarser. Stills keep the full mesh.
         """
         full = bool(full)
@@ -661,7 +662,7 @@ class Scene:
         if self._meshes is None:
             from vispy import gloo
 
-            small = input_mesh(max(8, coarse or self.mesh // 2), self.geo.lo, self.geo.hi)
+            small = input_mesh(coarse or motion_mesh(self.mesh), self.geo.lo, self.geo.hi)
             self._meshes = {
                 f: (
                     gloo.VertexBuffer(np.ascontiguousarray(v, np.float32)),

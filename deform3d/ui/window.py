@@ -44,7 +44,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from vispy import app as vispy_app
 from vispy import gloo
 
-from ..core.config import RenderConfig, TrainConfig, motion_mesh
+from ..core.config import RenderConfig, TrainConfig
 from ..core.errors import UsageError
 from ..core.geometry import ACTIVATION_RANGE, forward
 from ..core.trajectory import Trajectory
@@ -831,9 +831,7 @@ class Window(QtWidgets.QMainWindow):
             return
         full = self.always_full or self._pending_shot is not None or not self.moving
         if full != self.scene.full_detail:
-            # In motion, the video's mesh (what a moving picture needs, docs/design.md), at most
-            # half the scene's own per side.
-            self.scene.set_detail(full, coarse=motion_mesh(self.scene.mesh))
+            self.scene.set_detail(full)
             self.scene.canvas.update()
 
     # ------------------------------------------------------------ linked points
