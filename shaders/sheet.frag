@@ -13,6 +13,9 @@
 //            adds to (dark theme, u_capped 2) the picture)
 // varyings:  v_x (input coordinate), v_pos (panel position), v_net (z3 and F less half their
 //            gradients' dot with x, tanh(z3 / 2)), v_grads (d z3 / dx, d F / dx), see sheet.vert
+// defines:   SHEET_LIT (the lift: back faces in u_back, lit by u_light), SHEET_CONTOUR (draw
+//            z3 = 0 by u_contour). Compiled in or out, not switched by uniforms: llvmpipe runs a
+//            branch on a uniform for every fragment all the same (visuals.SheetVisual).
 #include "common.glsl"
 
 uniform float u_act;
@@ -54,17 +57,23 @@ void main() {
     vec2 fw = max(sqrt(gx * gx + gy * gy), vec2(1e-6));
     float resolved = 1.0 - smoothstep(0.12, 0.25, max(fw.x, fw.y));
 
+#ifdef SHEET_LIT
     float back = u_space < 0.5 ? mix(0.5, gl_FrontFacing ? 0.0 : 1.0, resolved) : 0.0;
     vec4 base = mix(u_front, u_back, back);
+#else
+    vec4 base = u_front;
+#endif
     // The class tint follows the network's confidence |2p - 1| = |tanh(z3 / 2)|, so a region fades
     // through neutral as the line passes over it instead of flipping colour between two frames.
     vec3 rgb = mix(base.rgb, (v_net.y > 0.0 ? u_class1 : u_class0).rgb, u_tint * abs(v_net.y));
 
+#ifdef SHEET_LIT
     if (dot(u_light, u_light) > 0.0) {
         // Two-sided diffuse light from the surface's own screen-space derivatives.
         vec3 n = normalize(cross(dFdx(v_pos), dFdy(v_pos)));
         rgb *= 0.62 + 0.38 * mix(0.5, abs(dot(n, u_light)), resolved);
     }
+#endif
 
     vec2 d = abs(fract(g + 0.5) - 0.5) / fw;
     rgb = mix(rgb, u_grid_color.rgb, u_grid_color.a * resolved * line_alpha(min(d.x, d.y), u_grid.w));
@@ -75,8 +84,10 @@ void main() {
     // along the sheet's saturated edges.
     vec2 dx = dFdx(v_x);
     vec2 dy = dFdy(v_x);
+#ifdef SHEET_CONTOUR
     float c = line_alpha(abs(z) / max(length(vec2(dot(zx, dx), dot(zx, dy))), 1e-9), u_contour.a);
     rgb = mix(rgb, u_contour.rgb, c);
+#endif
 
     if (u_crease.a > 0.0) {
         // The crease, dashed along the curve (8 px on, 5 off) in a neutral tone of its own.

@@ -220,6 +220,35 @@ def test_decision_line_pixels_lie_on_the_analytic_line_along_its_whole_clipped_l
     assert gaps.max() <= 1.5, f"the line has a gap at {samples[gaps.argmax()].round(1)}"
 
 
+def test_the_plane_s_sheet_draws_no_curve_of_its_own_along_the_decision_line():
+    """In the plane z3 = 0 is the decision line, drawn once by its own visual; the sheet's shader is
+    compiled without the contour there (SheetVisual(contour=False)). A contour only zeroed by a
+    uniform still darkened the half pixel on either side of the line (line_alpha at width 0)."""
+    w = weights(**NETS[3])
+    run = hand_run([w], square_points())
+    cfg = RenderConfig(size=(400, 300), ssaa=1, panels=("plane",), grid=False, tint=False,
+                       folds=False, points=False, mesh=64, legend=False, framing="fixed")
+    with Renderer(run, cfg) as r:
+        bare(r.scene)
+        hide(r.scene, "plane", HalfPlaneVisual)  # fill and line: the sheet alone over the background
+        hide(r.scene, "plane", OutlineVisual)
+        img = r.frame()
+        box = panel_box(r.scene, "plane")
+        lo, hi = r.scene.geo.plane_range
+        a, b = r.scene.pixels("plane", clip_line(w.w3, float(w.b3), lo, hi))
+    (rows, cols), pix = pixel_centres(box)
+    lum = luminance(img[rows, cols])
+    off, along = distance_to_line(pix, a, b)
+    inside = (along > 5) & (along < np.linalg.norm(b - a) - 5)
+    on, near = inside & (np.abs(off) < 0.75), inside & (np.abs(off) > 3) & (np.abs(off) < 6)
+    assert on.sum() > 50 and near.sum() > 200
+    # Untinted, the sheet (where it reaches) is one flat colour: as dark on the line as beside it,
+    # never darker (the zeroed contour took the line's darkest tenth ~25 levels below it).
+    dark_on, dark_near = np.percentile(lum[on], 10), np.percentile(lum[near], 10)
+    assert dark_near < 245, "the sheet does not reach the line here: nothing tested"
+    assert dark_on >= dark_near - 2, f"a curve along the line: {dark_on:.0f} against {dark_near:.0f} beside it"
+
+
 # ---------------------------------------------------------------- 2. sprites, k = 2, 3, 4
 
 

@@ -59,6 +59,19 @@ def test_real_shaders_include_the_forward_pass_exactly_once():
     assert glsl.load("sheet.frag").count("float line_alpha(") == 1
 
 
+def test_defines_come_first_and_switch_the_sheet_s_optional_features():
+    glsl.load.cache_clear()
+    plain, lit = glsl.load("sheet.frag"), glsl.load("sheet.frag", ("SHEET_LIT", "SHEET_CONTOUR"))
+    assert lit.startswith("#define SHEET_LIT\n#define SHEET_CONTOUR\n") and lit.endswith(plain)
+    assert not plain.startswith("#define")
+    # Each optional feature sits behind its define (the plane's sheet compiles without both).
+    for define, code in (("SHEET_LIT", "gl_FrontFacing"), ("SHEET_LIT", "u_light"), ("SHEET_CONTOUR", "u_contour.rgb")):
+        before = plain[: plain.index(code, plain.index("void main()"))]
+        assert before.rfind(f"#ifdef {define}") > before.rfind("#endif"), f"{code} outside #ifdef {define}"
+    with pytest.raises(ValueError, match="preprocessor"):
+        glsl.load("sheet.frag", ("x; void main",))
+
+
 def test_a_missing_include_is_an_error_naming_it(shader_folder):
     (shader_folder / "main.frag").write_text('#include "nowhere.glsl"\nvoid main() {}\n')
     with pytest.raises(FileNotFoundError, match="nowhere.glsl"):

@@ -1,8 +1,9 @@
 """The one GLSL loader: shader files by name, with ``#include "file.glsl"`` resolved, cached.
 
 Owns: finding the shipped ``shaders/`` folder (inside the installed package first, then the
-repository's top level for an editable install) and splicing includes. VisPy fills the ``$hooks``
-(``$transform``) later; an include we cannot find is an error, never silence. Imports no GL.
+repository's top level for an editable install), splicing includes, and compile-time features
+(``#define``s, see ``load``). VisPy fills the ``$hooks`` (``$transform``) later; an include we
+cannot find is an error, never silence. Imports no GL.
 """
 
 from __future__ import annotations
@@ -26,9 +27,19 @@ def shader_dir() -> Path:
 
 
 @lru_cache(maxsize=None)
-def load(name: str) -> str:
-    """Source of shader ``name`` with its includes spliced in (each file at most once)."""
-    return _expand(name, shader_dir(), set())
+def load(name: str, defines: tuple[str, ...] = ()) -> str:
+    """Source of shader ``name`` with its includes spliced in (each file at most once), after a
+    ``#define NAME`` line for each of ``defines``.
+
+    Features a shader needs in some panels only are compiled in or out with these, not switched by
+    uniforms: Mesa's llvmpipe runs both sides of a branch on a uniform, so a feature a panel does
+    not draw still costs its fragments (docs/design.md, GL facts).
+    """
+    for d in defines:
+        if not re.fullmatch(r"[A-Z][A-Z0-9_]*", d):
+            raise ValueError(f"not a preprocessor name: {d!r}")
+    head = "".join(f"#define {d}\n" for d in defines)
+    return head + _expand(name, shader_dir(), set())
 
 
 def _expand(name: str, folder: Path, seen: set) -> str:

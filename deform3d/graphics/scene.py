@@ -405,10 +405,10 @@ class Scene:
             lines.set_data(np.array(segments), color=np.array(seg_colors), width=max(1.5, 0.2 * cap))
         labels.text, labels.pos, labels.font_size = texts, np.array(spots), font_points(cap)
 
-    def _sheet(self, view, space):
+    def _sheet(self, view, space, contour: bool = True):
         t = self.theme
         blend = "over" if space == "lift" else ("capped-dark" if self.config.theme == "dark" else "capped-light")
-        sheet = Sheet(self.geo.vertices, self.geo.faces, space=space, blend=blend, parent=view.scene)
+        sheet = Sheet(self.geo.vertices, self.geo.faces, space=space, blend=blend, contour=contour, parent=view.scene)
         sheet.set_uniforms(
             front=t.front,
             back=t.back,
@@ -502,8 +502,9 @@ class Scene:
         fill.set_uniforms(line=(0, 0, 0, 0))
         # No z3 = 0 curve of the sheet's own here: in the plane it is the decision line, drawn once
         # (drawn by every squashed sliver of a saturated sheet too, it piled into dark shards).
-        self._sheet(view, "plane").set_uniforms(
-            front=(*self.theme.front[:3], 0.55), back=(*self.theme.back[:3], 0.55), contour=(0.0, 0.0, 0.0, 0.0)
+        # Compiled out, not zeroed: llvmpipe would still pay for it in every fragment.
+        self._sheet(view, "plane", contour=False).set_uniforms(
+            front=(*self.theme.front[:3], 0.55), back=(*self.theme.back[:3], 0.55)
         )
         line = HalfPlane(lo, hi, band=True, parent=view.scene)
         line.set_uniforms(class0=(0, 0, 0, 0), class1=(0, 0, 0, 0), line=(*self.theme.boundary[:3], 2.6 * self.line_px))

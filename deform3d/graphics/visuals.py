@@ -84,8 +84,8 @@ def surface_uniforms(w: Weights, activation: str) -> dict | None:
 class _ShaderVisual(Visual):
     """A Visual whose code comes from shaders/ and whose per-frame state is uniforms only."""
 
-    def __init__(self, vert: str, frag: str, mode: str):
-        Visual.__init__(self, vcode=glsl.load(vert), fcode=glsl.load(frag))
+    def __init__(self, vert: str, frag: str, mode: str, defines: tuple[str, ...] = ()):
+        Visual.__init__(self, vcode=glsl.load(vert, defines), fcode=glsl.load(frag, defines))
         self._draw_mode = mode
         self._index_buffer = None
         if "u_stage" in glsl.load(vert):
@@ -109,7 +109,10 @@ class _ShaderVisual(Visual):
 class SheetVisual(_ShaderVisual):
     """The input square through the network into one panel (``space``: lift, plane or input).
 
-    vertices (n, 2) float32 input coordinates and faces (m, 3) uint32, uploaded once.
+    vertices (n, 2) float32 input coordinates and faces (m, 3) uint32, uploaded once. The lift's
+    sheet is compiled with its lighting and back faces (SHEET_LIT); ``contour`` False compiles out
+    the z3 = 0 curve (the plane's, where the decision line draws it). On llvmpipe these cost their
+    fragments even when a uniform turns them off.
     """
 
     # (blend_func, blend_equation, u_capped) per mode.
@@ -127,8 +130,16 @@ class SheetVisual(_ShaderVisual):
         "capped-dark": (("dst_alpha", "one", "dst_alpha", "one"), ("func_add", "func_reverse_subtract"), 2.0),
     }
 
-    def __init__(self, vertices: np.ndarray, faces: np.ndarray, space: str = "lift", blend: str = "over"):
-        super().__init__("sheet.vert", "sheet.frag", "triangles")
+    def __init__(
+        self,
+        vertices: np.ndarray,
+        faces: np.ndarray,
+        space: str = "lift",
+        blend: str = "over",
+        contour: bool = True,
+    ):
+        defines = (("SHEET_LIT",) if space == "lift" else ()) + (("SHEET_CONTOUR",) if contour else ())
+        super().__init__("sheet.vert", "sheet.frag", "triangles", defines)
         self.shared_program["a_x"] = gloo.VertexBuffer(np.ascontiguousarray(vertices, np.float32))
         self._index_buffer = gloo.IndexBuffer(np.ascontiguousarray(faces, np.uint32))
         self.shared_program["u_space"] = SPACES[space]
