@@ -60,6 +60,24 @@ def main(argv=None) -> int:
     groups = gl_call(visuals_named)
     sheets = [v for v, _ in s._sheets]
 
+    def flat_twins():
+        """A twin of each sheet shaded one constant colour (same mesh, vertex shader and blend),
+        hidden: showing them instead of the sheets measures the floor of the sheets' fragments,
+        what no cheaper fragment shader can go below (switching a visual's code would recompile)."""
+        from deform3d.graphics.visuals import Sheet
+
+        twins = []
+        for sheet, space in s._sheets:
+            twin = Sheet(s.geo.vertices, s.geo.faces, space=space, parent=sheet.parent)
+            twin.set_gl_state(**sheet._vshare.gl_state)
+            twin._program.frag = "void main() { gl_FragColor = vec4(0.3, 0.3, 0.3, 0.5); }\n"
+            twin.visible = False
+            s._network_visuals.append(twin)  # (set_step gives it the network's uniforms)
+            twins.append(twin)
+        return twins
+
+    twins = gl_call(flat_twins)
+
     saved = {}
 
     def uniform_variant(name, value):
@@ -87,6 +105,13 @@ def main(argv=None) -> int:
     everything = [v for vs in groups.values() for v in vs] + [v for v in s.canvas.scene.children]
     variants += [("- heads-up line", hide([s.hud])),
                  ("- everything (clear + readback)", hide(list({id(v): v for v in everything}.values())))]
+    def swap(on):
+        for v in sheets:
+            v.visible = not on
+        for v in twins:
+            v.visible = on
+
+    variants += [("- sheet shading (constant colour)", swap)]
     variants += [("- crease (u_crease.a = 0)", uniform_variant("u_crease", (0, 0, 0, 0))),
                  ("- grid (colour alpha 0)", uniform_variant("u_grid_color", (0, 0, 0, 0)))]
     steps = [run.num_steps * f for f in (0.05, 0.2, 0.4, 0.6, 0.8, 1.0)][: args.frames]
@@ -122,6 +147,9 @@ def main(argv=None) -> int:
     for name, _ in variants:
         w, c = med(wall[name]), med(cpu[name])
         print(f"  {name:40s} {1e3 * w:8.1f} {1e3 * (full_w - w):7.1f} {1e3 * c:8.1f} {1e3 * (full_c - c):7.1f}")
+    floor = med(cpu["- sheet shading (constant colour)"])
+    print(f"  floor: with its sheets shaded a constant colour a frame still costs {1e3 * floor:.1f} ms of CPU "
+          f"({100 * floor / full_c:.0f}% of the full frame's); no cheaper sheet shader can go below it")
     r.close()
     return 0
 
