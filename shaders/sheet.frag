@@ -14,8 +14,10 @@
 // varyings:  v_x (input coordinate), v_pos (panel position), v_net (z3 and F less half their
 //            gradients' dot with x, tanh(z3 / 2)), v_grads (d z3 / dx, d F / dx), see sheet.vert
 // defines:   SHEET_LIT (the lift: back faces in u_back, lit by u_light), SHEET_CONTOUR (draw
-//            z3 = 0 by u_contour). Compiled in or out, not switched by uniforms: llvmpipe runs a
-//            branch on a uniform for every fragment all the same (visuals.SheetVisual).
+//            z3 = 0 by u_contour), SHEET_CREASE (draw the crease by u_crease; a network that
+//            cannot fold, k = 2 with a smooth activation, goes without). Compiled in or out, not
+//            switched by uniforms: llvmpipe runs a branch on a uniform for every fragment all the
+//            same (visuals.SheetVisual).
 #include "common.glsl"
 
 uniform float u_act;
@@ -89,6 +91,7 @@ void main() {
     rgb = mix(rgb, u_contour.rgb, c);
 #endif
 
+#ifdef SHEET_CREASE
     if (u_crease.a > 0.0) {
         // The crease, dashed along the curve (8 px on, 5 off) in a neutral tone of its own.
         float k;
@@ -105,6 +108,7 @@ void main() {
         }
         rgb = mix(rgb, u_crease.rgb, k);
     }
+#endif
 
     if (u_capped > 1.5) gl_FragColor = vec4(rgb * base.a, base.a);
     else if (u_capped > 0.5) gl_FragColor = vec4((1.0 - rgb) * base.a, base.a);

@@ -65,7 +65,13 @@ def test_defines_come_first_and_switch_the_sheet_s_optional_features():
     assert lit.startswith("#define SHEET_LIT\n#define SHEET_CONTOUR\n") and lit.endswith(plain)
     assert not plain.startswith("#define")
     # Each optional feature sits behind its define (the plane's sheet compiles without both).
-    for define, code in (("SHEET_LIT", "gl_FrontFacing"), ("SHEET_LIT", "u_light"), ("SHEET_CONTOUR", "u_contour.rgb")):
+    features = (
+        ("SHEET_LIT", "gl_FrontFacing"),
+        ("SHEET_LIT", "u_light"),
+        ("SHEET_CONTOUR", "u_contour.rgb"),
+        ("SHEET_CREASE", "u_crease.rgb"),
+    )
+    for define, code in features:
         before = plain[: plain.index(code, plain.index("void main()"))]
         assert before.rfind(f"#ifdef {define}") > before.rfind("#endif"), f"{code} outside #ifdef {define}"
     with pytest.raises(ValueError, match="preprocessor"):

@@ -408,7 +408,18 @@ class Scene:
     def _sheet(self, view, space, contour: bool = True):
         t = self.theme
         blend = "over" if space == "lift" else ("capped-dark" if self.config.theme == "dark" else "capped-light")
-        sheet = Sheet(self.geo.vertices, self.geo.faces, space=space, blend=blend, contour=contour, parent=view.scene)
+        # k = 2 with a smooth activation cannot fold (its crease function is a nonzero constant):
+        # no crease code to pay for in every fragment. relu's k = 2 can (a unit switching off).
+        folds = self.geo.k >= 3 or self.geo.activation == "relu"
+        sheet = Sheet(
+            self.geo.vertices,
+            self.geo.faces,
+            space=space,
+            blend=blend,
+            contour=contour,
+            crease=folds,
+            parent=view.scene,
+        )
         sheet.set_uniforms(
             front=t.front,
             back=t.back,

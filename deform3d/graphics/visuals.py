@@ -111,8 +111,9 @@ class SheetVisual(_ShaderVisual):
 
     vertices (n, 2) float32 input coordinates and faces (m, 3) uint32, uploaded once. The lift's
     sheet is compiled with its lighting and back faces (SHEET_LIT); ``contour`` False compiles out
-    the z3 = 0 curve (the plane's, where the decision line draws it). On llvmpipe these cost their
-    fragments even when a uniform turns them off.
+    the z3 = 0 curve (the plane's, where the decision line draws it), ``crease`` False the fold's
+    crease (for a network that cannot fold). On llvmpipe these cost their fragments even when a
+    uniform turns them off.
     """
 
     # (blend_func, blend_equation, u_capped) per mode.
@@ -137,8 +138,10 @@ class SheetVisual(_ShaderVisual):
         space: str = "lift",
         blend: str = "over",
         contour: bool = True,
+        crease: bool = True,
     ):
-        defines = (("SHEET_LIT",) if space == "lift" else ()) + (("SHEET_CONTOUR",) if contour else ())
+        features = {"SHEET_LIT": space == "lift", "SHEET_CONTOUR": contour, "SHEET_CREASE": crease}
+        defines = tuple(name for name, on in features.items() if on)
         super().__init__("sheet.vert", "sheet.frag", "triangles", defines)
         self.shared_program["a_x"] = gloo.VertexBuffer(np.ascontiguousarray(vertices, np.float32))
         self._index_buffer = gloo.IndexBuffer(np.ascontiguousarray(faces, np.uint32))
