@@ -8,6 +8,8 @@ Each ``*Visual`` has a scene-node twin without the suffix (``Sheet``, ``Points``
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from vispy import gloo
 from vispy.scene.visuals import create_visual_node
@@ -82,12 +84,22 @@ def surface_uniforms(w: Weights, activation: str) -> dict | None:
 
 
 class _ShaderVisual(Visual):
-    """A Visual whose code comes from shaders/ and whose per-frame state is uniforms only."""
+    """A Visual whose code comes from shaders/ and whose per-frame state is uniforms only.
+
+    Sizes in pixels (``PIXELS``: uniform -> the component that is a width, None for the whole
+    value) are given in canvas pixels and drawn times the framebuffer's pixels per canvas pixel,
+    as VisPy's own lines and markers are: the same on a still, larger on a high-DPI screen, and
+    smaller in a window's reduced motion frame (scene._Canvas), so such a frame is the picture.
+    """
+
+    PIXELS: dict[str, int | None] = {}
 
     def __init__(self, vert: str, frag: str, mode: str, defines: tuple[str, ...] = ()):
         Visual.__init__(self, vcode=glsl.load(vert, defines), fcode=glsl.load(frag, defines))
         self._draw_mode = mode
         self._index_buffer = None
+        self._pixels: dict[str, Any] = {}  # PIXELS' uniforms as given, in canvas pixels
+        self._px_scale = 1.0  # framebuffer pixels per canvas pixel that they were last set for
         if "u_stage" in glsl.load(vert):
             # anatomy.glsl: no stage (the panel's own placement) until a scene asks for one; an
             # unset uniform would read 0, the input stage.
@@ -96,8 +108,29 @@ class _ShaderVisual(Visual):
     def set_uniforms(self, **values) -> None:
         """Set uniforms by name (``u_`` prefix added if missing) and request a redraw."""
         for name, value in values.items():
-            self.shared_program[name if name.startswith("u_") else "u_" + name] = value
+            name = name if name.startswith("u_") else "u_" + name
+            if name in self.PIXELS:
+                self._pixels[name] = value
+                value = self._in_framebuffer_pixels(name, value)
+            self.shared_program[name] = value
         self.update()
+
+    def _in_framebuffer_pixels(self, name: str, value: Any) -> Any:
+        if self._px_scale == 1.0:
+            return value
+        i = self.PIXELS[name]
+        if i is None:
+            return float(value) * self._px_scale
+        v = list(value)
+        v[i] = float(v[i]) * self._px_scale
+        return tuple(v)
+
+    def _prepare_draw(self, view):
+        scale = float(view.transforms.pixel_scale)
+        if scale != self._px_scale:
+            self._px_scale = scale
+            for name, value in self._pixels.items():
+                self.shared_program[name] = self._in_framebuffer_pixels(name, value)
 
     def _prepare_transforms(self, view):
         view.view_program.vert["transform"] = view.get_transform()
@@ -130,6 +163,8 @@ class SheetVisual(_ShaderVisual):
         "capped-light": (("dst_alpha", "one", "dst_alpha", "one"), "func_reverse_subtract", 1.0),
         "capped-dark": (("dst_alpha", "one", "dst_alpha", "one"), ("func_add", "func_reverse_subtract"), 2.0),
     }
+
+    PIXELS = {"u_grid": 3, "u_contour": 3, "u_crease": 3}
 
     def __init__(
         self,
@@ -173,6 +208,8 @@ class PointsVisual(_ShaderVisual):
     overlap, which is the very overlap a failing network's picture exists to show.
     """
 
+    PIXELS = {"u_size": None}
+
     def __init__(self, X: np.ndarray, y: np.ndarray, space: str = "lift"):
         super().__init__("points.vert", "points.frag", "points")
         order = np.random.default_rng(0).permutation(len(X))
@@ -183,6 +220,13 @@ class PointsVisual(_ShaderVisual):
         self.shared_program["u_depth_bias"] = 2e-3 if space == "lift" else 0.0
         self._bounds = None
         self.set_gl_state("translucent", depth_test=space == "lift", cull_face=False)
+        self.shared_program["u_px"] = 1.0
+
+    def _prepare_draw(self, view):
+        before = self._px_scale
+        super()._prepare_draw(view)
+        if self._px_scale != before:
+            self.shared_program["u_px"] = self._px_scale
 
 
 class OutlineVisual(_ShaderVisual):
@@ -204,7 +248,15 @@ class OutlineVisual(_ShaderVisual):
         self.shared_program["a_x"] = gloo.VertexBuffer(edge.astype(np.float32))
         self.shared_program["u_space"] = SPACES[space]
         self._bounds = None
+        self._width = self._drawn_width = float(width)  # canvas pixels; framebuffer pixels last drawn
         self.set_gl_state("translucent", depth_test=False, cull_face=False, line_width=width)
+
+    def _prepare_draw(self, view):
+        super()._prepare_draw(view)
+        width = self._width * self._px_scale
+        if width != self._drawn_width:
+            self._drawn_width = width
+            self.update_gl_state(line_width=width)
 
 
 class HalfPlaneVisual(_ShaderVisual):
@@ -231,12 +283,15 @@ class HalfPlaneVisual(_ShaderVisual):
         self._bounds = [(lo, hi), (lo, hi), (0, 0)]
         self.set_gl_state("translucent", depth_test=False, cull_face=False)
 
+    PIXELS = {"u_line": 3}
+
     def set_uniforms(self, **values) -> None:
         if "line" in values:
             self._line_width = float(values["line"][3])
         super().set_uniforms(**values)
 
     def _prepare_draw(self, view):
+        super()._prepare_draw(view)
         if not self._band:
             return
         # Plane units per framebuffer pixel here, and the band's half-width: the line's half-width
@@ -247,7 +302,7 @@ class HalfPlaneVisual(_ShaderVisual):
         px_per_unit = min(np.linalg.norm(p[1] - p[0]), np.linalg.norm(p[2] - p[0]))
         if not np.isfinite(px_per_unit) or px_per_unit <= 0:
             return False
-        view.view_program["u_band"] = (0.5 * self._line_width + 2.0) / px_per_unit
+        view.view_program["u_band"] = (0.5 * self._line_width * self._px_scale + 2.0) / px_per_unit
 
 
 class SurfaceVisual(_ShaderVisual):
