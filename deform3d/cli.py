@@ -529,7 +529,8 @@ def build_parser() -> _Parser:
     p.add_argument(
         "--full-detail",
         action="store_true",
-        help="keep the full mesh while playing or dragging (default: the video's coarser mesh in motion, for speed)",
+        help="keep the full picture while playing or dragging (default: in motion, half the resolution and the "
+        "video's coarser mesh, for speed)",
     )
     p.add_argument(
         "--font-scale",

@@ -553,6 +553,47 @@ def test_the_motion_twin_is_the_same_picture_at_half_the_size_with_a_quarter_of_
     assert np.abs(shrunk - other.astype(int)).mean() > 3 * diff, "test set-up: another moment should differ more"
 
 
+def test_a_reduced_on_screen_draw_is_the_whole_picture_at_half_resolution_sizes_included():
+    """What a window shows while its view moves (scene._Canvas.reduce_by = 2): the whole picture
+    drawn into a framebuffer half as large a side and stretched over the canvas. VisPy by itself
+    drew the canvas 1:1 into it (the top-left quarter, cropped); and the sizes our own shaders take
+    in pixels (sprites, lines, grid) must halve with the frame, as VisPy's own lines and text do.
+    Drawn here into the EGL canvas's default framebuffer, the on-screen path."""
+    from vispy import gloo
+
+    from deform3d.graphics.offscreen import downsample, gl_call
+
+    run = reference_run(3)
+    with Renderer(run, RenderConfig(size=(640, 360), ssaa=1, mesh=64)) as r:
+        full = r.frame(0.3 * run.num_steps, azimuth=-40.0)
+        other = r.frame(0.05 * run.num_steps, azimuth=10.0)
+        r.frame(0.3 * run.num_steps, azimuth=-40.0)
+        sizes = []
+
+        def on_screen():
+            canvas = r.scene.canvas
+            canvas.reduce_by = 2
+            try:
+                canvas.set_current()
+                canvas._draw_scene()
+                sizes.append([float(p.shared_program["u_size"]) for p in r.scene._point_sets])
+                return gloo.read_pixels(alpha=False)
+            finally:
+                canvas.reduce_by = 1
+
+        shown = gl_call(on_screen)
+        again = r.frame(0.3 * run.num_steps, azimuth=-40.0)  # a frame after it: sizes back to full
+    assert shown.shape == full.shape
+    assert sizes[0] == [0.5 * r.scene.marker_px] * len(sizes[0])
+    assert np.array_equal(again, full), "a reduced draw left the next full frame changed"
+    # Compared at half resolution (the stretch undone by averaging): the same picture, and far
+    # closer to it than another moment of the run is. Cropped, it differed by ~50 levels; with
+    # sprites and lines at their full pixel sizes, by over twice what it does.
+    diff = np.abs(downsample(shown, 2).astype(int) - downsample(full, 2).astype(int)).mean()
+    assert diff < 5, f"the reduced frame differs from the full one by {diff:.1f} levels on average"
+    assert np.abs(downsample(other, 2).astype(int) - downsample(full, 2).astype(int)).mean() > 2 * diff
+
+
 def test_every_frame_draws_the_whole_picture_not_only_the_first():
     """Regression: the k = 3 decision surface turned the depth mask off for good, so from the second
     frame on glClear no longer cleared depth and the lift's sheet and points failed the depth test."""

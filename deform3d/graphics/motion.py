@@ -1,7 +1,10 @@
-"""Frames while a view moves: the reduced twin of a scene, for the window and the notebook Viewer.
+"""Frames while a view moves: the reduced twin of a scene, for the notebook Viewer.
+
+(The window reduces its own scene instead: scene._Canvas draws it at 1 / MOTION_DIVISOR of the
+canvas's resolution into a framebuffer and stretches it back, in the window's one GL context.)
 
 Owns: what a motion frame gives up and when the full frame returns. While the view moves (a drag,
-playback, a slider, the wheel) a front end draws the twin: the same run and options at
+playback, a slider, the wheel) the Viewer draws the twin: the same run and options at
 1 / MOTION_DIVISOR the scale (every pixel size shrinks with the canvas, so the layout, text and
 lines are the full picture's, smaller; the front end stretches the frame back) and a mesh of
 1 / (2 MOTION_DIVISOR) the vertices per side (Scene.set_detail), whose triangles are as large in

@@ -172,6 +172,62 @@ def _box_edges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return corners[np.array(edges).ravel()].astype(np.float32)
 
 
+_BLIT_VERT = """
+attribute vec2 a_pos;
+varying vec2 v_uv;
+void main() {
+    v_uv = 0.5 * (a_pos + 1.0);
+    gl_Position = vec4(a_pos, 0.0, 1.0);
+}
+"""
+_BLIT_FRAG = """
+uniform sampler2D u_frame;
+varying vec2 v_uv;
+void main() {
+    gl_FragColor = texture2D(u_frame, v_uv);
+}
+"""
+
+
+class _Canvas(scene.SceneCanvas):
+    """A SceneCanvas that can draw on screen at 1 / ``reduce_by`` of its resolution a side: the
+    whole picture into a framebuffer that much smaller, stretched back over the canvas (linear
+    filtering). A window draws so while its view moves (graphics.motion): on a CPU rasterizer a
+    frame's cost follows its pixels. Only on-screen draws are reduced: a draw into a framebuffer
+    (``render``, a screenshot, picking, Scene.start_frame) is always full.
+    """
+
+    reduce_by = 1
+    _reduced = None  # ((w, h), FrameBuffer, blit Program), made on first use
+
+    def _draw_scene(self, bgcolor=None):
+        d = int(self.reduce_by)
+        if d <= 1 or self._fb_stack:
+            return super()._draw_scene(bgcolor=bgcolor)
+        from vispy import gloo
+
+        W, H = self.physical_size
+        w, h = max(1, W // d), max(1, H // d)
+        if self._reduced is None or self._reduced[0] != (w, h):
+            frame = gloo.Texture2D(shape=(h, w, 4), interpolation="linear")
+            blit = gloo.Program(_BLIT_VERT, _BLIT_FRAG)
+            blit["a_pos"] = np.array([[-1, -1], [1, -1], [-1, 1], [1, 1]], np.float32)
+            blit["u_frame"] = frame
+            self._reduced = ((w, h), gloo.FrameBuffer(color=frame, depth=gloo.RenderBuffer((h, w), "depth")), blit)
+        _, fbo, blit = self._reduced
+        self.push_fbo(fbo, (0, 0), (W, H))
+        try:
+            # push_fbo takes the region's size (W, H) for the framebuffer's as well, so VisPy would
+            # draw the canvas 1:1 into it, cropped: give its transforms the framebuffer's real size
+            # and every visual lands in it scaled down, as a whole.
+            self.transforms.configure(viewport=(0, 0, w, h), fbo_size=(w, h), fbo_rect=(0, 0, W, H))
+            super()._draw_scene(bgcolor=bgcolor)
+        finally:
+            self.pop_fbo()
+        gloo.set_state(blend=False, depth_test=False, cull_face=False)
+        blit.draw("triangle_strip")
+
+
 class Scene:
     """A SceneCanvas showing a run; ``set_step(t)`` and ``set_camera(...)`` change uniforms only.
 
@@ -201,7 +257,7 @@ class Scene:
         ui = min(max(min(w / 1280, h / 720), 0.4), 4.0)
         self.line_px = scale * max(ui, 1.0)
         self.marker_px = 5.0 * self.line_px  # a data point's diameter (its sprite is 2 px wider)
-        self.canvas = scene.SceneCanvas(
+        self.canvas = _Canvas(
             size=(w * scale, h * scale), bgcolor=self.theme.background, show=show, app=app, keys=None, title="deform3d"
         )
         self.panels = tuple(p for p in config.panels if p != "curve")

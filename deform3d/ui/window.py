@@ -48,6 +48,7 @@ from ..core.config import RenderConfig, TrainConfig
 from ..core.errors import UsageError
 from ..core.geometry import ACTIVATION_RANGE, forward
 from ..core.trajectory import Trajectory
+from ..graphics.motion import MOTION_DIVISOR
 from ..graphics.offscreen import write_png
 from ..graphics.scene import THEMES, Scene
 from .playback import DEFAULT_SPEED, SPEEDS, VIDEO_FPS, Playback, needs_reframe
@@ -826,12 +827,14 @@ class Window(QtWidgets.QMainWindow):
         self._update_detail()
 
     def _update_detail(self) -> None:
-        """The coarser sheet while the view moves, the full one at rest (Scene.set_detail)."""
+        """While the view moves, the coarser sheet (Scene.set_detail) drawn at 1 / MOTION_DIVISOR
+        of the canvas's resolution and stretched back; at rest the full picture."""
         if self.scene is None:
             return
         full = self.always_full or self._pending_shot is not None or not self.moving
         if full != self.scene.full_detail:
             self.scene.set_detail(full)
+            self.scene.canvas.reduce_by = 1 if full else MOTION_DIVISOR
             self.scene.canvas.update()
 
     # ------------------------------------------------------------ linked points
