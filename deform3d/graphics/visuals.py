@@ -131,6 +131,10 @@ class _ShaderVisual(Visual):
             self._px_scale = scale
             for name, value in self._pixels.items():
                 self.shared_program[name] = self._in_framebuffer_pixels(name, value)
+            self._pixel_scale_changed()
+
+    def _pixel_scale_changed(self) -> None:
+        """Sizes in pixels kept outside PIXELS' uniforms (GL state) follow ``_px_scale`` here."""
 
     def _prepare_transforms(self, view):
         view.view_program.vert["transform"] = view.get_transform()
@@ -208,7 +212,7 @@ class PointsVisual(_ShaderVisual):
     overlap, which is the very overlap a failing network's picture exists to show.
     """
 
-    PIXELS = {"u_size": None}
+    PIXELS = {"u_size": None, "u_px": None}  # u_px: one canvas pixel (the rim's width)
 
     def __init__(self, X: np.ndarray, y: np.ndarray, space: str = "lift"):
         super().__init__("points.vert", "points.frag", "points")
@@ -220,13 +224,7 @@ class PointsVisual(_ShaderVisual):
         self.shared_program["u_depth_bias"] = 2e-3 if space == "lift" else 0.0
         self._bounds = None
         self.set_gl_state("translucent", depth_test=space == "lift", cull_face=False)
-        self.shared_program["u_px"] = 1.0
-
-    def _prepare_draw(self, view):
-        before = self._px_scale
-        super()._prepare_draw(view)
-        if self._px_scale != before:
-            self.shared_program["u_px"] = self._px_scale
+        self.set_uniforms(px=1.0)
 
 
 class OutlineVisual(_ShaderVisual):
@@ -248,15 +246,11 @@ class OutlineVisual(_ShaderVisual):
         self.shared_program["a_x"] = gloo.VertexBuffer(edge.astype(np.float32))
         self.shared_program["u_space"] = SPACES[space]
         self._bounds = None
-        self._width = self._drawn_width = float(width)  # canvas pixels; framebuffer pixels last drawn
+        self._width = float(width)  # canvas pixels
         self.set_gl_state("translucent", depth_test=False, cull_face=False, line_width=width)
 
-    def _prepare_draw(self, view):
-        super()._prepare_draw(view)
-        width = self._width * self._px_scale
-        if width != self._drawn_width:
-            self._drawn_width = width
-            self.update_gl_state(line_width=width)
+    def _pixel_scale_changed(self) -> None:
+        self.update_gl_state(line_width=self._width * self._px_scale)
 
 
 class HalfPlaneVisual(_ShaderVisual):
@@ -269,6 +263,8 @@ class HalfPlaneVisual(_ShaderVisual):
     draw; the pixels are those of the full-panel pass, which leaves everything outside it blank.
     """
 
+    PIXELS = {"u_line": 3}
+
     def __init__(self, lo: float, hi: float, band: bool = False):
         super().__init__("halfplane.vert", "halfplane.frag", "triangle_strip")
         if band:  # (along, across) in {0, 1} x {-1, 1}
@@ -279,16 +275,8 @@ class HalfPlaneVisual(_ShaderVisual):
         self.shared_program["u_box"] = (float(lo), float(hi))
         self.shared_program["u_band"] = 0.0
         self._band = band
-        self._line_width = 0.0  # pixels, as u_line.a
         self._bounds = [(lo, hi), (lo, hi), (0, 0)]
         self.set_gl_state("translucent", depth_test=False, cull_face=False)
-
-    PIXELS = {"u_line": 3}
-
-    def set_uniforms(self, **values) -> None:
-        if "line" in values:
-            self._line_width = float(values["line"][3])
-        super().set_uniforms(**values)
 
     def _prepare_draw(self, view):
         super()._prepare_draw(view)
@@ -302,7 +290,8 @@ class HalfPlaneVisual(_ShaderVisual):
         px_per_unit = min(np.linalg.norm(p[1] - p[0]), np.linalg.norm(p[2] - p[0]))
         if not np.isfinite(px_per_unit) or px_per_unit <= 0:
             return False
-        view.view_program["u_band"] = (0.5 * self._line_width * self._px_scale + 2.0) / px_per_unit
+        width = float(self._pixels["u_line"][3]) if "u_line" in self._pixels else 0.0  # canvas pixels
+        view.view_program["u_band"] = (0.5 * width * self._px_scale + 2.0) / px_per_unit
 
 
 class SurfaceVisual(_ShaderVisual):
