@@ -16,6 +16,8 @@ QPainter, into a plain widget of a window that also holds a QOpenGLWidget as the
 It alternates the two in separate processes on one Xvfb display and prints frames per second, CPU
 time a frame (all threads of the process) and the ratio of the medians. The prototype is not the
 window: no input, overlays or controls of its own; it is the ceiling of the design on this machine.
+Wired into the real window, the design measured well below it: the window's own costs a frame (Qt
+composing its OpenGL canvas, the full scene kept current) stay (docs/design.md, GL facts).
 """
 
 from __future__ import annotations
