@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -184,6 +185,7 @@ def main() -> None:
     finally:
         xvfb.terminate()
         xvfb.wait(10)
+        shutil.rmtree(tmp, ignore_errors=True)
     today, worker = (statistics.median(x) for x in zip(*rows))
     print(
         f"medians: window today {today:.1f} fps, on the GL thread {worker:.1f} fps: {worker / today:.2f}x "
