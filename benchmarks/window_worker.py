@@ -45,7 +45,6 @@ TARGET = 30.0  # frames per second (issue 13, goal 2)
 
 def child(run_path: Path, seconds: float, warmup: float) -> None:
     """The prototype: play the run for ``seconds``, print {"fps", "cpu_ms"} as JSON."""
-    os.environ.setdefault("EGL_PLATFORM", "surfaceless")
     from PySide6 import QtCore, QtGui, QtWidgets
     from PySide6.QtOpenGLWidgets import QOpenGLWidget
 
