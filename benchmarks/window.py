@@ -14,14 +14,24 @@ Also printed, per frame: CPU time of the window's process (all threads: llvmpipe
 threads) and of the X server (which receives every frame as an image), and the load average, since
 on a shared machine other jobs take cores from both. "cpu/frame" is less disturbed by other load
 than frames per second; with two free cores, fps can approach 2 / (cpu/frame in seconds).
+
+``--interact`` measures what a hand does instead (issue 13, goal 2), on a paused window: frames per
+second while the lift is dragged and while the slider is scrubbed (xdotool moves the pointer every
+10 ms for ``--seconds``), and the time from a mouse move to the screen: the pointer moves 10 px in a
+held drag, and the X server's own pixels of the lift panel are read until they change (a move sent
+with ``xdotool``, whose own start is counted too). ``--tree DIR`` runs the window of another
+checkout (a before/after in one run), ``--canvas`` the VisPy canvas fallback (``DEFORM3D_WINDOW_GL``).
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,6 +40,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
 
 from deform3d.core.config import motion_mesh  # noqa: E402
 
@@ -72,12 +83,14 @@ def read_state(path: Path) -> dict | None:
 
 
 def measure(run: Path, mesh: int, full: bool, size: str, seconds: float, warmup: float, display: str,
-            xvfb_pid: int) -> dict:
+            xvfb_pid: int, tree: Path = ROOT, canvas: bool = False) -> dict:
     state_path = Path(tempfile.mkdtemp(prefix="deform3d-bench-")) / "state.json"
     env = dict(os.environ, DISPLAY=display, DEFORM3D_DEBUG_STATE=str(state_path))
+    if canvas:
+        env["DEFORM3D_WINDOW_GL"] = "canvas"
     cmd = [sys.executable, "-m", "deform3d", "show", str(run), "--play", "--size", size, "--mesh", str(mesh),
            "--save-dir", str(state_path.parent)] + (["--full-detail"] if full else [])
-    app = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    app = subprocess.Popen(cmd, env=env, cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -108,6 +121,126 @@ def measure(run: Path, mesh: int, full: bool, size: str, seconds: float, warmup:
         shutil.rmtree(state_path.parent, ignore_errors=True)
 
 
+class _XImage(ctypes.Structure):
+    _fields_ = [("width", ctypes.c_int), ("height", ctypes.c_int), ("xoffset", ctypes.c_int),
+                ("format", ctypes.c_int), ("data", ctypes.c_void_p), ("byte_order", ctypes.c_int),
+                ("bitmap_unit", ctypes.c_int), ("bitmap_bit_order", ctypes.c_int), ("bitmap_pad", ctypes.c_int),
+                ("depth", ctypes.c_int), ("bytes_per_line", ctypes.c_int), ("bits_per_pixel", ctypes.c_int)]
+
+
+class Screen:
+    """The X server's pixels of a rectangle, read through Xlib (one connection, kept open)."""
+
+    def __init__(self, display: str):
+        x11 = self.x11 = ctypes.CDLL(ctypes.util.find_library("X11") or "libX11.so.6")
+        x11.XOpenDisplay.restype = ctypes.c_void_p
+        x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+        x11.XDefaultRootWindow.restype = ctypes.c_ulong
+        x11.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
+        x11.XGetImage.restype = ctypes.POINTER(_XImage)
+        x11.XGetImage.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_int, ctypes.c_uint,
+                                  ctypes.c_uint, ctypes.c_ulong, ctypes.c_int]
+        x11.XFree.argtypes = [ctypes.c_void_p]
+        self.dpy = x11.XOpenDisplay(display.encode())
+        self.root = x11.XDefaultRootWindow(self.dpy)
+
+    def grab(self, rect) -> bytes:
+        x, y, w, h = rect
+        image = self.x11.XGetImage(self.dpy, self.root, x, y, w, h, 0xFFFFFFFF, 2).contents
+        raw = ctypes.string_at(image.data, image.bytes_per_line * image.height)
+        self.x11.XFree(image.data)
+        return raw
+
+
+def interact(run: Path, size: str, seconds: float, display: str, tree: Path, canvas: bool) -> dict:
+    """Drag and scrub a paused window (see the module docstring): fps while dragging the lift and
+    while scrubbing, and the median time from a move in a held drag to the screen."""
+    state_path = Path(tempfile.mkdtemp(prefix="deform3d-bench-")) / "state.json"
+    env = dict(os.environ, DISPLAY=display, DEFORM3D_DEBUG_STATE=str(state_path))
+    if canvas:
+        env["DEFORM3D_WINDOW_GL"] = "canvas"
+    cmd = [sys.executable, "-m", "deform3d", "show", str(run), "--size", size, "--save-dir", str(state_path.parent)]
+    app = subprocess.Popen(cmd, env=env, cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def xdo(*args):
+        subprocess.run(["xdotool", *args], env=env, check=True)
+
+    def settle(quiet: float = 0.6) -> dict:
+        last, since = None, time.monotonic()
+        while True:
+            s = read_state(state_path)
+            if s and (last is None or s["frames"] != last["frames"]):
+                last, since = s, time.monotonic()
+            elif s and time.monotonic() - since > quiet:
+                return s
+            if app.poll() is not None:
+                raise SystemExit(f"the window exited: {app.stderr.read().decode()[-2000:]}")
+            time.sleep(0.05)
+
+    def moves(x0: int, y0: int, dx: int, n: int) -> list[str]:
+        """xdotool arguments: from (x0, y0), n moves of dx px, 10 ms apart, there and back."""
+        args = []
+        for i in range(n):
+            k = i % 40
+            x = x0 + dx * (k if k < 20 else 40 - k)
+            args += ["mousemove", str(x), str(y0), "sleep", "0.01"]
+        return args
+
+    try:
+        deadline = time.monotonic() + 60
+        while not ((s := read_state(state_path)) and s["frames"] >= 1):
+            if app.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the window did not start: {app.stderr.read().decode()[-2000:]}")
+            time.sleep(0.05)
+        s = settle()
+        lx, ly, lw, lh = s["panels"]["lift"]
+        cx, cy = lx + lw // 2, ly + lh // 2
+        n = int(seconds / 0.012)
+        result = {}
+        # Dragging the lift: orbits it.
+        xdo("mousemove", str(cx), str(cy), "mousedown", "1")
+        a, t0 = read_state(state_path), time.monotonic()
+        xdo(*moves(cx, cy, 6, n))
+        b, t1 = read_state(state_path), time.monotonic()
+        xdo("mouseup", "1")
+        result["drag_fps"] = (b["frames"] - a["frames"]) / (t1 - t0)
+        settle()
+        # Scrubbing: the slider's handle dragged along its track.
+        x0, x1, y = settle()["slider_track"]
+        xdo("mousemove", str(x1), str(y), "mousedown", "1")
+        a, t0 = read_state(state_path), time.monotonic()
+        xdo(*moves(x1, y, -max((x1 - x0) // 20, 1), n))
+        b, t1 = read_state(state_path), time.monotonic()
+        xdo("mouseup", "1")
+        result["scrub_fps"] = (b["frames"] - a["frames"]) / (t1 - t0)
+        settle()
+        # Input to screen: single moves in a held drag, each after the picture came to rest.
+        screen, rect = Screen(display), (lx, ly, lw, lh)
+        latencies = []
+        xdo("mousemove", str(cx), str(cy), "mousedown", "1")
+        settle()
+        for i in range(1, 13):
+            before = screen.grab(rect)
+            t0 = time.monotonic()
+            xdo("mousemove", str(cx + 10 * i), str(cy))
+            while screen.grab(rect) == before:
+                if time.monotonic() - t0 > 3:
+                    raise SystemExit("a move never reached the screen")
+            latencies.append(time.monotonic() - t0)
+            settle(0.3)
+        xdo("mouseup", "1")
+        result["latency_ms"] = 1000 * statistics.median(latencies)
+        result["latency_max_ms"] = 1000 * max(latencies)
+        return result
+    finally:
+        app.terminate()
+        try:
+            app.wait(10)
+        except subprocess.TimeoutExpired:
+            app.kill()
+        shutil.rmtree(state_path.parent, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, help="a trajectory (default: train the default run now)")
@@ -118,7 +251,14 @@ def main() -> None:
                              "(the video's mesh, at most half the scene's per side, while playing); both (default)")
     parser.add_argument("--seconds", type=float, default=6.0, help="measured playback per mesh (default: 6)")
     parser.add_argument("--warmup", type=float, default=1.5, help="playback before measuring (default: 1.5)")
+    parser.add_argument("--interact", action="store_true",
+                        help="drag, scrub and input-to-screen time on a paused window instead of playback")
+    parser.add_argument("--tree", type=Path, action="append",
+                        help="run the window of this checkout (repeatable: alternated; default: this one)")
+    parser.add_argument("--canvas", action="store_true", help="the VisPy canvas fallback (DEFORM3D_WINDOW_GL=canvas)")
+    parser.add_argument("--rounds", type=int, default=1, help="alternated rounds over the trees (default: 1)")
     args = parser.parse_args()
+    trees = args.tree or [ROOT]
 
     tmp = Path(tempfile.mkdtemp(prefix="deform3d-bench-run-"))
     run = args.run
@@ -133,12 +273,30 @@ def main() -> None:
               f"{os.cpu_count()} CPUs; target {TARGET:g} fps")
         print(f"{'mesh':>6} {'drawn in motion':>16} {'fps':>6} {'frames':>7} {'cpu/frame':>10} {'X/frame':>8} "
               f"{'load':>5}")
-        for mesh in args.mesh:
-            for full in (True, False) if args.detail == "both" else (args.detail == "full",):
-                r = measure(run, mesh, full, args.size, args.seconds, args.warmup, display, xvfb.pid)
-                drawn = f"{mesh}^2" if full else f"{motion_mesh(mesh)}^2"
-                print(f"{r['mesh']:>6} {drawn:>16} {r['fps']:>6.1f} {r['frames']:>7d} {r['cpu_ms']:>8.0f}ms "
-                      f"{r['x_ms']:>6.1f}ms {r['load']:>5.1f}", flush=True)
+        if args.interact:
+            print(f"\n{'round':>5} {'tree':<28} {'drag fps':>9} {'scrub fps':>10} {'move->screen':>13} {'max':>7}")
+        rows: dict = {}
+        for r_ in range(1, args.rounds + 1):
+            for tree in trees:
+                if args.interact:
+                    r = interact(run, args.size, args.seconds, display, tree, args.canvas)
+                    rows.setdefault(tree, []).append(r)
+                    print(f"{r_:>5} {str(tree)[-28:]:<28} {r['drag_fps']:>9.1f} {r['scrub_fps']:>10.1f} "
+                          f"{r['latency_ms']:>11.0f}ms {r['latency_max_ms']:>5.0f}ms", flush=True)
+                    continue
+                for mesh in args.mesh:
+                    for full in (True, False) if args.detail == "both" else (args.detail == "full",):
+                        r = measure(run, mesh, full, args.size, args.seconds, args.warmup, display, xvfb.pid,
+                                    tree, args.canvas)
+                        drawn = f"{mesh}^2" if full else f"{motion_mesh(mesh)}^2"
+                        label = "" if tree == ROOT else f"  {tree}"
+                        print(f"{r['mesh']:>6} {drawn:>16} {r['fps']:>6.1f} {r['frames']:>7d} {r['cpu_ms']:>8.0f}ms "
+                              f"{r['x_ms']:>6.1f}ms {r['load']:>5.1f}{label}", flush=True)
+        if args.interact and args.rounds > 1:
+            for tree, rs in rows.items():
+                med = {k: statistics.median(r[k] for r in rs) for k in ("drag_fps", "scrub_fps", "latency_ms")}
+                print(f"median {str(tree)[-28:]:<28} {med['drag_fps']:>9.1f} {med['scrub_fps']:>10.1f} "
+                      f"{med['latency_ms']:>11.0f}ms")
     finally:
         xvfb.terminate()
         xvfb.wait(10)

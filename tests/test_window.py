@@ -470,3 +470,50 @@ def test_a_five_second_recording_is_a_video_of_distinct_frames(display, run_file
         assert distinct >= 140, f"only {distinct} distinct frames of {len(frames)}"
     finally:
         w.close()
+
+
+# ---------------------------------------------------------------- 8. frames in motion (issue 13)
+
+
+def _half(image: np.ndarray) -> np.ndarray:
+    from deform3d.graphics.offscreen import downsample
+
+    return downsample(image, 2).astype(int)
+
+
+@pytest.mark.parametrize("gl", ["offscreen", "canvas"])
+def test_a_motion_frame_on_screen_is_the_whole_picture_and_the_full_one_follows(display, run_file, tmp_path,
+                                                                                 monkeypatch, gl):
+    """While a drag is held the window shows a motion frame (half the resolution, the coarse mesh):
+    on screen it must be the whole picture, stretched over the canvas, as close to the full frame
+    drawn once the drag ends as the coarser mesh allows. The window draws offscreen on the GL
+    thread where EGL works (``offscreen``), else in a VisPy canvas (``canvas``, asked for here)."""
+    if gl == "canvas":
+        monkeypatch.setenv("DEFORM3D_WINDOW_GL", "canvas")
+    w = Window(display, [str(run_file), "--size", "800x450"], tmp_path)
+    try:
+        s = w.settle()
+        x, y, cw, ch = s["panels"]["plane"]
+        cx, cy = x + cw // 2, y + ch // 2
+        w.xdotool("mousemove", str(cx), str(cy), "mousedown", "1")
+        w.xdotool("mousemove", "--sync", str(cx + 12), str(cy))  # pans the plane; the button stays down
+        held = w.wait(lambda t: not t["full_detail"] and t["rects"] != s["rects"], what="a motion frame")
+        held = w.settle()
+        assert not held["full_detail"], "a held drag keeps the motion frame"
+        moving = screen_pixels(w.display, held["canvas"])
+        w.xdotool("mouseup", "1")
+        w.wait(lambda t: t["full_detail"] and t["frames"] > held["frames"], what="the full frame after the drag")
+        rest = w.settle()
+        assert rest["rects"] == held["rects"], "releasing the button moves nothing"
+        full = screen_pixels(w.display, rest["canvas"])
+        diff = np.abs(_half(moving) - _half(full)).mean()
+        # The two halves of the picture compared apart: a motion frame drawn into a corner of the
+        # canvas, or not stretched, leaves one of them unlike the full frame.
+        h, wd = moving.shape[0] // 2, moving.shape[1] // 2
+        parts = [np.abs(_half(moving[a:b, c:d]) - _half(full[a:b, c:d])).mean()
+                 for a, b, c, d in ((0, h, 0, wd), (h, 2 * h, wd, 2 * wd))]
+        print(f"\nmotion vs full frame on screen ({gl}): {diff:.2f} levels on average, quarters {parts}")
+        assert diff < 6 and max(parts) < 8, f"the motion frame differs from the full one by {diff:.1f} levels"
+        assert not np.array_equal(moving, full), "test set-up: the motion frame should be a frame of its own"
+    finally:
+        w.close()

@@ -215,6 +215,9 @@ class _Canvas(scene.SceneCanvas):
             blit["u_frame"] = frame
             self._reduced = ((w, h), gloo.FrameBuffer(color=frame, depth=gloo.RenderBuffer((h, w), "depth")), blit)
         _, fbo, blit = self._reduced
+        # Changing the transforms for the framebuffer and back asks for another paint (each visual
+        # hears its transform change): without this, a reduced picture at rest redraws forever.
+        self.update = lambda node=None: None  # type: ignore[method-assign]
         self.push_fbo(fbo, (0, 0), (W, H))
         try:
             # push_fbo takes the region's size (W, H) for the framebuffer's as well, so VisPy would
@@ -224,6 +227,7 @@ class _Canvas(scene.SceneCanvas):
             super()._draw_scene(bgcolor=bgcolor)
         finally:
             self.pop_fbo()
+            del self.update
         gloo.set_state(blend=False, depth_test=False, cull_face=False)
         blit.draw("triangle_strip")
 
@@ -282,7 +286,8 @@ class Scene:
         self._flat = False  # the lift's sheet is drawn as the plane's (the anatomy's 2-D stages)
         self._angles = (config.azimuth, config.elevation)  # the camera's angles as asked (the anatomy turns them)
         self._weights = None
-        self._target = None  # (FrameBuffer, size) that render_frame draws into, made at the first frame
+        self._target = None  # (FrameBuffer, size) that start_frame drew into last
+        self._targets: dict = {}  # (W, H, reduce_by) -> FrameBuffer, kept from frame to frame (full and reduced)
         # One glyph atlas for every text of the picture: VisPy gives each Text visual its own font
         # manager, so each rendered every glyph it shows anew (about 0.5 s of a scene's first frame).
         self._fonts = FontManager()
@@ -965,24 +970,34 @@ class Scene:
         self.start_frame()
         return self.read_frame()
 
-    def start_frame(self) -> None:
-        """Draw the picture into the kept framebuffer and hand it to the rasterizer without waiting
-        (a software rasterizer draws on threads of its own meanwhile); ``read_frame`` reads it."""
+    def start_frame(self, reduce_by: int = 1) -> None:
+        """Draw the picture into a kept framebuffer and hand it to the rasterizer without waiting
+        (a software rasterizer draws on threads of its own meanwhile); ``read_frame`` reads it.
+
+        ``reduce_by`` d > 1: the whole picture at 1 / d of the resolution a side, sizes in pixels
+        included (what a window shows while its view moves, as _Canvas draws it on screen), read
+        back that small for a front end to stretch."""
         from vispy.gloo import gl
 
         canvas = self.canvas
-        size = tuple(int(v * canvas.pixel_scale) for v in canvas.size)
-        if self._target is None or self._target[1] != size:
+        W, H = (int(v * canvas.pixel_scale) for v in canvas.size)
+        d = max(int(reduce_by), 1)
+        size = (max(1, W // d), max(1, H // d))
+        fbo = self._targets.get((W, H, d))
+        if fbo is None:
             from vispy import gloo
 
             w, h = size
-            self._target = (
-                gloo.FrameBuffer(color=gloo.RenderBuffer((h, w, 4)), depth=gloo.RenderBuffer((h, w), "depth")),
-                size,
-            )
+            fbo = gloo.FrameBuffer(color=gloo.RenderBuffer((h, w, 4)), depth=gloo.RenderBuffer((h, w), "depth"))
+            # (those of an older canvas size go: a window resized by hand passes through many)
+            self._targets = {key: f for key, f in self._targets.items() if key[:2] == (W, H)}
+            self._targets[(W, H, d)] = fbo
+        self._target = (fbo, size)
         canvas.set_current()
-        canvas.push_fbo(self._target[0], (0, 0), canvas.size)
+        canvas.push_fbo(fbo, (0, 0), canvas.size)
         try:
+            if d > 1:  # as _Canvas._draw_scene: every visual lands in the smaller framebuffer, scaled down
+                canvas.transforms.configure(viewport=(0, 0, *size), fbo_size=size, fbo_rect=(0, 0, W, H))
             canvas._draw_scene()  # what SceneCanvas.render draws, between its push_fbo and read
         finally:
             canvas.pop_fbo()

@@ -1,6 +1,6 @@
-"""The Qt window of ``deform3d show``: the scene's canvas, a toolbar, a control bar, a training panel.
+"""The Qt window of ``deform3d show``: the picture, a toolbar, a control bar, a training panel.
 
-Owns: the main window: the scene's canvas, the toolbar and keyboard shortcuts (and the help
+Owns: the main window: the picture (drawn by ``ui.surface``), the toolbar and keyboard shortcuts (and the help
 overlay that lists them), the status bar, the wiring of the control bar and training panel
 (``ui.widgets``) to ``ui.playback`` (the Qt-free playback and live following that tests drive
 without a display); opening runs (dialog, drag and drop, recent runs) and saving a live one;
@@ -10,15 +10,15 @@ Imports Qt (PySide6), so only ``deform3d.ui.app`` imports it, after checking tha
 exist; never torch: live training runs in a child process (``core.live_process``), so neither
 ``import torch`` nor a training step can hold this process's interpreter lock.
 
-Never freeze (docs/design.md's interactive loop): work over ~50 ms leaves the GUI thread (training
-in its own process, run files loaded in a thread, videos rendered in a child process); what must
-stay here (GL: building a scene, drawing) is kept rare: a new live run on the same data, k and
+Never freeze (docs/design.md's interactive loop): work over ~50 ms leaves the GUI thread (frames
+drawn on the GL thread by ``ui.surface``, training in its own process, run files loaded in a
+thread, videos rendered in a child process); the scene is only ever touched through the surface
+(``call``, ``post``), on its own thread, and built rarely: a new live run on the same data, k and
 activation reuses the scene, which only grows. While anything moves (playback, live following,
 drags, the wheel, the slider, keys) the sheets use the video's coarser mesh; 350 ms after the last change
 the view is drawn again in full, and screenshots are always full.
 
-Frames for ``s`` (PNG) are read back from the window's own framebuffer right after a frame is drawn,
-so a screenshot is the very frame on screen. No MSAA: the shaders antialias what would alias (grid
+A screenshot (``s``, PNG) is the very full frame that the surface puts on screen. No MSAA: the shaders antialias what would alias (grid
 lines and the decision curve by ``fwidth``, round sprites), and 4x MSAA measured 2.3x slower on
 the software rasterizer.
 """
@@ -41,17 +41,16 @@ from pathlib import Path
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
-from vispy import app as vispy_app
-from vispy import gloo
 
 from ..core.config import RenderConfig, TrainConfig
 from ..core.errors import UsageError
+from ..core.framing import drawable
 from ..core.geometry import ACTIVATION_RANGE, forward
 from ..core.trajectory import Trajectory
-from ..graphics.motion import MOTION_DIVISOR
 from ..graphics.offscreen import write_png
 from ..graphics.scene import THEMES, Scene
 from .playback import DEFAULT_SPEED, SPEEDS, VIDEO_FPS, Playback, needs_reframe
+from .surface import Handlers, Pointer, make_surface
 from .widgets import OPTIONS, ControlBar, TrainingPanel, apply_theme
 
 QT_MAX_SIZE = (1 << 24) - 1  # Qt's QWIDGETSIZE_MAX, which PySide6 does not export
@@ -130,7 +129,7 @@ class Window(QtWidgets.QMainWindow):
 
     def __init__(
         self,
-        vapp,
+        vapp_factory,
         config: RenderConfig,
         save_dir: Path,
         state_path: Path | None = None,
@@ -138,11 +137,12 @@ class Window(QtWidgets.QMainWindow):
         font_scale: float = 1.0,
     ):
         super().__init__()
-        self.vapp, self.config, self.save_dir, self.state_path = vapp, config, save_dir, state_path
+        self.config, self.save_dir, self.state_path = config, save_dir, state_path
         self.debug = state_path is not None or bool(os.environ.get("DEFORM3D_DEBUG"))
         self.always_full = full_detail  # never draw the coarser mesh while the view moves
         self.font_scale = float(font_scale)
         self._dragging = False
+        self._step_to: tuple | None = None  # (scene, step) asked for, not yet taken by the scene's thread
         self.scene: Scene | None = None
         self.playback = Playback(DEFAULT_SPEED)  # run, live (a core.live_process.LiveProcess), step, playing, ...
         self._pending = None  # a LiveProcess started but without its first step yet
@@ -176,7 +176,7 @@ class Window(QtWidgets.QMainWindow):
         self._loading: Path | None = None
         self.settings = QtCore.QSettings("deform3d", "deform3d")
         self.setAcceptDrops(True)
-        self._build_ui()
+        self._build_ui(vapp_factory)
         self._build_shortcuts()
         self._poll = QtCore.QTimer(self, interval=100, timeout=self._poll_live)
         self._heartbeat = QtCore.QTimer(self, interval=50, timeout=self._on_heartbeat)
@@ -187,7 +187,7 @@ class Window(QtWidgets.QMainWindow):
 
     # ------------------------------------------------------------ building
 
-    def _build_ui(self) -> None:
+    def _build_ui(self, vapp_factory) -> None:
         apply_theme(QtWidgets.QApplication.instance(), self.config.theme)
         central = QtWidgets.QWidget(self)
         self._layout = QtWidgets.QVBoxLayout(central)
@@ -198,6 +198,10 @@ class Window(QtWidgets.QMainWindow):
             QtGui.QColor.fromRgbF(*theme.background).name(), QtGui.QColor.fromRgbF(*theme.text).name()
         )
         self._layout.addWidget(self.placeholder, 1)
+        handlers = Handlers(self._mouse_press, self._mouse_move, self._mouse_release, self._wheel, self._after_draw)
+        self.surface = make_surface(handlers, QtGui.QColor.fromRgbF(*theme.background), vapp_factory)
+        if self.state_path is not None:
+            self.surface.probe = self._probe  # state() reads the frame's geometry without waiting for GL
         self._layout.addWidget(self._control_bar())
         self._layout.addWidget(self._stage_control())
         # Overlays on the picture (never in the layout: showing one must not resize the picture).
@@ -380,7 +384,7 @@ class Window(QtWidgets.QMainWindow):
         if self._fits_scene(run):
             self.set_playing(False)
             self.run = run
-            self.scene.run = run
+            self.surface.call(setattr, self.scene, "run", run)
             self._set_slider_range(run)
             self.setWindowTitle(self._title())
         else:
@@ -409,36 +413,29 @@ class Window(QtWidgets.QMainWindow):
         )
 
     def _show_run(self, run: Trajectory, camera=None) -> None:
-        """Build a scene for ``run`` and put its canvas where the old one was; ``camera``: the lift's
+        """Build a scene for ``run`` and show it in place of the old one; ``camera``: the lift's
         (azimuth, elevation, distance) to keep (None: the configured view)."""
-        old = self.scene
-        size = old.canvas.size if old is not None else self._fit(self.config.size)
+        old, old_widget = self.scene, self.surface.widget if self.scene is not None else None
+        size = self.surface.size() if old is not None else self._fit(self.config.size)
         self.set_playing(False)
         self.run = run
-        scene = Scene(
-            run, self.config, app=self.vapp, size=tuple(size), show=False, text_scale=WINDOW_TEXT * self.font_scale
-        )
-        scene.canvas.events.draw.connect(lambda e: self._draws.append([time.monotonic(), math.nan]), position="first")
-        scene.canvas.events.draw.connect(self._after_draw, position="last")
-        scene.canvas.events.mouse_press.connect(self._mouse_press, position="first")
-        scene.canvas.events.mouse_move.connect(self._mouse_move, position="first")
-        scene.canvas.events.mouse_release.connect(self._mouse_release, position="first")
-        scene.canvas.events.mouse_wheel.connect(lambda e: (self._wheel_rest.start(), self._update_detail()))
-        widget = scene.canvas.native
-        widget.setMinimumSize(*size)  # opens at the asked size; released once laid out
-        if self.placeholder is not None:
-            # The first picture takes the note's place, and the note goes for good.
-            self._layout.replaceWidget(self.placeholder, widget)
-            self._layout.setStretchFactor(widget, 1)
-            self.placeholder.hide()
-            self.placeholder.deleteLater()
-            self.placeholder = None
-        else:
-            self._layout.insertWidget(0, widget, 1)
-        QtCore.QTimer.singleShot(0, lambda: widget.setMinimumSize(160, 90))
+        scene = self.surface.build(run, self.config, tuple(size), WINDOW_TEXT * self.font_scale)
+        widget = self.surface.widget
+        if widget is not old_widget:  # the first picture (or, on a VisPy canvas, each new one)
+            widget.setMinimumSize(*size)  # opens at the asked size; released once laid out
+            if self.placeholder is not None:
+                # The first picture takes the note's place, and the note goes for good.
+                self._layout.replaceWidget(self.placeholder, widget)
+                self._layout.setStretchFactor(widget, 1)
+                self.placeholder.hide()
+                self.placeholder.deleteLater()
+                self.placeholder = None
+            else:
+                self._layout.insertWidget(0, widget, 1)
+            QtCore.QTimer.singleShot(0, lambda: widget.setMinimumSize(160, 90))
         self.scene = scene
         if camera is not None:
-            scene.set_camera(*camera)
+            self.surface.call(scene.set_camera, *camera)
         self._selection = None
         self.readout.setVisible(False)
         lift = scene.views.get("lift")
@@ -455,10 +452,12 @@ class Window(QtWidgets.QMainWindow):
         self.setWindowTitle(self._title())
         widget.setFocus()
         self._set_health("")
+        self.surface.update()
         self._state_changed()
         if old is not None:  # last: closing a canvas processes events, which must see the new state
-            self._layout.removeWidget(old.canvas.native)
-            old.canvas.close()
+            if old_widget is not widget:
+                self._layout.removeWidget(old_widget)
+            self.surface.discard(old)
 
     def _set_slider_range(self, run: Trajectory) -> None:
         self.slider.blockSignals(True)
@@ -605,17 +604,26 @@ class Window(QtWidgets.QMainWindow):
         self.step = t
         i = int(round(t))
         # A diverged step (NaN/inf weights) has no picture: the scene keeps the last one, and the
-        # banner (_check_health) says why.
-        drawn = self.scene.set_step(t)
+        # banner (_check_health) says why. Not waited for (a frame being drawn is not held up), and
+        # steps asked for faster than the scene takes them (a scrub) go as one, the newest.
+        queued, self._step_to = self._step_to is not None, (self.scene, t)
+        if not queued:
+            self.surface.post(self._apply_step)
         self.slider.blockSignals(True)
         self.slider.setValue(i)
         self.slider.blockSignals(False)
         self._update_step_label()
-        self._check_health(i, drawn)
+        self._check_health(i)
         if self._selection is not None:
             self._show_readout()
-        self.scene.canvas.update()
+        self.surface.update()
         self._state_changed()
+
+    def _apply_step(self) -> None:
+        """On the scene's thread: the newest step asked for."""
+        target, self._step_to = self._step_to, None
+        if target is not None:
+            target[0].set_step(target[1])
 
     def _update_step_label(self) -> None:
         self.step_label.setText(self.control_bar.step_text(self.run, self.step))
@@ -649,7 +657,7 @@ class Window(QtWidgets.QMainWindow):
         self.control_bar.show_playing(self.playing)
         self._update_detail()
         if self.playing:
-            self.scene.canvas.update()
+            self.surface.update()
         self._state_changed()
 
     def _advance(self) -> None:
@@ -686,7 +694,7 @@ class Window(QtWidgets.QMainWindow):
         if live is None:
             return
         if self.playback.take_published():
-            self.scene.run = self.run
+            self.surface.call(setattr, self.scene, "run", self.run)
             self.slider.blockSignals(True)
             self.slider.setMaximum(self.run.num_steps)
             self.slider.blockSignals(False)
@@ -727,7 +735,7 @@ class Window(QtWidgets.QMainWindow):
             or not np.all(np.isfinite(run.weights[run.num_steps].flat()))
         ):  # (nothing to frame)
             return
-        pos = self.scene.data_positions(run.num_steps)
+        pos = self.surface.call(self.scene.data_positions, run.num_steps)
         lo, hi = self.scene.geo.plane_range
         outside = float(np.nanmax(np.abs(pos["plane"]))) if "plane" in pos else 0.0
         lift = float(np.nanmax(np.abs(pos["lift"]))) if "lift" in pos else 0.0
@@ -759,7 +767,7 @@ class Window(QtWidgets.QMainWindow):
             self._place_overlays()
             self._state_changed()
 
-    def _check_health(self, i: int, drawn: bool = True) -> None:
+    def _check_health(self, i: int) -> None:
         """Say in words when the step shown has diverged (NaN/inf, or too far out to draw: not
         ``drawn``) or collapsed every point onto one spot (all within a pixel in the plane): either
         leaves a picture that looks empty or stale."""
@@ -775,7 +783,9 @@ class Window(QtWidgets.QMainWindow):
             else " (try a smaller learning rate)"
         )
         w = run.weights[i]
-        if not (drawn and np.isfinite(run.loss[i]) and np.all(np.isfinite(w.flat()))):
+        with np.errstate(over="ignore", invalid="ignore"):  # (what Scene.set_step refuses to draw)
+            drawn = np.all(np.isfinite(w.flat())) and drawable(forward(w, self.scene.geo.sheet_sample, run.activation))
+        if not (drawn and np.isfinite(run.loss[i])):
             # When it happened (the first step with an infinite loss or weights), not the step shown.
             bad = ~np.isfinite(run.loss[: i + 1]) | ~np.isfinite(run.weights[: i + 1].flat()).all(axis=1)
             epoch = (int(np.argmax(bad)) if bad.any() else i) / run.steps_per_epoch
@@ -832,52 +842,68 @@ class Window(QtWidgets.QMainWindow):
         if self.scene is None:
             return
         full = self.always_full or self._pending_shot is not None or not self.moving
-        if full != self.scene.full_detail:
-            self.scene.set_detail(full)
-            self.scene.canvas.reduce_by = 1 if full else MOTION_DIVISOR
-            self.scene.canvas.update()
+        self.surface.set_motion(not full)
 
     # ------------------------------------------------------------ linked points
 
-    def _mouse_press(self, event) -> None:
-        self._press = tuple(event.pos[:2])
-        if event.button == 1 and "Control" in [k.name for k in event.modifiers]:
+    def _mouse_press(self, event: Pointer) -> None:
+        if self.scene is None:
+            return
+        self._press = event.pos
+        if event.button == 1 and event.control:
             self._box_start = self._press
-            for view in self.scene.views.values():  # the box is drawn, the camera stays
-                view.camera.interactive = False
+            self.surface.call(self._interactive, False)  # the box is drawn, the cameras stay
             return
         self._drag(True)
 
-    def _mouse_move(self, event) -> None:
-        if self._box_start is not None:
-            self.scene.canvas.update()
+    def _interactive(self, on: bool) -> None:
+        for view in self.scene.views.values():
+            view.camera.interactive = on
+
+    def _wheel(self) -> None:
+        self._wheel_rest.start()
+        self._update_detail()
+
+    def _mouse_move(self, event: Pointer) -> None:
+        if self.scene is None:
             return
-        if event.is_dragging or self._dragging:
+        if self._box_start is not None:
+            return
+        if event.dragging or self._dragging:
             return
         if self._selection is None:  # hovering: a readout of the point under the pointer, no mark
-            hit = self._pick(event.pos[:2])
+            hit = self._pick(event.pos)
             self._show_readout(None if hit is None else [hit])
 
-    def _mouse_release(self, event) -> None:
+    def _mouse_release(self, event: Pointer) -> None:
+        if self.scene is None:
+            return
         if self._box_start is not None:
             start, self._box_start = self._box_start, None
-            for view in self.scene.views.values():
-                view.camera.interactive = True
-            self.select_box(start, tuple(event.pos[:2]))
+            self.surface.call(self._interactive, True)
+            self.select_box(start, event.pos)
             return
         self._drag(False)
-        if self._press is not None and np.hypot(*np.subtract(event.pos[:2], self._press)) < 4:
-            hit = self._pick(event.pos[:2])  # a click, not a drag: mark the point under it (or clear)
+        if self._press is not None and np.hypot(*np.subtract(event.pos, self._press)) < 4:
+            hit = self._pick(event.pos)  # a click, not a drag: mark the point under it (or clear)
             self.select(None if hit is None else [hit])
         self._press = None
 
     def _panel_at(self, pos) -> str | None:
+        """The panel under ``pos`` (logical picture px)."""
+        s = self.surface.scale  # canvas pixels per logical pixel
         for name, view in self.scene.views.items():
             x, y = view.pos
             w, h = view.size
-            if x <= pos[0] < x + w and y <= pos[1] < y + h:
+            if x <= pos[0] * s < x + w and y <= pos[1] * s < y + h:
                 return name
         return None
+
+    def _drawn_at(self, panel: str) -> np.ndarray:
+        """Where the data points are drawn in ``panel`` now: (n, 2) logical picture px."""
+        scene = self.scene
+        px = self.surface.call(lambda: scene.pixels(panel, scene.data_positions()[panel]))
+        return px / (scene.canvas.pixel_scale * self.surface.scale)
 
     def _pick(self, pos, radius: float = 8.0) -> int | None:
         """The data point drawn nearest ``pos`` (logical canvas px) in the panel under it, within
@@ -885,7 +911,7 @@ class Window(QtWidgets.QMainWindow):
         panel = self._panel_at(pos)
         if panel is None or not self.config.points:
             return None
-        px = self.scene.pixels(panel, self.scene.data_positions()[panel]) / self.scene.canvas.pixel_scale
+        px = self._drawn_at(panel)
         d = np.hypot(px[:, 0] - pos[0], px[:, 1] - pos[1])
         i = int(np.nanargmin(d))
         return i if d[i] <= radius else None
@@ -893,9 +919,9 @@ class Window(QtWidgets.QMainWindow):
     def select(self, indices) -> None:
         """Mark data points (indices into the run's data) in every panel; None clears."""
         self._selection = None if indices is None or len(indices) == 0 else np.asarray(indices, int)
-        self.scene.set_highlight(self._selection)
+        self.surface.call(self.scene.set_highlight, self._selection)
         self._show_readout()
-        self.scene.canvas.update()
+        self.surface.update()
         self._state_changed()
 
     def select_box(self, a, b) -> None:
@@ -903,7 +929,7 @@ class Window(QtWidgets.QMainWindow):
         panel = self._panel_at(a)
         if panel is None:
             return
-        px = self.scene.pixels(panel, self.scene.data_positions()[panel]) / self.scene.canvas.pixel_scale
+        px = self._drawn_at(panel)
         (x0, x1), (y0, y1) = sorted((a[0], b[0])), sorted((a[1], b[1]))
         inside = np.flatnonzero((px[:, 0] >= x0) & (px[:, 0] <= x1) & (px[:, 1] >= y0) & (px[:, 1] <= y1))
         self.select(inside if len(inside) else None)
@@ -944,9 +970,9 @@ class Window(QtWidgets.QMainWindow):
     # ------------------------------------------------------------ view options, camera, text
 
     def set_option(self, name: str, on: bool) -> None:
-        self.scene.set_options(**{name: on})
+        self.surface.call(self.scene.set_options, **{name: on})
         self.config = dataclasses.replace(self.config, **{name: on})
-        self.scene.canvas.update()
+        self.surface.update()
         self._state_changed()
 
     def reset_camera(self) -> None:
@@ -954,13 +980,17 @@ class Window(QtWidgets.QMainWindow):
         if self.scene is None:
             return
         c = self.config
-        for name, view in self.scene.views.items():
-            if name == "lift":
-                view.camera.center, view.camera.fov = self._home["lift"]
-            else:
-                view.camera.rect = self._home[name]
-        self.scene.set_camera(c.azimuth, c.elevation, c.distance)
-        self.scene.canvas.update()
+
+        def reset(scene=self.scene, home=self._home):
+            for name, view in scene.views.items():
+                if name == "lift":
+                    view.camera.center, view.camera.fov = home["lift"]
+                else:
+                    view.camera.rect = home[name]
+            scene.set_camera(c.azimuth, c.elevation, c.distance)
+
+        self.surface.call(reset)
+        self.surface.update()
         self._state_changed()
 
     def set_font_scale(self, direction: int) -> None:
@@ -971,8 +1001,8 @@ class Window(QtWidgets.QMainWindow):
             i = min(range(len(FONT_STEPS)), key=lambda j: abs(FONT_STEPS[j] - self.font_scale))
             self.font_scale = FONT_STEPS[min(max(i + direction, 0), len(FONT_STEPS) - 1)]
         if self.scene is not None:
-            self.scene.set_text_scale(WINDOW_TEXT * self.font_scale)
-            self.scene.canvas.update()
+            self.surface.call(self.scene.set_text_scale, WINDOW_TEXT * self.font_scale)
+            self.surface.update()
         self._scale_controls()
         self.statusBar().showMessage(f"text size {self.font_scale:g}x", 2000)
         self._state_changed()
@@ -1027,7 +1057,7 @@ class Window(QtWidgets.QMainWindow):
         """The banner along the picture's top edge, the readout along its bottom edge."""
         if self.scene is None:
             return
-        g = self.scene.canvas.native.geometry()
+        g = self.surface.widget.geometry()
         if self.banner.isVisible():
             self.banner.setFixedWidth(g.width())
             self.banner.adjustSize()
@@ -1059,19 +1089,24 @@ class Window(QtWidgets.QMainWindow):
 
     # ------------------------------------------------------------ frames: fps, screenshots, video
 
-    def _after_draw(self, event) -> None:
+    def _after_draw(self, image: np.ndarray | None, started: float) -> None:
+        """A frame reached the screen (``image``: it, when a screenshot asked for it)."""
         now = time.perf_counter()
-        if self._draws:  # the frame ends when the event loop is back: Qt composes the window after this
-            QtCore.QTimer.singleShot(0, lambda d=self._draws[-1]: d.__setitem__(1, time.monotonic()))
+        draw = [started, math.nan]
+        self._draws.append(draw)
+        # The frame ends when the event loop is back: Qt paints and composes the window after this.
+        QtCore.QTimer.singleShot(0, lambda: draw.__setitem__(1, time.monotonic()))
         self._frames += 1
         self._frame_times.append(now)
-        if self._pending_shot is not None:
-            w, h = self.scene.canvas.physical_size
-            self._save_shot(gloo.read_pixels((0, 0, w, h), alpha=False))
+        if self._pending_shot is not None and image is not None:
+            self._save_shot(image)
         if self._take is not None:
             self._sample(now)
         if self.playing:
-            QtCore.QTimer.singleShot(0, self._advance)
+            if self.surface.in_paint:  # (a VisPy canvas: changes wait until its paint is over)
+                QtCore.QTimer.singleShot(0, self._advance)
+            else:  # the next frame starts when this returns, with the step that time has reached
+                self._advance()
         self._state_changed()
 
     def screenshot(self) -> None:
@@ -1079,8 +1114,7 @@ class Window(QtWidgets.QMainWindow):
         if self.scene is None:
             return
         self._pending_shot = _unique(self.save_dir / f"{self._stem}-step{int(round(self.step)):05d}.png")
-        self._update_detail()  # a screenshot is a still: drawn with the full mesh
-        self.scene.canvas.update()
+        self.surface.shoot()  # a screenshot is a still: drawn with the full mesh
 
     def _save_shot(self, image: np.ndarray) -> None:
         path, self._pending_shot = self._pending_shot, None
@@ -1104,7 +1138,7 @@ class Window(QtWidgets.QMainWindow):
         if self._render is not None:
             self.statusBar().showMessage("the last recording is still rendering; wait for it", 5000)
             return
-        w, h = self.scene.canvas.physical_size
+        w, h = self.surface.frame_size()
         self._take = {
             "start": time.perf_counter(),
             "samples": [],
@@ -1243,7 +1277,7 @@ class Window(QtWidgets.QMainWindow):
             return
         self.playground.message.setText("")
         if self.scene is not None:
-            self.scene.canvas.native.setFocus()
+            self.surface.widget.setFocus()
 
     # ------------------------------------------------------------ debug state and closing
 
@@ -1298,15 +1332,17 @@ class Window(QtWidgets.QMainWindow):
         if scene is None:
             return base
         cam = scene.views["lift"].camera if "lift" in scene.views else None
-        widget = scene.canvas.native
+        widget = self.surface.widget
         origin = widget.mapToGlobal(QtCore.QPoint(0, 0))
-        panels, transforms = {}, {}
-        for name, view in scene.views.items():
-            tr = view.get_transform("visual", "canvas")
-            (x0, y0), (x1, y1) = (tr.map([0, 0])[:2], tr.map(list(view.size))[:2])
-            panels[name] = [origin.x() + int(x0), origin.y() + int(y0), int(x1 - x0), int(y1 - y0)]
-            m = view.scene.node_transform(scene.canvas.scene).map(np.eye(4))
-            transforms[name] = np.asarray(m, float).tolist()
+        scale = self.surface.scale  # canvas pixels per logical (screen) pixel
+        probed = self.surface.probed
+        if probed is None or probed[0] is not scene:  # (no frame of this scene yet)
+            probed = self.surface.call(self._probe, scene)
+        panels = {
+            name: [origin.x() + int(x0 / scale), origin.y() + int(y0 / scale), int(w / scale), int(h / scale)]
+            for name, (x0, y0, w, h) in probed[1].items()
+        }
+        transforms = probed[2]
         s = self.slider
         opt = QtWidgets.QStyleOptionSlider()
         s.initStyleOption(opt)
@@ -1348,12 +1384,12 @@ class Window(QtWidgets.QMainWindow):
                 if name != "lift"
             },
             "transforms": transforms,
-            "pixel_scale": float(scene.canvas.pixel_scale),
-            "full_detail": scene.full_detail,
+            "pixel_scale": float(scene.canvas.pixel_scale * scale),
+            "full_detail": self.surface.shown_full,
             "stage": scene.stage,
             "options": {name: getattr(self.config, name) for name, _, _ in OPTIONS},
             "canvas": [origin.x(), origin.y(), widget.width(), widget.height()],
-            "canvas_pixels": list(scene.canvas.physical_size),
+            "canvas_pixels": list(self.surface.frame_size()),
             "panels": panels,
             "layout": {
                 "cap": lay.cap,
@@ -1452,9 +1488,22 @@ class Window(QtWidgets.QMainWindow):
         self.stage_slider.setEnabled(s is not None)
         self.stage_label.setText("" if s is None else f"stage {s:4.2f}")
         if self.scene is not None:
-            self.scene.set_stage(s)
-            self.scene.canvas.update()
+            self.surface.call(self.scene.set_stage, s)
+            self.surface.update()
         self._state_changed()
+
+    @staticmethod
+    def _probe(scene: Scene) -> tuple:
+        """On the scene's thread, with each frame (debug mode): the scene, and each panel's
+        [x, y, w, h] and camera matrix in canvas pixels (see ``state``)."""
+        panels, transforms = {}, {}
+        for name, view in scene.views.items():
+            tr = view.get_transform("visual", "canvas")
+            (x0, y0), (x1, y1) = (tr.map([0, 0])[:2], tr.map(list(view.size))[:2])
+            panels[name] = (float(x0), float(y0), float(x1 - x0), float(y1 - y0))
+            m = view.scene.node_transform(scene.canvas.scene).map(np.eye(4))
+            transforms[name] = np.asarray(m, float).tolist()
+        return scene, panels, transforms
 
     def _state_changed(self) -> None:
         if self.state_path is None or self._state_dirty:
@@ -1485,8 +1534,7 @@ class Window(QtWidgets.QMainWindow):
                 live.close()
         if self._render is not None:
             self._render.waitForFinished(120000)  # a video being rendered is finished, never left broken
-        if self.scene is not None:
-            self.scene.canvas.close()
+        self.surface.close()
         event.accept()
 
 
@@ -1502,8 +1550,15 @@ def open_window(
     font_scale: float = 1.0,
 ) -> int:
     """Create the Qt application and the window, run until it closes; returns 0."""
-    vapp = vispy_app.Application("pyside6")
-    vapp.create()
+    qapp = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
+
+    def vapp():  # VisPy's Qt application, only where the picture is a VisPy canvas (ui.surface)
+        from vispy import app as vispy_app
+
+        made = vispy_app.Application("pyside6")
+        made.create()
+        return made
+
     window = Window(vapp, render, save_dir, state_path, full_detail, font_scale)
     try:
         if run is not None:
@@ -1515,7 +1570,7 @@ def open_window(
             QtCore.QTimer.singleShot(0, lambda: window.placeholder.setMinimumSize(160, 90))
     except BaseException:
         window.close()  # tear Qt and GL down in order before the error leaves (else a crash at exit)
-        vapp.process_events()
+        qapp.processEvents()
         raise
     # Terminated (SIGTERM: a session ending, `kill`), the window closes as by ctrl+q: training stops
     # and its shared file goes. Python runs the handler between Qt events (the heartbeat wakes it).
@@ -1526,7 +1581,7 @@ def open_window(
     if play:
         window.set_playing(True)
     try:
-        vapp.run()
+        qapp.exec()
     finally:
         signal.signal(signal.SIGTERM, previous)
     return 0
