@@ -58,6 +58,7 @@ MOTION_REST_MS = 350  # after the last change, the view is drawn again in full d
 WINDOW_TEXT = 1.25  # the picture's text in a window, against a still's: read from the back of a room
 FONT_STEPS = (0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5)
 RECENT = 8  # runs in the recent list
+STATE_WRITE_S = 0.02  # debug mode: the state file is written at most this often
 BANNER_STYLE = (
     "QLabel#banner { background: rgba(179, 38, 30, 235); color: white; padding: 6px 10px; font-weight: bold } "
 )
@@ -162,6 +163,7 @@ class Window(QtWidgets.QMainWindow):
         self._draws: deque[list[float]] = deque(maxlen=4000)  # [start, end] (monotonic) of each frame, compose included
         self._beat: float | None = None
         self._state_dirty = False
+        self._state_written = -math.inf  # time.monotonic() of the last debug state written
         self._selection: np.ndarray | None = None
         self._box_start = None  # ctrl + drag: where the box began (canvas px)
         self._press = None
@@ -783,8 +785,12 @@ class Window(QtWidgets.QMainWindow):
             else " (try a smaller learning rate)"
         )
         w = run.weights[i]
-        with np.errstate(over="ignore", invalid="ignore"):  # (what Scene.set_step refuses to draw)
-            drawn = np.all(np.isfinite(w.flat())) and drawable(forward(w, self.scene.geo.sheet_sample, run.activation))
+        # What Scene.set_step refuses to draw: weights not finite, or a sheet too far out (only an
+        # unbounded activation's can be: a bounded one's is finite wherever its weights are).
+        drawn = bool(np.all(np.isfinite(w.flat())))
+        if drawn and not np.all(np.isfinite(ACTIVATION_RANGE[run.activation])):
+            with np.errstate(over="ignore", invalid="ignore"):
+                drawn = drawable(forward(w, self.scene.geo.sheet_sample, run.activation))
         if not (drawn and np.isfinite(run.loss[i])):
             # When it happened (the first step with an infinite loss or weights), not the step shown.
             bad = ~np.isfinite(run.loss[: i + 1]) | ~np.isfinite(run.weights[: i + 1].flat()).all(axis=1)
@@ -1509,10 +1515,14 @@ class Window(QtWidgets.QMainWindow):
         if self.state_path is None or self._state_dirty:
             return
         self._state_dirty = True
-        QtCore.QTimer.singleShot(0, self._write_state)
+        # At most one write per STATE_WRITE_S: a scrub changes the state a hundred times a second,
+        # and writing each (a few ms of JSON) would make the measurement what it measures.
+        wait = STATE_WRITE_S - (time.monotonic() - self._state_written)
+        QtCore.QTimer.singleShot(int(1000 * max(wait, 0.0)), self._write_state)
 
     def _write_state(self) -> None:
         self._state_dirty = False
+        self._state_written = time.monotonic()
         if self._switching:  # halfway through switching runs (closing a canvas runs the event loop)
             return
         path = self.state_path
