@@ -594,6 +594,37 @@ def test_a_reduced_on_screen_draw_is_the_whole_picture_at_half_resolution_sizes_
     assert np.abs(downsample(other, 2).astype(int) - downsample(full, 2).astype(int)).mean() > 2 * diff
 
 
+def test_a_reduced_offscreen_frame_is_the_whole_picture_at_half_resolution_and_leaves_the_next_full():
+    """What the window shows while its view moves (Scene.start_frame(2), read back half as large a
+    side and stretched by Qt): the whole picture, sizes in pixels halved with it, as close to the
+    full frame as the coarser resolution allows; and a full frame after it is the full frame, bit
+    for bit (the reduction is VisPy's pixel scale, set for that frame and back)."""
+    from deform3d.graphics.offscreen import downsample, gl_call
+
+    run = reference_run(3)
+    with Renderer(run, RenderConfig(size=(640, 360), ssaa=1, mesh=64)) as r:
+        full = r.frame(0.3 * run.num_steps, azimuth=-40.0)
+        other = r.frame(0.05 * run.num_steps, azimuth=10.0)
+        r.frame(0.3 * run.num_steps, azimuth=-40.0)
+        sizes = []
+
+        def reduced():
+            scene = r.scene
+            scene.start_frame(2)
+            sizes.append([float(p.shared_program["u_size"]) for p in scene._point_sets])
+            return scene.read_frame(), scene.read_frame(bgra=True)
+
+        small, small_bgra = gl_call(reduced)
+        again = r.frame(0.3 * run.num_steps, azimuth=-40.0)
+    assert small.shape == (180, 320, 3) and small_bgra.shape == (180, 320, 4)
+    assert np.array_equal(small_bgra[..., 2::-1], small), "the BGRA read is the same picture"
+    assert sizes[0] == [0.5 * r.scene.marker_px] * len(sizes[0])
+    assert np.array_equal(again, full), "a reduced frame left the next full frame changed"
+    diff = np.abs(small.astype(int) - downsample(full, 2).astype(int)).mean()
+    assert diff < 5, f"the reduced frame differs from the full one by {diff:.1f} levels on average"
+    assert np.abs(downsample(other, 2).astype(int) - downsample(full, 2).astype(int)).mean() > 2 * diff
+
+
 def test_every_frame_draws_the_whole_picture_not_only_the_first():
     """Regression: the k = 3 decision surface turned the depth mask off for good, so from the second
     frame on glClear no longer cleared depth and the lift's sheet and points failed the depth test."""

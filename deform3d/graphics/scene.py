@@ -9,7 +9,9 @@ never torch. The canvas backend (EGL offscreen, Qt window) is chosen by the call
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 
@@ -189,6 +191,18 @@ void main() {
 """
 
 
+GL_BGRA = 0x80E1  # (not among the formats VisPy's glReadPixels takes)
+
+
+@functools.cache
+def _read_pixels():
+    """glReadPixels itself, writing into memory it is given (VisPy's returns a bytes copy)."""
+    from vispy.gloo.gl import _gl2
+
+    args = (ctypes.c_int,) * 4 + (ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p)
+    return _gl2._get_gl_func("glReadPixels", None, args)
+
+
 class _Canvas(scene.SceneCanvas):
     """A SceneCanvas that can draw on screen at 1 / ``reduce_by`` of its resolution a side: the
     whole picture into a framebuffer that much smaller, stretched back over the canvas (linear
@@ -287,7 +301,7 @@ class Scene:
         self._angles = (config.azimuth, config.elevation)  # the camera's angles as asked (the anatomy turns them)
         self._weights = None
         self._target = None  # (FrameBuffer, size) that start_frame drew into last
-        self._targets: dict = {}  # (W, H, reduce_by) -> FrameBuffer, kept from frame to frame (full and reduced)
+        self._targets: dict = {}  # (canvas size, framebuffer size) -> FrameBuffer, kept from frame to frame (full and reduced)
         # One glyph atlas for every text of the picture: VisPy gives each Text visual its own font
         # manager, so each rendered every glyph it shows anew (about 0.5 s of a scene's first frame).
         self._fonts = FontManager()
@@ -986,38 +1000,57 @@ class Scene:
         (a software rasterizer draws on threads of its own meanwhile); ``read_frame`` reads it.
 
         ``reduce_by`` d > 1: the whole picture at 1 / d of the resolution a side, sizes in pixels
-        included (what a window shows while its view moves, as _Canvas draws it on screen), read
-        back that small for a front end to stretch."""
+        included (what a window shows while its view moves), read back that small for a front end
+        to stretch. Offscreen canvases only (``_set_reduction``)."""
         from vispy.gloo import gl
 
         canvas = self.canvas
-        W, H = (int(v * canvas.pixel_scale) for v in canvas.size)
-        d = max(int(reduce_by), 1)
-        size = (max(1, W // d), max(1, H // d))
-        fbo = self._targets.get((W, H, d))
+        self._set_reduction(max(int(reduce_by), 1))
+        size = (w, h) = tuple(int(v) for v in canvas.physical_size)
+        key = (*(int(v) for v in canvas.size), size)
+        fbo = self._targets.get(key)
         if fbo is None:
             from vispy import gloo
 
-            w, h = size
             fbo = gloo.FrameBuffer(color=gloo.RenderBuffer((h, w, 4)), depth=gloo.RenderBuffer((h, w), "depth"))
             # (those of an older canvas size go: a window resized by hand passes through many)
-            self._targets = {key: f for key, f in self._targets.items() if key[:2] == (W, H)}
-            self._targets[(W, H, d)] = fbo
+            self._targets = {k: f for k, f in self._targets.items() if k[:2] == key[:2]}
+            self._targets[key] = fbo
         self._target = (fbo, size)
         canvas.set_current()
-        canvas.push_fbo(fbo, (0, 0), canvas.size)
+        canvas.push_fbo(fbo, (0, 0), size)  # (the region it covers, in the canvas's physical pixels)
         try:
-            if d > 1:  # as _Canvas._draw_scene: every visual lands in the smaller framebuffer, scaled down
-                canvas.transforms.configure(viewport=(0, 0, *size), fbo_size=size, fbo_rect=(0, 0, W, H))
             canvas._draw_scene()  # what SceneCanvas.render draws, between its push_fbo and read
         finally:
             canvas.pop_fbo()
         canvas.context.flush_commands()
         gl.glFlush()
 
-    def read_frame(self) -> np.ndarray:
+    _reduction = 1
+
+    def _set_reduction(self, d: int) -> None:
+        """Draw at 1 / d of the canvas's resolution a side from now on: the canvas reports a
+        physical size 1 / d of its size, so VisPy's pixel scale is 1 / d (as a high-DPI screen
+        makes it 2) and every visual, text and size in pixels follows it. Unlike a framebuffer
+        drawn smaller than the canvas (scene._Canvas), this leaves VisPy's transforms as they
+        were from one frame to the next: re-configuring them for each frame and back cost ~5 ms
+        of Python a frame (their change events reach every visual)."""
+        if d == self._reduction:
+            return
+        backend = self.canvas._backend
+        if d == 1:
+            del backend._vispy_get_physical_size  # the backend's own again
+        else:
+            backend._vispy_get_physical_size = lambda: tuple(max(1, int(v) // d) for v in backend._vispy_get_size())
+        self._reduction = d
+        self.canvas._update_transforms()
+
+    def read_frame(self, bgra: bool = False) -> np.ndarray:
         """The frame ``start_frame`` drew, as ``render_frame`` returns it. No glFinish first (VisPy's
-        read_pixels has one): the read waits for this framebuffer's drawing only."""
+        read_pixels has one): the read waits for this framebuffer's drawing only.
+
+        ``bgra``: (h, w, 4) in B, G, R, A order instead (alpha meaningless): what Qt paints without
+        converting it (QImage.Format_RGB32), read straight into the array."""
         from vispy.gloo import gl
 
         fbo, (w, h) = self._target
@@ -1026,13 +1059,17 @@ class Scene:
         fbo.activate()
         canvas.context.flush_commands()
         try:
-            gl.glPixelStorei(gl.GL_PACK_ALIGNMENT, 1)
-            data = gl.glReadPixels(0, 0, w, h, gl.GL_RGB, gl.GL_UNSIGNED_BYTE)
-            gl.glPixelStorei(gl.GL_PACK_ALIGNMENT, 4)
+            if bgra:
+                image = np.empty((h, w, 4), np.uint8)
+                _read_pixels()(0, 0, w, h, GL_BGRA, gl.GL_UNSIGNED_BYTE, image.ctypes.data)
+            else:
+                gl.glPixelStorei(gl.GL_PACK_ALIGNMENT, 1)
+                data = gl.glReadPixels(0, 0, w, h, gl.GL_RGB, gl.GL_UNSIGNED_BYTE)
+                gl.glPixelStorei(gl.GL_PACK_ALIGNMENT, 4)
+                image = np.frombuffer(data, np.uint8).reshape(h, w, 3)
         finally:
             fbo.deactivate()
             canvas.context.flush_commands()
-        image = np.frombuffer(data, np.uint8).reshape(h, w, 3)
         return np.ascontiguousarray(image[::-1])  # GL's rows run bottom up
 
     def pixels(self, panel: str, positions: np.ndarray) -> np.ndarray:

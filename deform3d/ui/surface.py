@@ -100,6 +100,7 @@ class _Picture(QtWidgets.QWidget):
         self.surface = surface
         self.background = background
         self.image: QtGui.QImage | None = None
+        self.pixels: np.ndarray | None = None  # the memory that image reads
         self.hint = QtCore.QSize(640, 360)  # the size the picture asks for (the run's, set by build)
         self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)  # hovering a point shows its readout
@@ -321,15 +322,16 @@ class OffscreenSurface(QtCore.QObject):
             self._submit(self._raster, None)
 
     def _show(self, image: np.ndarray, frame: "_Frame") -> None:
+        """``image``: (h, w, 4) B, G, R, x (Scene.read_frame(bgra=True)), what Qt paints as it is."""
         h, w, _ = image.shape
-        qimage = QtGui.QImage(image.data, w, h, 3 * w, QtGui.QImage.Format.Format_RGB888).copy()
+        qimage = QtGui.QImage(image.data, w, h, 4 * w, QtGui.QImage.Format.Format_RGB32)
         qimage.setDevicePixelRatio(self.scale)  # (a motion frame is stretched: _Picture.paintEvent)
-        self.widget.image = qimage
+        self.widget.image, self.widget.pixels = qimage, image  # (the QImage reads the array's memory)
         self.widget.update()
         self.shown_full, self.probed = frame.full, frame.probed
         if frame.shot:
             self._shot = False
-        self.handlers.drawn(image if frame.shot else None, frame.started)
+        self.handlers.drawn(np.ascontiguousarray(image[..., 2::-1]) if frame.shot else None, frame.started)
 
     # ------------------------------------------------------------ input
 
@@ -410,7 +412,7 @@ def _advance(read: _Frame | None, start: _Frame | None, probe) -> np.ndarray | N
     Returns ``read``'s picture (None: nothing to read, or its scene was closed since)."""
     image = None
     if read is not None and not read.scene.canvas._closed:
-        image = read.scene.read_frame()
+        image = read.scene.read_frame(bgra=True)
     if start is not None:
         start.scene.set_detail(start.full)
         start.scene.start_frame(1 if start.full else MOTION_DIVISOR)
