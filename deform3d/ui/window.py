@@ -58,7 +58,7 @@ MOTION_REST_MS = 350  # after the last change, the view is drawn again in full d
 WINDOW_TEXT = 1.25  # the picture's text in a window, against a still's: read from the back of a room
 FONT_STEPS = (0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5)
 RECENT = 8  # runs in the recent list
-STATE_WRITE_S = 0.02  # debug mode: the state file is written at most this often
+STATE_WRITE_S = 0.05  # debug mode: the state file is written at most this often (tests poll it at 50 ms)
 BANNER_STYLE = (
     "QLabel#banner { background: rgba(179, 38, 30, 235); color: white; padding: 6px 10px; font-weight: bold } "
 )
