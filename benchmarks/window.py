@@ -82,15 +82,31 @@ def read_state(path: Path) -> dict | None:
         return None
 
 
-def measure(run: Path, mesh: int, full: bool, size: str, seconds: float, warmup: float, display: str,
-            xvfb_pid: int, tree: Path = ROOT, canvas: bool = False) -> dict:
+def open_window(run: Path, args: list[str], display: str, tree: Path, canvas: bool):
+    """``deform3d show RUN ARGS`` of checkout ``tree`` on ``display``, in debug mode: (process,
+    state file, environment). ``canvas``: the VisPy canvas fallback."""
     state_path = Path(tempfile.mkdtemp(prefix="deform3d-bench-")) / "state.json"
     env = dict(os.environ, DISPLAY=display, DEFORM3D_DEBUG_STATE=str(state_path))
     if canvas:
         env["DEFORM3D_WINDOW_GL"] = "canvas"
-    cmd = [sys.executable, "-m", "deform3d", "show", str(run), "--play", "--size", size, "--mesh", str(mesh),
-           "--save-dir", str(state_path.parent)] + (["--full-detail"] if full else [])
+    cmd = [sys.executable, "-m", "deform3d", "show", str(run), *args, "--save-dir", str(state_path.parent)]
     app = subprocess.Popen(cmd, env=env, cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return app, state_path, env
+
+
+def close_window(app: subprocess.Popen, state_path: Path) -> None:
+    app.terminate()
+    try:
+        app.wait(10)
+    except subprocess.TimeoutExpired:
+        app.kill()
+    shutil.rmtree(state_path.parent, ignore_errors=True)
+
+
+def measure(run: Path, mesh: int, full: bool, size: str, seconds: float, warmup: float, display: str,
+            xvfb_pid: int, tree: Path = ROOT, canvas: bool = False) -> dict:
+    args = ["--play", "--size", size, "--mesh", str(mesh)] + (["--full-detail"] if full else [])
+    app, state_path, _ = open_window(run, args, display, tree, canvas)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -113,12 +129,7 @@ def measure(run: Path, mesh: int, full: bool, size: str, seconds: float, warmup:
                 "cpu_ms": 1000 * (cb - ca) / max(frames, 1), "x_ms": 1000 * (xb - xa) / max(frames, 1),
                 "canvas": b["canvas_pixels"], "load": os.getloadavg()[0]}
     finally:
-        app.terminate()
-        try:
-            app.wait(10)
-        except subprocess.TimeoutExpired:
-            app.kill()
-        shutil.rmtree(state_path.parent, ignore_errors=True)
+        close_window(app, state_path)
 
 
 class _XImage(ctypes.Structure):
@@ -155,12 +166,7 @@ class Screen:
 def interact(run: Path, size: str, seconds: float, display: str, tree: Path, canvas: bool) -> dict:
     """Drag and scrub a paused window (see the module docstring): fps while dragging the lift and
     while scrubbing, and the median time from a move in a held drag to the screen."""
-    state_path = Path(tempfile.mkdtemp(prefix="deform3d-bench-")) / "state.json"
-    env = dict(os.environ, DISPLAY=display, DEFORM3D_DEBUG_STATE=str(state_path))
-    if canvas:
-        env["DEFORM3D_WINDOW_GL"] = "canvas"
-    cmd = [sys.executable, "-m", "deform3d", "show", str(run), "--size", size, "--save-dir", str(state_path.parent)]
-    app = subprocess.Popen(cmd, env=env, cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    app, state_path, env = open_window(run, ["--size", size], display, tree, canvas)
 
     def xdo(*args):
         subprocess.run(["xdotool", *args], env=env, check=True)
@@ -233,12 +239,7 @@ def interact(run: Path, size: str, seconds: float, display: str, tree: Path, can
         result["latency_max_ms"] = 1000 * max(latencies)
         return result
     finally:
-        app.terminate()
-        try:
-            app.wait(10)
-        except subprocess.TimeoutExpired:
-            app.kill()
-        shutil.rmtree(state_path.parent, ignore_errors=True)
+        close_window(app, state_path)
 
 
 def main() -> None:

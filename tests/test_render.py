@@ -553,12 +553,15 @@ def test_the_motion_twin_is_the_same_picture_at_half_the_size_with_a_quarter_of_
     assert np.abs(shrunk - other.astype(int)).mean() > 3 * diff, "test set-up: another moment should differ more"
 
 
-def test_a_reduced_on_screen_draw_is_the_whole_picture_at_half_resolution_sizes_included():
-    """What a window shows while its view moves (scene._Canvas.reduce_by = 2): the whole picture
-    drawn into a framebuffer half as large a side and stretched over the canvas. VisPy by itself
-    drew the canvas 1:1 into it (the top-left quarter, cropped); and the sizes our own shaders take
-    in pixels (sprites, lines, grid) must halve with the frame, as VisPy's own lines and text do.
-    Drawn here into the EGL canvas's default framebuffer, the on-screen path."""
+@pytest.mark.parametrize("path", ["on screen", "offscreen"])
+def test_a_reduced_draw_is_the_whole_picture_at_half_resolution_sizes_included(path):
+    """What a window shows while its view moves: the whole picture at half the resolution a side.
+    ``on screen`` (the VisPy canvas window, scene._Canvas.reduce_by = 2): drawn into a framebuffer
+    half as large and stretched over the canvas; VisPy by itself drew the canvas 1:1 into it (the
+    top-left quarter, cropped). ``offscreen`` (the offscreen window, Scene.start_frame(2)): drawn
+    at VisPy's pixel scale 1/2 and read back half as large (also as BGRA, the same picture). Either
+    way the sizes our own shaders take in pixels (sprites, lines, grid) must halve with the frame,
+    as VisPy's own lines and text do, and the next full frame is the full frame, bit for bit."""
     from vispy import gloo
 
     from deform3d.graphics.offscreen import downsample, gl_call
@@ -570,57 +573,33 @@ def test_a_reduced_on_screen_draw_is_the_whole_picture_at_half_resolution_sizes_
         r.frame(0.3 * run.num_steps, azimuth=-40.0)
         sizes = []
 
-        def on_screen():
+        def on_screen():  # into the EGL canvas's default framebuffer, the on-screen path
             canvas = r.scene.canvas
             canvas.reduce_by = 2
             try:
                 canvas.set_current()
                 canvas._draw_scene()
                 sizes.append([float(p.shared_program["u_size"]) for p in r.scene._point_sets])
-                return gloo.read_pixels(alpha=False)
+                shown = gloo.read_pixels(alpha=False)
+                assert shown.shape == full.shape
+                return downsample(shown, 2)  # the stretch undone by averaging
             finally:
                 canvas.reduce_by = 1
 
-        shown = gl_call(on_screen)
+        def offscreen():
+            r.scene.start_frame(2)
+            sizes.append([float(p.shared_program["u_size"]) for p in r.scene._point_sets])
+            small, bgra = r.scene.read_frame(), r.scene.read_frame(bgra=True)
+            assert small.shape == (180, 320, 3) and np.array_equal(bgra[..., 2::-1], small)
+            return small
+
+        half = gl_call(on_screen if path == "on screen" else offscreen)
         again = r.frame(0.3 * run.num_steps, azimuth=-40.0)  # a frame after it: sizes back to full
-    assert shown.shape == full.shape
     assert sizes[0] == [0.5 * r.scene.marker_px] * len(sizes[0])
     assert np.array_equal(again, full), "a reduced draw left the next full frame changed"
-    # Compared at half resolution (the stretch undone by averaging): the same picture, and far
-    # closer to it than another moment of the run is. Cropped, it differed by ~50 levels; with
-    # sprites and lines at their full pixel sizes, by over twice what it does.
-    diff = np.abs(downsample(shown, 2).astype(int) - downsample(full, 2).astype(int)).mean()
-    assert diff < 5, f"the reduced frame differs from the full one by {diff:.1f} levels on average"
-    assert np.abs(downsample(other, 2).astype(int) - downsample(full, 2).astype(int)).mean() > 2 * diff
-
-
-def test_a_reduced_offscreen_frame_is_the_whole_picture_at_half_resolution_and_leaves_the_next_full():
-    """What the window shows while its view moves (Scene.start_frame(2), read back half as large a
-    side and stretched by Qt): the whole picture, sizes in pixels halved with it, as close to the
-    full frame as the coarser resolution allows; and a full frame after it is the full frame, bit
-    for bit (the reduction is VisPy's pixel scale, set for that frame and back)."""
-    from deform3d.graphics.offscreen import downsample, gl_call
-
-    run = reference_run(3)
-    with Renderer(run, RenderConfig(size=(640, 360), ssaa=1, mesh=64)) as r:
-        full = r.frame(0.3 * run.num_steps, azimuth=-40.0)
-        other = r.frame(0.05 * run.num_steps, azimuth=10.0)
-        r.frame(0.3 * run.num_steps, azimuth=-40.0)
-        sizes = []
-
-        def reduced():
-            scene = r.scene
-            scene.start_frame(2)
-            sizes.append([float(p.shared_program["u_size"]) for p in scene._point_sets])
-            return scene.read_frame(), scene.read_frame(bgra=True)
-
-        small, small_bgra = gl_call(reduced)
-        again = r.frame(0.3 * run.num_steps, azimuth=-40.0)
-    assert small.shape == (180, 320, 3) and small_bgra.shape == (180, 320, 4)
-    assert np.array_equal(small_bgra[..., 2::-1], small), "the BGRA read is the same picture"
-    assert sizes[0] == [0.5 * r.scene.marker_px] * len(sizes[0])
-    assert np.array_equal(again, full), "a reduced frame left the next full frame changed"
-    diff = np.abs(small.astype(int) - downsample(full, 2).astype(int)).mean()
+    # The same picture, and far closer to it than another moment of the run is. Cropped, it
+    # differed by ~50 levels; with sprites and lines at their full pixel sizes, by over twice what it does.
+    diff = np.abs(half.astype(int) - downsample(full, 2).astype(int)).mean()
     assert diff < 5, f"the reduced frame differs from the full one by {diff:.1f} levels on average"
     assert np.abs(downsample(other, 2).astype(int) - downsample(full, 2).astype(int)).mean() > 2 * diff
 
