@@ -26,8 +26,6 @@ checkout (a before/after in one run), ``--canvas`` the VisPy canvas fallback (``
 from __future__ import annotations
 
 import argparse
-import ctypes
-import ctypes.util
 import json
 import os
 import shutil
@@ -38,9 +36,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # tests/xscreen.py: the X server's pixels
 
+from xscreen import Screen  # noqa: E402
 
 from deform3d.core.config import motion_mesh  # noqa: E402
 
@@ -132,37 +134,6 @@ def measure(run: Path, mesh: int, full: bool, size: str, seconds: float, warmup:
         close_window(app, state_path)
 
 
-class _XImage(ctypes.Structure):
-    _fields_ = [("width", ctypes.c_int), ("height", ctypes.c_int), ("xoffset", ctypes.c_int),
-                ("format", ctypes.c_int), ("data", ctypes.c_void_p), ("byte_order", ctypes.c_int),
-                ("bitmap_unit", ctypes.c_int), ("bitmap_bit_order", ctypes.c_int), ("bitmap_pad", ctypes.c_int),
-                ("depth", ctypes.c_int), ("bytes_per_line", ctypes.c_int), ("bits_per_pixel", ctypes.c_int)]
-
-
-class Screen:
-    """The X server's pixels of a rectangle, read through Xlib (one connection, kept open)."""
-
-    def __init__(self, display: str):
-        x11 = self.x11 = ctypes.CDLL(ctypes.util.find_library("X11") or "libX11.so.6")
-        x11.XOpenDisplay.restype = ctypes.c_void_p
-        x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
-        x11.XDefaultRootWindow.restype = ctypes.c_ulong
-        x11.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
-        x11.XGetImage.restype = ctypes.POINTER(_XImage)
-        x11.XGetImage.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_int, ctypes.c_uint,
-                                  ctypes.c_uint, ctypes.c_ulong, ctypes.c_int]
-        x11.XFree.argtypes = [ctypes.c_void_p]
-        self.dpy = x11.XOpenDisplay(display.encode())
-        self.root = x11.XDefaultRootWindow(self.dpy)
-
-    def grab(self, rect) -> bytes:
-        x, y, w, h = rect
-        image = self.x11.XGetImage(self.dpy, self.root, x, y, w, h, 0xFFFFFFFF, 2).contents
-        raw = ctypes.string_at(image.data, image.bytes_per_line * image.height)
-        self.x11.XFree(image.data)
-        return raw
-
-
 def interact(run: Path, size: str, seconds: float, display: str, tree: Path, canvas: bool) -> dict:
     """Drag and scrub a paused window (see the module docstring): fps while dragging the lift and
     while scrubbing, and the median time from a move in a held drag to the screen."""
@@ -226,14 +197,15 @@ def interact(run: Path, size: str, seconds: float, display: str, tree: Path, can
         xdo("mousemove", str(cx), str(cy), "mousedown", "1")
         settle()
         for i in range(1, 13):
-            before = screen.grab(rect)
+            before = screen.pixels(rect)
             t0 = time.monotonic()
             xdo("mousemove", str(cx + 10 * i), str(cy))
-            while screen.grab(rect) == before:
+            while np.array_equal(screen.pixels(rect), before):
                 if time.monotonic() - t0 > 3:
                     raise SystemExit("a move never reached the screen")
             latencies.append(time.monotonic() - t0)
             settle(0.3)
+        screen.close()
         xdo("mouseup", "1")
         result["latency_ms"] = 1000 * statistics.median(latencies)
         result["latency_max_ms"] = 1000 * max(latencies)

@@ -11,8 +11,6 @@ window stands on (live training, Scene's toggles and level of detail) need no di
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import importlib.util
 import json
 import os
@@ -28,6 +26,7 @@ import pytest
 
 from deform3d.core.config import RenderConfig, TrainConfig
 from pngs import read_png
+from xscreen import screen_pixels
 
 ROOT = Path(__file__).resolve().parents[1]
 PICTURE = (640, 360)  # small: every frame is rendered on the CPU
@@ -63,40 +62,6 @@ def xvfb_display(screen: str = "1600x1000x24"):
 @pytest.fixture(scope="module")
 def display():
     yield from xvfb_display()
-
-
-class _XImage(ctypes.Structure):
-    _fields_ = [("width", ctypes.c_int), ("height", ctypes.c_int), ("xoffset", ctypes.c_int),
-                ("format", ctypes.c_int), ("data", ctypes.c_void_p), ("byte_order", ctypes.c_int),
-                ("bitmap_unit", ctypes.c_int), ("bitmap_bit_order", ctypes.c_int), ("bitmap_pad", ctypes.c_int),
-                ("depth", ctypes.c_int), ("bytes_per_line", ctypes.c_int), ("bits_per_pixel", ctypes.c_int)]
-
-
-def screen_pixels(display: str, rect) -> np.ndarray:
-    """What the X server shows in rect [x, y, w, h] of the screen: (h, w, 3) uint8 RGB."""
-    x11 = ctypes.CDLL(ctypes.util.find_library("X11") or "libX11.so.6")  # xdotool's own dependency
-    x11.XOpenDisplay.restype = ctypes.c_void_p
-    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
-    x11.XDefaultRootWindow.restype = ctypes.c_ulong
-    x11.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
-    x11.XGetImage.restype = ctypes.POINTER(_XImage)
-    x11.XGetImage.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_int, ctypes.c_uint,
-                              ctypes.c_uint, ctypes.c_ulong, ctypes.c_int]
-    x11.XFree.argtypes = [ctypes.c_void_p]
-    x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
-    x, y, w, h = rect
-    dpy = x11.XOpenDisplay(display.encode())
-    assert dpy, f"cannot open {display}"
-    try:
-        image = x11.XGetImage(dpy, x11.XDefaultRootWindow(dpy), x, y, w, h, 0xFFFFFFFF, 2).contents  # ZPixmap
-        assert image.bits_per_pixel == 32, f"{image.bits_per_pixel} bits per pixel"
-        raw = ctypes.string_at(image.data, image.bytes_per_line * image.height)
-        pixels = np.frombuffer(raw, np.uint8).reshape(h, image.bytes_per_line // 4, 4)[:, :w, [2, 1, 0]].copy()
-        x11.XFree(image.data)
-        ctypes.cast(ctypes.pointer(image), ctypes.c_void_p)  # the struct itself: freed with the display
-        return pixels
-    finally:
-        x11.XCloseDisplay(dpy)
 
 
 class Window:
