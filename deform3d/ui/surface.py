@@ -21,6 +21,7 @@ Imports Qt and VisPy; never torch.
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 import traceback
@@ -130,11 +131,11 @@ class _Picture(QtWidgets.QWidget):
         super().resizeEvent(event)
         self.surface._resized()
 
-    def _pointer(self, event, button: int | None = None) -> Pointer:
+    def _pointer(self, event) -> Pointer:
         p = event.position()
         return Pointer(
             (p.x(), p.y()),
-            _BUTTONS.get(event.button(), 0) if button is None else button,
+            _BUTTONS.get(event.button(), 0),
             bool(event.modifiers() & QtCore.Qt.KeyboardModifier.ControlModifier),
             event.buttons() != QtCore.Qt.MouseButton.NoButton,
         )
@@ -228,9 +229,14 @@ class OffscreenSurface(QtCore.QObject):
         gl_submit(fn, *args, **kwargs).add_done_callback(self._report)
 
     def _report(self, future) -> None:
-        """A change posted to the GL thread failed: said on stderr (once), as a failed frame is."""
+        """A change posted to the GL thread failed: said as a failed frame is (``_fail``)."""
         error = future.exception()
-        if error is not None and not self._failed:
+        if error is not None:
+            self._fail(error)
+
+    def _fail(self, error: BaseException) -> None:
+        """Say on stderr what failed on the GL thread: once, not at every frame."""
+        if not self._failed:
             self._failed = True
             traceback.print_exception(error)
 
@@ -256,11 +262,9 @@ class OffscreenSurface(QtCore.QObject):
             self.update()
 
     def close(self) -> None:
-        from ..graphics.offscreen import close_canvas
-
         if self.scene is not None:
             scene, self.scene = self.scene, None
-            self.call(close_canvas, scene.canvas)
+            self.discard(scene)
 
     # ------------------------------------------------------------ frames
 
@@ -306,11 +310,9 @@ class OffscreenSurface(QtCore.QObject):
         self._busy = False
         try:
             image = future.result()
-        except Exception:
+        except Exception as e:
             self._raster = None
-            if not self._failed:  # said once, not at every frame
-                self._failed = True
-                traceback.print_exc()
+            self._fail(e)
             return
         if image is not None and frame is not None and frame.scene is self.scene:
             self._show(image, frame)
@@ -337,8 +339,8 @@ class OffscreenSurface(QtCore.QObject):
 
     def _mouse(self, kind: str, pointer: Pointer, event) -> None:
         getattr(self.handlers, kind)(pointer)
-        if self.scene is None:
-            return
+        if self.scene is None or (kind == "move" and not pointer.dragging):
+            return  # (hovering: no camera moves, and the window's readout needs no frame)
         from ..graphics.offscreen import gl_submit
 
         s = self.scale
@@ -348,8 +350,6 @@ class OffscreenSurface(QtCore.QObject):
             buttons=[b for q, b in _BUTTONS.items() if event.buttons() & q],
             modifiers=_modifiers(event),
         )
-        if kind == "move" and not pointer.dragging:
-            return  # hovering: no camera moves, and the window's readout needs no frame
         if kind == "move":
             kwargs.pop("button")
             # Moves are coalesced: the GL thread takes the newest when it gets to them (a drag's
@@ -458,8 +458,7 @@ class CanvasSurface:
         events.mouse_release.connect(lambda e: self.handlers.release(self._pointer(e)), position="first")
         events.mouse_wheel.connect(lambda e: self.handlers.wheel())
         self.scene, self.widget = scene, scene.canvas.native
-        scene.set_detail(not self.motion)
-        scene.canvas.reduce_by = 1 if not self.motion else MOTION_DIVISOR
+        self._apply_detail()
         return scene
 
     def discard(self, scene: Scene) -> None:
@@ -528,15 +527,13 @@ class CanvasSurface:
 
     def close(self) -> None:
         if self.scene is not None:
-            self.scene.canvas.close()
-            self.scene = None
+            scene, self.scene = self.scene, None
+            self.discard(scene)
 
 
 def make_surface(handlers: Handlers, background: QtGui.QColor, vapp_factory: Callable):
     """The offscreen surface where EGL works (``DEFORM3D_WINDOW_GL=canvas`` asks for the canvas:
     benchmarks and the fallback's own test), else a VisPy canvas on the desktop's OpenGL."""
-    import os
-
     if os.environ.get("DEFORM3D_WINDOW_GL") != "canvas" and egl_available():
         return OffscreenSurface(handlers, background)
     return CanvasSurface(handlers, vapp_factory())

@@ -908,8 +908,9 @@ class Window(QtWidgets.QMainWindow):
     def _drawn_at(self, panel: str) -> np.ndarray:
         """Where the data points are drawn in ``panel`` now: (n, 2) logical picture px."""
         scene = self.scene
-        px = self.surface.call(lambda: scene.pixels(panel, scene.data_positions()[panel]))
-        return px / (scene.canvas.pixel_scale * self.surface.scale)
+        # (in canvas pixels, read where the pixel scale cannot change meanwhile: a motion frame's is 1/2)
+        px = self.surface.call(lambda: scene.pixels(panel, scene.data_positions()[panel]) / scene.canvas.pixel_scale)
+        return px / self.surface.scale
 
     def _pick(self, pos, radius: float = 8.0) -> int | None:
         """The data point drawn nearest ``pos`` (logical canvas px) in the panel under it, within
@@ -1292,7 +1293,8 @@ class Window(QtWidgets.QMainWindow):
 
         ``rects[name]``: what a 2-D panel's camera shows, [x, y, w, h] in panel coordinates.
         ``transforms[name]``: the 4 x 4 matrix M taking a panel position (x, y, z, 1) as a row
-        vector to canvas pixels (v @ M, then x / w, y / w), read from the panel's camera.
+        vector to canvas pixels (v @ M, then x / w, y / w), read from the panel's camera;
+        ``pixel_scale``: canvas pixels per screen pixel (divide by it for the screen).
         Screen positions are global X coordinates: ``canvas`` and ``panels[name]`` as [x, y, w, h];
         ``slider_track`` as [x at the first step, x at the last step, y] of the handle's centre;
         ``toggles[name]`` as [x, y] of each check box's box; ``playground`` (None when hidden) as
@@ -1390,7 +1392,7 @@ class Window(QtWidgets.QMainWindow):
                 if name != "lift"
             },
             "transforms": transforms,
-            "pixel_scale": float(scene.canvas.pixel_scale * scale),
+            "pixel_scale": float(scale),
             "full_detail": self.surface.shown_full,
             "stage": scene.stage,
             "options": {name: getattr(self.config, name) for name, _, _ in OPTIONS},
